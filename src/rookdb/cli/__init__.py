@@ -1,0 +1,1 @@
+"""The `rookdb` command line: thin commands over the core API."""

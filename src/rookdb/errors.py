@@ -1,0 +1,133 @@
+"""The rookdb error tree.
+
+Every error a user can see is a ``RookError``; each class knows its HTTP
+status, its CLI exit code and whether retrying may help::
+
+    RookError
+    ├── InvalidInput            400  bad id, JSON, name, cron, field ...
+    │   └── PayloadTooLarge     413
+    ├── Unauthorized            401
+    ├── Forbidden               403
+    ├── NotFound                404  database, document, attachment, task ...
+    ├── Conflict                409
+    │   ├── AlreadyExists       409  database or task name taken
+    │   └── ConcurrencyConflict 409  expected etag does not match
+    ├── BackupError             422
+    │   ├── BackupCorrupted     422  checksum, truncation, unknown format
+    │   ├── ChainBroken         422  gap or foreign file in a backup chain
+    │   └── EncryptionKeyError  422  missing or wrong key
+    ├── RestoreError            422
+    ├── DestinationError        502  a backup destination failed
+    │   ├── DestinationUnavailable  (retryable) network, timeout, 5xx
+    │   └── DestinationAccessDenied bad credentials, no permission, no bucket
+    ├── ClusterUnavailable      503  (retryable) no leader, node down
+    └── StorageError            500  disk full, I/O failure
+"""
+
+from __future__ import annotations
+
+
+class RookError(Exception):
+    """Base of every error rookdb reports to a user."""
+
+    http_status: int = 500
+    exit_code: int = 1
+    retryable: bool = False
+    code: str = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON body the HTTP API sends for this error."""
+        body: dict[str, object] = {"error": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class InvalidInput(RookError):
+    http_status = 400
+    code = "invalid-input"
+
+
+class PayloadTooLarge(InvalidInput):
+    http_status = 413
+    code = "payload-too-large"
+
+
+class Unauthorized(RookError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class Forbidden(RookError):
+    http_status = 403
+    code = "forbidden"
+
+
+class NotFound(RookError):
+    http_status = 404
+    code = "not-found"
+
+
+class Conflict(RookError):
+    http_status = 409
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already-exists"
+
+
+class ConcurrencyConflict(Conflict):
+    code = "concurrency-conflict"
+
+
+class BackupError(RookError):
+    http_status = 422
+    code = "backup-error"
+
+
+class BackupCorrupted(BackupError):
+    code = "backup-corrupted"
+
+
+class ChainBroken(BackupError):
+    code = "chain-broken"
+
+
+class EncryptionKeyError(BackupError):
+    code = "encryption-key"
+
+
+class RestoreError(RookError):
+    http_status = 422
+    code = "restore-error"
+
+
+class DestinationError(RookError):
+    http_status = 502
+    code = "destination-error"
+
+
+class DestinationUnavailable(DestinationError):
+    retryable = True
+    code = "destination-unavailable"
+
+
+class DestinationAccessDenied(DestinationError):
+    code = "destination-access-denied"
+
+
+class ClusterUnavailable(RookError):
+    http_status = 503
+    retryable = True
+    code = "cluster-unavailable"
+
+
+class StorageError(RookError):
+    http_status = 500
+    code = "storage-error"

@@ -1,0 +1,192 @@
+"""`Instance`: a data directory holding many databases and the system store.
+
+This is what `rookdb.open(path)` returns and what `rookdb serve` wraps; the
+HTTP server, CLI and Studio all call into it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rookdb.errors import AlreadyExists, InvalidInput, NotFound
+from rookdb.storage import Database, DatabaseStats
+from rookdb.storage.engine import utc_now_iso
+from rookdb.system import DatabaseRecord, SqliteSystemStore, SystemStore
+
+_DATABASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+DATABASE_SUFFIX = ".rookdb"
+
+
+def check_database_name(name: object) -> str:
+    """A database name: letters, digits, '-' and '_', 1 to 64, starting with a letter or digit."""
+    if not isinstance(name, str) or not _DATABASE_NAME.match(name):
+        raise InvalidInput(
+            f"database name {name!r} is not allowed: use 1-64 letters, digits, '-' or '_', "
+            "starting with a letter or digit",
+            field="name",
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseInfo:
+    record: DatabaseRecord
+    stats: DatabaseStats
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.record.name,
+            "created_at": self.record.created_at,
+            **{k: v for k, v in self.stats.to_json().items() if k != "name"},
+        }
+
+
+class Instance:
+    """A rookdb data directory: its databases and its system store."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        node_tag: str = "A",
+        system_store: SystemStore | None = None,
+        durable: bool = True,
+    ) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.node_tag = node_tag
+        self.durable = durable
+        self.databases_dir = self.data_dir / "databases"
+        self.databases_dir.mkdir(parents=True, exist_ok=True)
+        self.system: SystemStore = system_store or SqliteSystemStore(
+            self.data_dir / "system.sqlite"
+        )
+        self._open: dict[str, Database] = {}
+        self._lock = threading.RLock()
+        self._clean_staging()
+
+    # -- databases ---------------------------------------------------------------
+    def create_database(self, name: str) -> Database:
+        """Create an empty database; AlreadyExists when the name is taken."""
+        check_database_name(name)
+        with self._lock:
+            if self.system.get_database(name) is not None:
+                raise AlreadyExists(f"database {name!r} already exists")
+            path = self.database_path(name)
+            for stale in _sqlite_files(path):
+                stale.unlink(missing_ok=True)
+            db = Database(path, name, node_tag=self.node_tag, durable=self.durable)
+            self.system.add_database(DatabaseRecord(name, utc_now_iso(), path.name))
+            self._open[name.lower()] = db
+            return db
+
+    def database(self, name: str) -> Database:
+        """An existing database; NotFound names the database when it does not exist."""
+        check_database_name(name)
+        with self._lock:
+            db = self._open.get(name.lower())
+            if db is not None:
+                return db
+            record = self.system.get_database(name)
+            if record is None:
+                raise NotFound(f"database {name!r} does not exist")
+            db = Database(
+                self.databases_dir / record.file,
+                record.name,
+                node_tag=self.node_tag,
+                durable=self.durable,
+            )
+            self._open[name.lower()] = db
+            return db
+
+    def has_database(self, name: str) -> bool:
+        check_database_name(name)
+        return self.system.get_database(name) is not None
+
+    def list_databases(self) -> list[DatabaseInfo]:
+        return [
+            DatabaseInfo(r, self.database(r.name).stats()) for r in self.system.list_databases()
+        ]
+
+    def database_names(self) -> list[str]:
+        return [r.name for r in self.system.list_databases()]
+
+    def delete_database(self, name: str) -> None:
+        check_database_name(name)
+        with self._lock:
+            record = self.system.get_database(name)
+            if record is None:
+                raise NotFound(f"database {name!r} does not exist")
+            db = self._open.pop(name.lower(), None)
+            if db is not None:
+                db.close()
+            self.system.remove_database(name)
+            for path in _sqlite_files(self.databases_dir / record.file):
+                path.unlink(missing_ok=True)
+
+    def database_path(self, name: str) -> Path:
+        return self.databases_dir / f"{name.lower()}{DATABASE_SUFFIX}"
+
+    # -- staging, for restore ----------------------------------------------------
+    def staging_dir(self) -> Path:
+        """A private temporary folder inside the data dir (same filesystem: renames are atomic)."""
+        root = self.data_dir / "staging"
+        root.mkdir(exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=root))
+
+    def adopt_database(self, name: str, built_file: Path) -> Database:
+        """Move a completely built database file in under `name` and register it."""
+        check_database_name(name)
+        with self._lock:
+            if self.system.get_database(name) is not None:
+                raise AlreadyExists(f"database {name!r} already exists")
+            target = self.database_path(name)
+            for stale in _sqlite_files(target):
+                stale.unlink(missing_ok=True)
+            os.replace(built_file, target)
+            _fsync_dir(self.databases_dir)
+            self.system.add_database(DatabaseRecord(name, utc_now_iso(), target.name))
+            db = Database(target, name, node_tag=self.node_tag, durable=self.durable)
+            self._open[name.lower()] = db
+            return db
+
+    def _clean_staging(self) -> None:
+        # Leftovers of a restore that was interrupted: never visible, so safe to drop.
+        shutil.rmtree(self.data_dir / "staging", ignore_errors=True)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            for db in self._open.values():
+                db.close()
+            self._open.clear()
+            self.system.close()
+
+    def __enter__(self) -> Instance:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open(data_dir: str | os.PathLike[str], **kwargs: Any) -> Instance:  # noqa: A001
+    """Open (or create) a rookdb data directory for embedded use."""
+    return Instance(data_dir, **kwargs)

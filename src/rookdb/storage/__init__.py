@@ -1,0 +1,40 @@
+"""The storage layer: one SQLite file per database, its documents and its change feed."""
+
+from rookdb.storage.changes import (
+    AttachmentChange,
+    Change,
+    ChangeFeed,
+    DocumentChange,
+    IdentityChange,
+    IndexChange,
+    TombstoneChange,
+)
+from rookdb.storage.database import BatchOperation, BatchResult, Database, DatabaseStats
+from rookdb.storage.model import (
+    AttachmentInfo,
+    Condition,
+    Document,
+    IndexDefinition,
+    PutResult,
+    QueryResult,
+)
+
+__all__ = [
+    "AttachmentChange",
+    "AttachmentInfo",
+    "BatchOperation",
+    "BatchResult",
+    "Change",
+    "ChangeFeed",
+    "Condition",
+    "Database",
+    "DatabaseStats",
+    "Document",
+    "DocumentChange",
+    "IdentityChange",
+    "IndexChange",
+    "IndexDefinition",
+    "PutResult",
+    "QueryResult",
+    "TombstoneChange",
+]

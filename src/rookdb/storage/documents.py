@@ -1,0 +1,179 @@
+"""Documents and their tombstones: the SQL behind put, get, delete and listing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from rookdb.errors import ConcurrencyConflict, InvalidInput
+from rookdb.storage.engine import WriteTx
+from rookdb.storage.model import Document, PutResult, check_document_id, collection_for
+
+_SELECT = "SELECT id, collection, etag, last_modified, change_vector, body FROM documents"
+_INSERT = (
+    "INSERT OR REPLACE INTO documents"
+    "(etag, id_lower, id, collection, collection_lower, last_modified, change_vector, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def row_to_document(row: tuple[Any, ...]) -> Document:
+    return Document(row[0], row[1], row[2], row[3], row[4], orjson.loads(row[5]))
+
+
+def encode_body(body: object) -> tuple[dict[str, Any], str]:
+    """Check a body is a JSON object and return it with its stored text (no @metadata)."""
+    if not isinstance(body, dict):
+        raise InvalidInput("a document must be a JSON object", field="body")
+    if "@metadata" not in body:
+        return body, _dumps(body)
+    stored = {k: v for k, v in body.items() if k != "@metadata"}
+    meta = body.get("@metadata")
+    if isinstance(meta, dict):
+        # Keep user metadata (e.g. @collection, @flags); drop what the database owns.
+        kept = {
+            k: v
+            for k, v in meta.items()
+            if k not in ("@id", "@etag", "@last-modified", "@change-vector")
+        }
+        if kept:
+            stored["@metadata"] = kept
+    return stored, _dumps(stored)
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    # orjson refuses non-JSON values and nesting deeper than 254 levels.
+    try:
+        return orjson.dumps(body).decode()
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise InvalidInput(f"document body is not valid JSON: {exc}", field="body") from exc
+
+
+def get(conn: sqlite3.Connection, doc_id: str) -> Document | None:
+    row = conn.execute(_SELECT + " WHERE id_lower = ?", (doc_id.lower(),)).fetchone()
+    return row_to_document(row) if row else None
+
+
+def get_many(conn: sqlite3.Connection, ids: Iterable[str]) -> list[Document | None]:
+    return [get(conn, doc_id) for doc_id in ids]
+
+
+def current_etag(conn: sqlite3.Connection, doc_id: str) -> int | None:
+    row = conn.execute(
+        "SELECT etag FROM documents WHERE id_lower = ?", (doc_id.lower(),)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def check_expected(conn: sqlite3.Connection, doc_id: str, expected_etag: int | None) -> None:
+    """Optimistic concurrency: 0 means "must not exist", N means "must be at etag N"."""
+    if expected_etag is None:
+        return
+    actual = current_etag(conn, doc_id)
+    if expected_etag == 0 and actual is not None:
+        raise ConcurrencyConflict(f"document {doc_id!r} already exists (etag {actual})")
+    if expected_etag != 0 and actual != expected_etag:
+        found = "it does not exist" if actual is None else f"it is at etag {actual}"
+        raise ConcurrencyConflict(
+            f"document {doc_id!r} was expected at etag {expected_etag} but {found}"
+        )
+
+
+def put(
+    tx: WriteTx, doc_id: str, text: str, collection: str, *, last_modified: str | None = None
+) -> PutResult:
+    """Insert or replace one document; its tombstone, if any, goes away."""
+    etag = tx.next_etag()
+    lower = doc_id.lower()
+    cv = tx.change_vector(etag)
+    conn = tx.conn
+    previous = conn.execute(
+        "SELECT id, collection_lower FROM documents WHERE id_lower = ?", (lower,)
+    ).fetchone()
+    if previous is not None and previous[1] != collection.lower():
+        raise InvalidInput(
+            f"document {doc_id!r} belongs to another collection; delete it first",
+            field="@metadata.@collection",
+        )
+    stored_id = previous[0] if previous is not None else doc_id
+    conn.execute(
+        _INSERT,
+        (etag, lower, stored_id, collection, collection.lower(), last_modified or tx.now, cv, text),
+    )
+    conn.execute("DELETE FROM tombstones WHERE kind = 'document' AND key = ?", (lower,))
+    return PutResult(stored_id, etag, cv)
+
+
+def bulk_put(tx: WriteTx, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    """Insert many new-or-replaced documents in the current transaction (fast path)."""
+    rows = []
+    now = tx.now
+    for doc_id, body in docs:
+        check_document_id(doc_id)
+        _stored, text = encode_body(body)
+        collection = collection_for(doc_id, body)
+        etag = tx.next_etag()
+        rows.append(
+            (
+                etag,
+                doc_id.lower(),
+                doc_id,
+                collection,
+                collection.lower(),
+                now,
+                tx.change_vector(etag),
+                text,
+            )
+        )
+    tx.conn.executemany(_INSERT, rows)
+    has_tombstones = tx.conn.execute(
+        "SELECT EXISTS(SELECT 1 FROM tombstones WHERE kind = 'document')"
+    ).fetchone()[0]
+    if has_tombstones:
+        tx.conn.executemany(
+            "DELETE FROM tombstones WHERE kind = 'document' AND key = ?", ((r[1],) for r in rows)
+        )
+    return len(rows)
+
+
+def delete(tx: WriteTx, doc_id: str) -> int | None:
+    """Delete a document and its attachments; leave a tombstone. None when missing."""
+    lower = doc_id.lower()
+    row = tx.conn.execute(
+        "SELECT id, collection FROM documents WHERE id_lower = ?", (lower,)
+    ).fetchone()
+    if row is None:
+        return None
+    etag = tx.next_etag()
+    tx.conn.execute("DELETE FROM documents WHERE id_lower = ?", (lower,))
+    tx.conn.execute(
+        "INSERT OR REPLACE INTO tombstones VALUES ('document', ?, ?, NULL, ?, ?, ?)",
+        (lower, row[0], row[1], etag, tx.now),
+    )
+    return etag
+
+
+def list_collection(
+    conn: sqlite3.Connection, collection: str | None, start: int, page_size: int
+) -> list[Document]:
+    if collection is None:
+        sql = _SELECT + " ORDER BY id_lower LIMIT ? OFFSET ?"
+        rows = conn.execute(sql, (page_size, start)).fetchall()
+    else:
+        sql = _SELECT + " WHERE collection_lower = ? ORDER BY id_lower LIMIT ? OFFSET ?"
+        rows = conn.execute(sql, (collection.lower(), page_size, start)).fetchall()
+    return [row_to_document(r) for r in rows]
+
+
+def collections(conn: sqlite3.Connection) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT MIN(collection), COUNT(*) FROM documents GROUP BY collection_lower ORDER BY 1"
+    ).fetchall()
+    return {name: count for name, count in rows}
+
+
+def count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])

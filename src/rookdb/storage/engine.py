@@ -1,0 +1,140 @@
+"""Connections to one database file: a single writer, many readers.
+
+One write connection, guarded by a lock, runs every write inside
+``BEGIN IMMEDIATE``; the etag counter lives in memory and is persisted in the
+same transaction, so a crash never loses or reuses an etag. Readers use their
+own connection per thread and see a consistent WAL snapshot for the span of a
+read transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rookdb.errors import StorageError
+from rookdb.storage import schema
+
+
+def utc_now_iso() -> str:
+    """Current UTC time in ISO 8601 with milliseconds and a Z suffix."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class WriteTx:
+    """One open write transaction: hands out etags and the connection to write with."""
+
+    def __init__(self, engine: Engine, conn: sqlite3.Connection) -> None:
+        self.engine = engine
+        self.conn = conn
+        self.start_etag = engine.last_etag
+        self.etag = engine.last_etag
+        self.now = utc_now_iso()
+
+    def next_etag(self) -> int:
+        self.etag += 1
+        return self.etag
+
+    def change_vector(self, etag: int) -> str:
+        return f"{self.engine.node_tag}:{etag}-{self.engine.database_id[:8]}"
+
+
+class Engine:
+    """Owns the connections to one SQLite database file."""
+
+    def __init__(self, path: Path, *, node_tag: str = "A", synchronous: str = "FULL") -> None:
+        self.path = path
+        self.node_tag = node_tag
+        self._synchronous = synchronous
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        try:
+            self._writer = schema.connect(path, synchronous=synchronous)
+            schema.initialise(self._writer, uuid.uuid4().hex)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database file {path}: {exc}") from exc
+        meta = dict(self._writer.execute("SELECT key, value FROM meta").fetchall())
+        self.database_id: str = meta["database_id"]
+        self.last_etag: int = int(meta["last_etag"])
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        """A write transaction; commits on success, rolls back (etags too) on error."""
+        with self._write_lock:
+            self._check_open()
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot start a write on {self.path.name}: {exc}") from exc
+            tx = WriteTx(self, conn)
+            try:
+                yield tx
+                if tx.etag != tx.start_etag:
+                    conn.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'last_etag'", (str(tx.etag),)
+                    )
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"write to {self.path.name} failed: {exc}") from exc
+                raise
+            self.last_etag = tx.etag
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection (autocommit; wrap reads in `read()` for a snapshot)."""
+        self._check_open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = schema.connect(self.path, synchronous=self._synchronous)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same committed state."""
+        conn = self.reader()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def snapshot_connection(self) -> sqlite3.Connection:
+        """A fresh private connection, for long streaming reads the caller closes."""
+        self._check_open()
+        return schema.connect(self.path, synchronous=self._synchronous)
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            with self._readers_lock:
+                for conn in self._readers:
+                    conn.close()
+                self._readers.clear()
+            self._writer.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"database file {self.path.name} is closed")

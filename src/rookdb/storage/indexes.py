@@ -1,0 +1,196 @@
+"""Indexes: definitions plus SQLite expression indexes that serve queries on their fields.
+
+Each indexed field becomes a SQLite index on
+``(collection_lower, json_extract(body, '$.field'))``; SQLite keeps it current
+on every write, builds it in one pass over existing documents when created,
+and a snapshot (a raw copy of the file) carries it along.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from typing import Any
+
+import orjson
+
+from rookdb.errors import InvalidInput, NotFound
+from rookdb.storage.documents import row_to_document
+from rookdb.storage.engine import WriteTx
+from rookdb.storage.model import (
+    Condition,
+    IndexDefinition,
+    QueryResult,
+    check_collection,
+    check_field_path,
+    check_name,
+)
+
+OPERATORS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+MAX_PAGE_SIZE = 10_000
+
+
+def _sql_index_name(index_name: str, field: str) -> str:
+    digest = hashlib.sha256(f"{index_name.lower()}\x1f{field}".encode()).hexdigest()[:20]
+    return f"ix_{digest}"
+
+
+def _expr(field: str) -> str:
+    # The field path was validated to [A-Za-z0-9_.] so embedding it is safe.
+    return f"json_extract(body, '$.{field}')"
+
+
+def define(tx: WriteTx, name: str, collection: str, fields: list[str]) -> IndexDefinition:
+    """Create or replace an index definition and build its data over existing documents."""
+    check_name(name, "name")
+    check_collection(collection)
+    if not fields:
+        raise InvalidInput("an index needs at least one field", field="fields")
+    clean = tuple(dict.fromkeys(check_field_path(f) for f in fields))
+    existing = _load(tx.conn, name)
+    if existing is not None:
+        _drop_sql_indexes(tx.conn, existing)
+    for field in clean:
+        tx.conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {_sql_index_name(name, field)} "
+            f"ON documents(collection_lower, {_expr(field)})"
+        )
+    etag = tx.next_etag()
+    tx.conn.execute(
+        "INSERT OR REPLACE INTO indexes VALUES (?, ?, ?, ?, ?)",
+        (name.lower(), name, collection, orjson.dumps(list(clean)).decode(), etag),
+    )
+    tx.conn.execute("DELETE FROM tombstones WHERE kind = 'index' AND key = ?", (name.lower(),))
+    return IndexDefinition(name, collection, clean, etag)
+
+
+def drop(tx: WriteTx, name: str) -> int | None:
+    existing = _load(tx.conn, name)
+    if existing is None:
+        return None
+    _drop_sql_indexes(tx.conn, existing)
+    tx.conn.execute("DELETE FROM indexes WHERE name_lower = ?", (name.lower(),))
+    etag = tx.next_etag()
+    tx.conn.execute(
+        "INSERT OR REPLACE INTO tombstones VALUES ('index', ?, ?, NULL, ?, ?, ?)",
+        (name.lower(), existing.name, existing.collection, etag, tx.now),
+    )
+    return etag
+
+
+def _drop_sql_indexes(conn: sqlite3.Connection, definition: IndexDefinition) -> None:
+    for field in definition.fields:
+        conn.execute(f"DROP INDEX IF EXISTS {_sql_index_name(definition.name, field)}")
+
+
+def _load(conn: sqlite3.Connection, name: str) -> IndexDefinition | None:
+    row = conn.execute(
+        "SELECT name, collection, fields, etag FROM indexes WHERE name_lower = ?", (name.lower(),)
+    ).fetchone()
+    if row is None:
+        return None
+    return IndexDefinition(row[0], row[1], tuple(orjson.loads(row[2])), row[3])
+
+
+def get(conn: sqlite3.Connection, name: str) -> IndexDefinition | None:
+    return _load(conn, name)
+
+
+def list_all(conn: sqlite3.Connection) -> list[IndexDefinition]:
+    rows = conn.execute(
+        "SELECT name, collection, fields, etag FROM indexes ORDER BY name_lower"
+    ).fetchall()
+    return [IndexDefinition(r[0], r[1], tuple(orjson.loads(r[2])), r[3]) for r in rows]
+
+
+def query(
+    conn: sqlite3.Connection,
+    collection: str,
+    conditions: list[Condition],
+    *,
+    start: int = 0,
+    page_size: int = 100,
+    index: str | None = None,
+    order_by: str | None = None,
+) -> QueryResult:
+    """Documents of `collection` matching every condition, served by index data."""
+    if page_size < 1 or page_size > MAX_PAGE_SIZE or start < 0:
+        raise InvalidInput(
+            f"page size must be 1..{MAX_PAGE_SIZE} and start must be >= 0", field="page_size"
+        )
+    indexed = _indexed_fields(conn, collection, index)
+    where = ["collection_lower = ?"]
+    params: list[Any] = [collection.lower()]
+    for cond in conditions:
+        field = check_field_path(cond.field)
+        if field not in indexed:
+            known = ", ".join(sorted(indexed)) or "none"
+            raise InvalidInput(
+                f"field {field!r} is not indexed for collection {collection!r} "
+                f"(indexed fields: {known}); create an index on it first",
+                field="where",
+            )
+        where.append(_condition_sql(cond, params))
+    order = "id_lower"
+    if order_by:
+        descending = order_by.startswith("-")
+        order_field = check_field_path(order_by.lstrip("-"))
+        if order_field not in indexed:
+            raise InvalidInput(f"cannot order by unindexed field {order_field!r}", field="order_by")
+        order = _expr(order_field) + (" DESC" if descending else "") + ", id_lower"
+    where_sql = " AND ".join(where)
+    total = conn.execute(f"SELECT COUNT(*) FROM documents WHERE {where_sql}", params).fetchone()[0]
+    rows = conn.execute(
+        "SELECT id, collection, etag, last_modified, change_vector, body FROM documents "
+        f"WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, page_size, start],
+    ).fetchall()
+    return QueryResult([row_to_document(r) for r in rows], total, index)
+
+
+def _condition_sql(cond: Condition, params: list[Any]) -> str:
+    expr = _expr(cond.field)
+    if cond.op == "in":
+        values = cond.value if isinstance(cond.value, list) else [cond.value]
+        if not values:
+            return "0"
+        params.extend(_sql_value(v) for v in values)
+        return f"{expr} IN ({', '.join('?' for _ in values)})"
+    op = OPERATORS.get(cond.op)
+    if op is None:
+        allowed = ", ".join([*OPERATORS, "in"])
+        raise InvalidInput(f"unknown operator {cond.op!r}; use one of {allowed}", field="where")
+    if cond.value is None:
+        if op not in ("=", "!="):
+            raise InvalidInput("null can only be compared with = or !=", field="where")
+        return f"{expr} IS {'NOT ' if op == '!=' else ''}NULL"
+    params.append(_sql_value(cond.value))
+    return f"{expr} {op} ?"
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | str):
+        return value
+    raise InvalidInput(
+        f"query values must be strings, numbers, booleans or null, not {value!r}", field="where"
+    )
+
+
+def _indexed_fields(conn: sqlite3.Connection, collection: str, index: str | None) -> set[str]:
+    if index is not None:
+        definition = _load(conn, index)
+        if definition is None:
+            raise NotFound(f"index {index!r} does not exist")
+        if definition.collection.lower() != collection.lower():
+            raise InvalidInput(
+                f"index {index!r} covers collection {definition.collection!r}, not {collection!r}",
+                field="index",
+            )
+        return set(definition.fields)
+    fields: set[str] = set()
+    for definition in list_all(conn):
+        if definition.collection.lower() == collection.lower():
+            fields.update(definition.fields)
+    return fields
