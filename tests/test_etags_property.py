@@ -1,0 +1,93 @@
+"""Property: etags grow with every change, and the change feed mirrors the live state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rookdb
+from rookdb.storage import DocumentChange, TombstoneChange
+
+ids = st.sampled_from([f"users/{i}" for i in range(6)] + ["Users/1", "orders/1"])
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), ids, st.integers(0, 1000)),
+        st.tuples(st.just("delete"), ids, st.just(0)),
+        st.tuples(st.just("identity"), st.sampled_from(["users", "orders"]), st.just(0)),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=operations)
+def test_etags_grow_and_feed_matches_state(tmp_path: Path, ops: list[tuple[str, str, int]]) -> None:
+    with rookdb.open(tmp_path / f"d{abs(hash(tuple(ops)))}") as inst:
+        db = inst.create_database("prop")
+        live: dict[str, int] = {}
+        deleted: set[str] = set()
+        last = 0
+        for kind, key, value in ops:
+            before = db.last_etag
+            if kind == "put":
+                etag = db.put(key, {"v": value}).etag
+                assert etag > last
+                last = etag
+                live[key.lower()] = value
+                deleted.discard(key.lower())
+            elif kind == "delete":
+                existed = db.delete(key)
+                assert existed == (key.lower() in live)
+                if existed:
+                    assert db.last_etag > before
+                    live.pop(key.lower())
+                    deleted.add(key.lower())
+                else:
+                    assert db.last_etag == before
+            else:
+                db.next_identity(key)
+                assert db.last_etag == before + 1
+            last = db.last_etag
+
+        with db.changes(0) as feed:
+            changes = list(feed)
+            assert feed.last_etag == db.last_etag
+        etags = [c.etag for c in changes]
+        assert etags == sorted(etags) and len(set(etags)) == len(etags)
+        docs = {c.id.lower(): c for c in changes if isinstance(c, DocumentChange)}
+        tombs = {c.id.lower() for c in changes if isinstance(c, TombstoneChange)}
+        assert set(docs) == set(live)
+        assert tombs == deleted
+        assert not set(docs) & tombs
+        for key, value in live.items():
+            assert db.get(key).body == {"v": value}  # type: ignore[union-attr]
+
+
+def test_feed_since_etag_is_exact(tmp_path: Path) -> None:
+    with rookdb.open(tmp_path) as inst:
+        db = inst.create_database("feed")
+        for i in range(10):
+            db.put(f"users/{i}", {"i": i})
+        mark = db.last_etag
+        db.put("users/3", {"i": 33})
+        db.delete("users/4")
+        with db.changes(mark) as feed:
+            got = [(c.kind, getattr(c, "id", None)) for c in feed]
+        assert got == [("document", "users/3"), ("tombstone", "users/4")]
+
+
+def test_feed_is_a_consistent_snapshot_while_writes_continue(tmp_path: Path) -> None:
+    with rookdb.open(tmp_path) as inst:
+        db = inst.create_database("snap")
+        db.bulk_insert((f"users/{i}", {"i": i}) for i in range(100))
+        with db.changes(0) as feed:
+            db.bulk_insert((f"users/{i}", {"i": -i}) for i in range(100, 200))
+            seen = list(feed)
+            assert feed.last_etag == 100
+        assert len(seen) == 100
+        assert db.last_etag == 200
