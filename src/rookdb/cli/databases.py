@@ -1,9 +1,198 @@
-"""CLI commands: databases (to be filled in)."""
+"""CLI commands for databases and their index definitions: `rookdb db ...`, `rookdb index ...`."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from rookdb.cli import context
+from rookdb.errors import InvalidInput, NotFound
+
+db_app = typer.Typer(
+    name="db",
+    help="Create, list and delete databases.",
+    no_args_is_help=True,
+)
+index_app = typer.Typer(
+    name="index",
+    help="Define, list and drop the indexes that serve queries.",
+    no_args_is_help=True,
+)
+
+DatabaseArg = Annotated[str, typer.Argument(metavar="DB", help="The database name.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@contextmanager
+def open_target(ctx: typer.Context) -> Iterator[Any]:
+    """The selected data dir (`Instance`) or server (`Client`), closed when the command ends."""
+    target = context.get(ctx).open_target()
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@contextmanager
+def open_database(ctx: typer.Context, name: str) -> Iterator[Any]:
+    """One existing database of the selected target; NotFound names it when missing."""
+    with open_target(ctx) as target:
+        yield target.database(name)
+
+
+def console() -> Console:
+    """A console on the current stdout (tables adapt to the terminal, or plain when piped)."""
+    return Console(file=sys.stdout)
+
+
+def say(ctx: typer.Context, message: str) -> None:
+    """Chatter for a human, silenced by `--quiet`."""
+    if not context.get(ctx).quiet:
+        typer.echo(message)
+
+
+def as_json(value: Any) -> Any:
+    """Plain JSON of a core value (embedded objects have `to_json`; remote ones are dicts)."""
+    to_json = getattr(value, "to_json", None)
+    return to_json() if callable(to_json) else value
+
+
+def human_size(size: int) -> str:
+    """Bytes as a short human-readable size."""
+    amount = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if amount < 1024 or unit == "TiB":
+            return f"{int(amount)} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{size} B"  # unreachable; keeps mypy sure of a return
+
+
+# -- rookdb db ---------------------------------------------------------------------
+@db_app.command("create")
+def db_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Letters, digits, '-' and '_' (1-64).")],
+) -> None:
+    """Create an empty database.
+
+    Example: rookdb db create shop
+    """
+    with open_target(ctx) as target:
+        target.create_database(name)
+    say(ctx, f"created database {name!r}")
+
+
+@db_app.command("list")
+def db_list(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """List databases with their document count, size and last etag.
+
+    Example: rookdb db list --json
+    """
+    with open_target(ctx) as target:
+        infos = [as_json(info) for info in target.list_databases()]
+    if json:
+        context.print_json(infos)
+        return
+    if not infos:
+        say(ctx, "no databases yet: create one with `rookdb db create NAME`")
+        return
+    table = Table("name", "documents", "size", "last etag")
+    for info in infos:
+        table.add_row(
+            info["name"],
+            str(info["documents"]),
+            human_size(info["size_bytes"]),
+            str(info["last_etag"]),
+        )
+    console().print(table)
+
+
+@db_app.command("delete")
+def db_delete(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a database and everything in it (asks first unless --yes).
+
+    Example: rookdb db delete shop --yes
+    """
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInput(
+                f"not deleting database {name!r}: no terminal to confirm on; "
+                "pass --yes to delete without asking",
+                field="yes",
+            )
+        typer.confirm(f"Delete database {name!r} and all its documents?", abort=True)
+    with open_target(ctx) as target:
+        target.delete_database(name)
+    say(ctx, f"deleted database {name!r}")
+
+
+# -- rookdb index ------------------------------------------------------------------
+@index_app.command("create")
+def index_create(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    name: Annotated[str, typer.Argument(help="The index name, e.g. UsersByAge.")],
+    collection: Annotated[str, typer.Argument(help="The collection it covers, e.g. Users.")],
+    fields: Annotated[
+        list[str], typer.Argument(help="Field paths to index, e.g. age address.city.")
+    ],
+) -> None:
+    """Define an index on fields of a collection and build it over the existing documents.
+
+    Example: rookdb index create shop UsersByAge Users age address.city
+    """
+    with open_database(ctx, database) as db:
+        definition = as_json(db.create_index(name, collection, list(fields)))
+    say(
+        ctx,
+        f"index {definition['name']!r} on {definition['collection']} "
+        f"({', '.join(definition['fields'])}) etag {definition['etag']}",
+    )
+
+
+@index_app.command("list")
+def index_list(ctx: typer.Context, database: DatabaseArg, json: JsonFlag = False) -> None:
+    """List the index definitions of a database.
+
+    Example: rookdb index list shop
+    """
+    with open_database(ctx, database) as db:
+        definitions = [as_json(d) for d in db.list_indexes()]
+    if json:
+        context.print_json(definitions)
+        return
+    if not definitions:
+        say(ctx, f"no indexes in {database!r}")
+        return
+    table = Table("name", "collection", "fields", "etag")
+    for d in definitions:
+        table.add_row(d["name"], d["collection"], ", ".join(d["fields"]), str(d["etag"]))
+    console().print(table)
+
+
+@index_app.command("delete")
+def index_delete(ctx: typer.Context, database: DatabaseArg, name: str) -> None:
+    """Drop an index definition and its data.
+
+    Example: rookdb index delete shop UsersByAge
+    """
+    with open_database(ctx, database) as db:
+        if not db.delete_index(name):
+            raise NotFound(f"index {name!r} does not exist in database {database!r}")
+    say(ctx, f"deleted index {name!r}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `db` and `index` command groups to the root app."""
+    app.add_typer(db_app)
+    app.add_typer(index_app)

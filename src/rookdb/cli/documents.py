@@ -1,9 +1,393 @@
-"""CLI commands: documents (to be filled in)."""
+"""CLI commands for documents and attachments: put, get, delete, docs, query, attachment ..."""
 
 from __future__ import annotations
 
+import mimetypes
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import orjson
 import typer
+from rich.table import Table
+
+from rookdb.cli import context
+from rookdb.cli.databases import (
+    DatabaseArg,
+    JsonFlag,
+    as_json,
+    console,
+    human_size,
+    open_database,
+    say,
+)
+from rookdb.errors import InvalidInput, NotFound
+
+attachment_app = typer.Typer(
+    name="attachment",
+    help="Store, fetch, list and delete binary attachments on documents.",
+    no_args_is_help=True,
+)
+
+# Two-character operators first so that `age>=30` is not read as `age>` `=30`.
+_CONDITION = re.compile(
+    r"^\s*(?P<field>[A-Za-z_][A-Za-z0-9_.]*)\s*(?P<op>==|!=|<=|>=|=|<|>|\s+in\s+)\s*(?P<value>.*?)\s*$"
+)
+_PREVIEW_CHARS = 60
+
+Start = Annotated[int, typer.Option("--start", min=0, help="Skip this many results.")]
+PageSize = Annotated[
+    int, typer.Option("--page-size", min=1, max=10_000, help="Return at most this many.")
+]
+
+
+def parse_condition(text: str) -> tuple[str, str, Any]:
+    """`field op value` as a query condition; the value is JSON when it parses, else a string."""
+    match = _CONDITION.match(text)
+    if match is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a condition: write FIELD OP VALUE, "
+            "with OP one of = == != < <= > >= in (e.g. 'age>=30', 'name=Ann')",
+            param_hint="--where",
+        )
+    op = match["op"].strip()
+    raw = match["value"]
+    try:
+        value: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = raw
+    if op == "in" and not isinstance(value, list):
+        raise typer.BadParameter(
+            f"{text!r}: 'in' needs a JSON list, e.g. 'status in [\"new\", \"paid\"]'",
+            param_hint="--where",
+        )
+    return match["field"], "==" if op == "=" else op, value
+
+
+def parse_document(doc_id: str, text: str) -> dict[str, Any]:
+    """A document body from JSON text; InvalidInput says what is wrong with it."""
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"document {doc_id!r} is not valid JSON: {exc}; nothing was written", field="body"
+        ) from exc
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            f'document {doc_id!r} must be a JSON object such as {{"name": "Ann"}}, '
+            f"not a {type(body).__name__}; nothing was written",
+            field="body",
+        )
+    return body
+
+
+def _preview(document: dict[str, Any]) -> str:
+    body = {k: v for k, v in document.items() if k != "@metadata"}
+    text = orjson.dumps(body).decode()
+    return text if len(text) <= _PREVIEW_CHARS else text[: _PREVIEW_CHARS - 1] + "…"
+
+
+def _print_documents(documents: list[dict[str, Any]], footer: str | None) -> None:
+    table = Table("id", "collection", "etag", "body", caption=footer)
+    for doc in documents:
+        meta = doc["@metadata"]
+        table.add_row(meta["@id"], meta["@collection"], str(meta["@etag"]), _preview(doc))
+    console().print(table)
+
+
+# -- documents ---------------------------------------------------------------------
+def put(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Document id; 'users|' takes the next identity.")
+    ],
+    body: Annotated[
+        str, typer.Argument(metavar="JSON", help="The document as JSON, or - for stdin.")
+    ],
+    expected_etag: Annotated[
+        int | None,
+        typer.Option(
+            "--expected-etag", help="Only write if the stored etag is this (0: must not exist)."
+        ),
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Create or replace a document; prints its id and new etag.
+
+    Example: rookdb put shop users/1 '{"name": "Ann", "age": 31}'
+
+    From stdin, with the next identity: echo '{"name": "Bob"}' | rookdb put shop 'users|' -
+    """
+    text = sys.stdin.read() if body == "-" else body
+    document = parse_document(doc_id, text)
+    with open_database(ctx, database) as db:
+        result = db.put(doc_id, document, expected_etag=expected_etag)
+    if json:
+        context.print_json(
+            {"id": result.id, "etag": result.etag, "change_vector": result.change_vector}
+        )
+    else:
+        typer.echo(f"{result.id} etag {result.etag}")
+
+
+def get(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[str, typer.Argument(metavar="ID")],
+) -> None:
+    """Print a document as JSON, `@metadata` included; exit 1 when it does not exist.
+
+    Example: rookdb get shop users/1
+    """
+    with open_database(ctx, database) as db:
+        document = db.get(doc_id)
+    if document is None:
+        raise NotFound(f"document {doc_id!r} does not exist")
+    context.print_json(as_json(document))
+
+
+def delete(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[str, typer.Argument(metavar="ID")],
+    expected_etag: Annotated[
+        int | None, typer.Option("--expected-etag", help="Only delete if the stored etag is this.")
+    ] = None,
+) -> None:
+    """Delete a document and its attachments (a tombstone remains for backups).
+
+    Example: rookdb delete shop users/1
+    """
+    with open_database(ctx, database) as db:
+        if not db.delete(doc_id, expected_etag=expected_etag):
+            raise NotFound(f"document {doc_id!r} does not exist")
+    say(ctx, f"deleted {doc_id}")
+
+
+def docs(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Only this collection.")
+    ] = None,
+    start: Start = 0,
+    page_size: PageSize = 100,
+    json: JsonFlag = False,
+) -> None:
+    """List documents, optionally of one collection, in pages.
+
+    Example: rookdb docs shop --collection Users --page-size 20
+    """
+    with open_database(ctx, database) as db:
+        documents = [
+            as_json(d) for d in db.list_documents(collection, start=start, page_size=page_size)
+        ]
+    if json:
+        context.print_json(documents)
+    else:
+        _print_documents(documents, f"{len(documents)} documents from #{start}")
+
+
+def query(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    collection: str,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="A condition on an indexed field, e.g. 'age>=30'; repeat to AND them.",
+        ),
+    ] = None,
+    index: Annotated[
+        str | None, typer.Option("--index", help="Use this index (default: any that fits).")
+    ] = None,
+    start: Start = 0,
+    page_size: PageSize = 100,
+    order_by: Annotated[
+        str | None,
+        typer.Option("--order-by", help="An indexed field; prefix with - for descending."),
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Query a collection by conditions on indexed fields.
+
+    Values are JSON when they parse (30, true, null, "30"), else plain strings.
+
+    Example: rookdb query shop Users --where 'age>=30' --where 'city=Oslo' --order-by -age
+    """
+    conditions = [parse_condition(text) for text in where or []]
+    with open_database(ctx, database) as db:
+        result = db.query(
+            collection,
+            conditions,
+            start=start,
+            page_size=page_size,
+            index=index,
+            order_by=order_by,
+        )
+    documents = [as_json(d) for d in _field(result, "documents")]
+    total = _field(result, "total")
+    if json:
+        context.print_json(
+            {"total": total, "index": _field(result, "index"), "documents": documents}
+        )
+    else:
+        _print_documents(documents, f"{len(documents)} of {total} from #{start}")
+
+
+def _field(result: Any, name: str) -> Any:
+    # Embedded queries return a QueryResult, remote ones may return its JSON.
+    return result[name] if isinstance(result, dict) else getattr(result, name)
+
+
+# -- attachments -------------------------------------------------------------------
+def _info_json(info: Any) -> dict[str, Any]:
+    if isinstance(info, dict):
+        return info
+    return {
+        "document_id": info.document_id,
+        "name": info.name,
+        "content_type": info.content_type,
+        "size": info.size,
+        "hash": info.hash,
+        "etag": info.etag,
+    }
+
+
+@attachment_app.command("put")
+def attachment_put(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: str,
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The file to attach, or - for stdin.")
+    ],
+    content_type: Annotated[
+        str | None,
+        typer.Option("--content-type", help="Default: guessed from FILE's name, else binary."),
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Attach a file to an existing document (streamed, any size).
+
+    Example: rookdb attachment put shop users/1 photo.jpg ./photo.jpg
+    """
+    if content_type is None:
+        guessed = mimetypes.guess_type(file)[0] if file != "-" else None
+        content_type = guessed or "application/octet-stream"
+    with open_database(ctx, database) as db:
+        if file == "-":
+            info = _info_json(db.put_attachment(doc_id, name, sys.stdin.buffer, content_type))
+        else:
+            try:
+                source: BinaryIO = Path(file).open("rb")  # noqa: SIM115 (closed below)
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {file!r}: {exc.strerror}", field="file") from exc
+            with source:
+                info = _info_json(db.put_attachment(doc_id, name, source, content_type))
+    if json:
+        context.print_json(info)
+    else:
+        typer.echo(
+            f"{info['document_id']}/{info['name']} {human_size(info['size'])} "
+            f"{info['content_type']} etag {info['etag']}"
+        )
+
+
+@attachment_app.command("get")
+def attachment_get(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write an attachment's bytes to stdout or a file (streamed).
+
+    Example: rookdb attachment get shop users/1 photo.jpg -o photo.jpg
+    """
+    with open_database(ctx, database) as db:
+        _info, chunks = db.get_attachment(doc_id, name)
+        if output is None:
+            sys.stdout.flush()
+            stdout = sys.stdout.buffer
+            for chunk in chunks:
+                stdout.write(chunk)
+            stdout.flush()
+            return
+        # Write beside the target and rename, so a failed download never looks complete.
+        partial = output.with_name(output.name + ".part")
+        try:
+            with partial.open("wb") as sink:
+                for chunk in chunks:
+                    sink.write(chunk)
+            partial.replace(output)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise InvalidInput(
+                f"cannot write {str(output)!r}: {exc.strerror}", field="output"
+            ) from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    say(ctx, f"wrote {output}")
+
+
+@attachment_app.command("list")
+def attachment_list(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[str, typer.Argument(metavar="ID")],
+    json: JsonFlag = False,
+) -> None:
+    """List a document's attachments.
+
+    Example: rookdb attachment list shop users/1
+    """
+    with open_database(ctx, database) as db:
+        if db.get(doc_id) is None:
+            raise NotFound(f"document {doc_id!r} does not exist")
+        infos = [_info_json(i) for i in db.list_attachments(doc_id)]
+    if json:
+        context.print_json(infos)
+        return
+    table = Table("name", "content type", "size", "hash", "etag")
+    for i in infos:
+        table.add_row(
+            i["name"], i["content_type"], human_size(i["size"]), i["hash"], str(i["etag"])
+        )
+    console().print(table)
+
+
+@attachment_app.command("delete")
+def attachment_delete(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    doc_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: str,
+) -> None:
+    """Delete one attachment of a document.
+
+    Example: rookdb attachment delete shop users/1 photo.jpg
+    """
+    with open_database(ctx, database) as db:
+        if not db.delete_attachment(doc_id, name):
+            raise NotFound(f"document {doc_id!r} has no attachment {name!r}")
+    say(ctx, f"deleted attachment {name!r} of {doc_id}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the document commands and the `attachment` group to the root app."""
+    app.command("put")(put)
+    app.command("get")(get)
+    app.command("delete")(delete)
+    app.command("docs")(docs)
+    app.command("query")(query)
+    app.add_typer(attachment_app)
