@@ -53,6 +53,13 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
         )
     op = match["op"].strip()
     raw = match["value"]
+    if raw[:1] in ("=", "<", ">", "!"):
+        # Most likely a mistyped operator such as `age=>30`; quoted JSON says "I mean the text".
+        raise typer.BadParameter(
+            f"{text!r}: the value starts with an operator character; "
+            f"write it as a JSON string if you mean the text (e.g. '{match['field']}=\"{raw}\"')",
+            param_hint="--where",
+        )
     try:
         value: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
