@@ -21,6 +21,7 @@ status, its CLI exit code and whether retrying may help::
     │   ├── DestinationUnavailable  (retryable) network, timeout, 5xx
     │   └── DestinationAccessDenied bad credentials, no permission, no bucket
     ├── ClusterUnavailable      503  (retryable) no leader, node down
+    ├── ServerUnreachable       503  (retryable) the client cannot reach a rookdb server
     └── StorageError            500  disk full, I/O failure
 """
 
@@ -126,6 +127,12 @@ class ClusterUnavailable(RookError):
     http_status = 503
     retryable = True
     code = "cluster-unavailable"
+
+
+class ServerUnreachable(RookError):
+    http_status = 503
+    retryable = True
+    code = "server-unreachable"
 
 
 class StorageError(RookError):
