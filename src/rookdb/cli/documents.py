@@ -194,7 +194,8 @@ def docs(
     if json:
         context.print_json(documents)
     else:
-        _print_documents(documents, f"{len(documents)} documents from #{start}")
+        plural = "" if len(documents) == 1 else "s"
+        _print_documents(documents, f"{len(documents)} document{plural} from #{start}")
 
 
 def query(
