@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,9 +59,13 @@ def say(ctx: typer.Context, message: str) -> None:
 
 
 def as_json(value: Any) -> Any:
-    """Plain JSON of a core value (embedded objects have `to_json`; remote ones are dicts)."""
+    """Plain JSON of a core value (embedded objects have `to_json` or are dataclasses)."""
     to_json = getattr(value, "to_json", None)
-    return to_json() if callable(to_json) else value
+    if callable(to_json):
+        return to_json()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value  # already plain: what a remote client hands back
 
 
 def human_size(size: int) -> str:

@@ -130,13 +130,11 @@ def put(
     text = sys.stdin.read() if body == "-" else body
     document = parse_document(doc_id, text)
     with open_database(ctx, database) as db:
-        result = db.put(doc_id, document, expected_etag=expected_etag)
+        result = as_json(db.put(doc_id, document, expected_etag=expected_etag))
     if json:
-        context.print_json(
-            {"id": result.id, "etag": result.etag, "change_vector": result.change_vector}
-        )
+        context.print_json(result)
     else:
-        typer.echo(f"{result.id} etag {result.etag}")
+        typer.echo(f"{result['id']} etag {result['etag']}")
 
 
 def get(
@@ -253,19 +251,6 @@ def _field(result: Any, name: str) -> Any:
 
 
 # -- attachments -------------------------------------------------------------------
-def _info_json(info: Any) -> dict[str, Any]:
-    if isinstance(info, dict):
-        return info
-    return {
-        "document_id": info.document_id,
-        "name": info.name,
-        "content_type": info.content_type,
-        "size": info.size,
-        "hash": info.hash,
-        "etag": info.etag,
-    }
-
-
 @attachment_app.command("put")
 def attachment_put(
     ctx: typer.Context,
@@ -290,14 +275,14 @@ def attachment_put(
         content_type = guessed or "application/octet-stream"
     with open_database(ctx, database) as db:
         if file == "-":
-            info = _info_json(db.put_attachment(doc_id, name, sys.stdin.buffer, content_type))
+            info = as_json(db.put_attachment(doc_id, name, sys.stdin.buffer, content_type))
         else:
             try:
                 source: BinaryIO = Path(file).open("rb")  # noqa: SIM115 (closed below)
             except OSError as exc:
                 raise InvalidInput(f"cannot read {file!r}: {exc.strerror}", field="file") from exc
             with source:
-                info = _info_json(db.put_attachment(doc_id, name, source, content_type))
+                info = as_json(db.put_attachment(doc_id, name, source, content_type))
     if json:
         context.print_json(info)
     else:
@@ -362,7 +347,7 @@ def attachment_list(
     with open_database(ctx, database) as db:
         if db.get(doc_id) is None:
             raise NotFound(f"document {doc_id!r} does not exist")
-        infos = [_info_json(i) for i in db.list_attachments(doc_id)]
+        infos = [as_json(i) for i in db.list_attachments(doc_id)]
     if json:
         context.print_json(infos)
         return
