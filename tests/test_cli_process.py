@@ -87,7 +87,13 @@ def test_invalid_json_writes_nothing(rook: Rook) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["put", "shop"], ["query", "shop", "Users", "-w", "age"], ["frobnicate"], ["--data-dir"]],
+    [
+        ["put", "shop"],
+        ["query", "shop", "Users", "-w", "age"],
+        ["frobnicate"],
+        ["--data-dir"],
+        ["--data-dir", "d", "--url", "http://127.0.0.1:9", "db", "list"],
+    ],
 )
 def test_bad_usage_exits_2(rook: Rook, args: list[str]) -> None:
     done = rook(*args)
