@@ -1,0 +1,31 @@
+"""Backup destinations: one interface, one module per backend (imported lazily).
+
+Use ``from_config`` with a task's destination entry or ``from_url`` with a
+URL such as ``s3://bucket/prefix/run-folder``; ``upload_to_all`` fans one file
+out to several destinations in parallel.
+"""
+
+from rookdb.destinations.base import (
+    Destination,
+    RemoteFile,
+    config_from_url,
+    from_config,
+    from_url,
+    public_config,
+)
+from rookdb.destinations.fanout import UploadResult, missing_files, upload_to_all
+from rookdb.destinations.retry import RetryPolicy, with_retry
+
+__all__ = [
+    "Destination",
+    "RemoteFile",
+    "RetryPolicy",
+    "UploadResult",
+    "config_from_url",
+    "from_config",
+    "from_url",
+    "missing_files",
+    "public_config",
+    "upload_to_all",
+    "with_retry",
+]

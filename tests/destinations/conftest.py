@@ -1,0 +1,193 @@
+"""Real servers for the destination tests, started once per session on 127.0.0.1.
+
+A missing emulator is a test failure, never a skip: ``scripts/test-deps.sh``
+installs the npm ones into ``.test-servers/``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from rookdb.destinations import Destination, from_config
+
+from .servers import (
+    NODE_BIN,
+    VENV_BIN,
+    Backend,
+    Restartable,
+    ServerProcess,
+    dead_port,
+    fast,
+    require,
+    restartable,
+    unique,
+)
+
+# --- local --------------------------------------------------------------------
+
+
+@pytest.fixture
+def local_backend(tmp_path: Path) -> Backend:
+    def make() -> Destination:
+        return from_config({"kind": "local", "path": str(tmp_path / unique("root"))})
+
+    def missing() -> tuple[Destination, str]:
+        blocker = tmp_path / unique("file")
+        blocker.write_text("a file where the folder should be")
+        return from_config({"kind": "local", "path": str(blocker / "backups")}), str(blocker)
+
+    return Backend("local", make, None, missing, None, None)
+
+
+# --- S3 on moto (authentication enforced) ---------------------------------------
+
+
+def moto_argv(port: int) -> list[str]:
+    return [str(require(VENV_BIN / "moto_server")), "-H", "127.0.0.1", "-p", str(port)]
+
+
+def s3_client(endpoint: str, key: str, secret: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[dict[str, str]]:
+    """A moto server with IAM authentication on: wrong keys are refused as on AWS."""
+    server = ServerProcess(moto_argv)
+    server.start()
+    iam = boto3.client(
+        "iam",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
+    )
+    iam.create_user(UserName="rookdb")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName="rookdb", PolicyName="all", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="rookdb")["AccessKey"]
+    access = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+    s3_client(server.url, access["access_key_id"], access["secret_access_key"]).create_bucket(
+        Bucket="rookdb-tests"
+    )
+    request = urllib.request.Request(
+        server.url + "/moto-api/reset-auth",
+        data=b"0",
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+    yield {"endpoint_url": server.url, "bucket": "rookdb-tests", **access}
+    server.stop()
+
+
+def s3_backend(
+    label: str,
+    server: dict[str, str],
+    restart_argv: Callable[[int], list[str]],
+    restart_keys: tuple[str, str],
+) -> Backend:
+    def config(**changes: Any) -> dict[str, Any]:
+        return fast(
+            {
+                "kind": "s3",
+                "bucket": server["bucket"],
+                "prefix": f"backups/{unique()}",
+                "region": "us-east-1",
+                "endpoint_url": server["endpoint_url"],
+                "access_key_id": server["access_key_id"],
+                "secret_access_key": server["secret_access_key"],
+                **changes,
+            }
+        )
+
+    def make() -> Destination:
+        return from_config(config())
+
+    def wrong() -> Destination:
+        return from_config(config(access_key_id="AKIAWRONGWRONGWRONG1", secret_access_key="nope"))
+
+    def missing() -> tuple[Destination, str]:
+        bucket = unique("nobucket")
+        return from_config(config(bucket=bucket)), bucket
+
+    def unreachable() -> Destination:
+        return from_config(config(endpoint_url=f"http://127.0.0.1:{dead_port()}"))
+
+    def restart() -> AbstractContextManager[Restartable]:
+        proc = ServerProcess(restart_argv)
+        key, secret = restart_keys
+        destination = from_config(
+            config(endpoint_url=proc.url, access_key_id=key, secret_access_key=secret)
+        )
+
+        def prepare() -> None:
+            # In-memory servers forget the bucket when stopped.
+            client = s3_client(proc.url, key, secret)
+            names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+            if server["bucket"] not in names:
+                client.create_bucket(Bucket=server["bucket"])
+
+        return restartable(proc, prepare, destination)
+
+    return Backend(label, make, wrong, missing, unreachable, restart)
+
+
+@pytest.fixture
+def moto_s3_backend(moto_s3: dict[str, str]) -> Backend:
+    return s3_backend("s3-moto", moto_s3, moto_argv, ("any", "any"))
+
+
+# --- S3 on s3rver (a second implementation) ---------------------------------------
+
+
+def s3rver_argv(directory: Path) -> Callable[[int], list[str]]:
+    binary = require(NODE_BIN / "s3rver")
+    return lambda port: [
+        str(binary),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-d",
+        str(directory),
+        "--silent",
+    ]
+
+
+@pytest.fixture(scope="session")
+def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    server = ServerProcess(s3rver_argv(tmp_path_factory.mktemp("s3rver")))
+    server.start()
+    s3_client(server.url, "S3RVER", "S3RVER").create_bucket(Bucket="rookdb-tests")
+    yield {
+        "endpoint_url": server.url,
+        "bucket": "rookdb-tests",
+        "access_key_id": "S3RVER",
+        "secret_access_key": "S3RVER",
+    }
+    server.stop()
+
+
+@pytest.fixture
+def s3rver_backend(s3rver: dict[str, str], tmp_path: Path) -> Backend:
+    return s3_backend("s3-s3rver", s3rver, s3rver_argv(tmp_path / "s3rver"), ("S3RVER", "S3RVER"))

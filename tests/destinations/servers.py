@@ -1,0 +1,153 @@
+"""Helpers for starting real servers and describing a backend to the contract suite."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rookdb.destinations import Destination
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_BIN = REPO / ".test-servers" / "node_modules" / ".bin"
+VENV_BIN = Path(sys.executable).parent
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dead_port() -> int:
+    """A port that refuses connections (bound, never listening)."""
+    return free_port()
+
+
+def wait_for_port(
+    port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            pytest.fail(f"server exited with {proc.returncode} before listening: {out[-2000:]}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"no server listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def require(executable: Path) -> Path:
+    """The path of an emulator executable; fail (not skip) when it is not installed."""
+    if not executable.exists():
+        pytest.fail(
+            f"{executable} is missing: run `bash scripts/test-deps.sh` to install emulators"
+        )
+    return executable
+
+
+class ServerProcess:
+    """An emulator in a child process that can be stopped and restarted on the same port."""
+
+    def __init__(self, argv_for_port: Callable[[int], list[str]], port: int | None = None) -> None:
+        self.argv_for_port = argv_for_port
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.argv_for_port(self.port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        wait_for_port(self.port, proc=self.proc)
+        # Drain output so a chatty server never blocks on a full pipe.
+        stream = self.proc.stdout
+        threading.Thread(target=lambda: [None for _ in stream or []], daemon=True).start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@dataclass
+class Restartable:
+    """A destination on its own server that a test may stop and start again."""
+
+    destination: Destination
+    stop: Callable[[], None]
+    start: Callable[[], None]
+
+
+@dataclass
+class Backend:
+    """What the contract suite needs from one backend's real server."""
+
+    label: str
+    make: Callable[[], Destination]  # a destination rooted at a fresh, empty place
+    wrong_credentials: Callable[[], Destination] | None
+    missing_container: Callable[[], tuple[Destination, str]] | None  # and the missing name
+    unreachable: Callable[[], Destination] | None
+    restartable: Callable[[], AbstractContextManager[Restartable]] | None
+    # Whether a progress callback is called per chunk (so a failing one aborts mid-upload).
+    chunked_progress: bool = True
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def fast(config: dict[str, Any]) -> dict[str, Any]:
+    """Short timeouts so "server down" tests fail in about a second."""
+    return {**config, "timeout_seconds": 5}
+
+
+@contextmanager
+def restartable(
+    server: ServerProcess, prepare: Callable[[], None], destination: Destination
+) -> Iterator[Restartable]:
+    def start() -> None:
+        server.start()
+        prepare()
+
+    start()
+    try:
+        yield Restartable(destination, server.stop, start)
+    finally:
+        destination.close()
+        server.stop()
+
+
+def which(name: str) -> str:
+    """The path of a system tool; fail (not skip) when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed")
+    return path
