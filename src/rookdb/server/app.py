@@ -1,0 +1,99 @@
+"""`create_app`: the FastAPI application over one `Instance`.
+
+Two extension points, each in one place below:
+- `_include_routers`: every HTTP area is one router; add an area with one line.
+  The API lives under `/databases`, `/health` ...; the Studio will be mounted
+  at `/` and must come last so it never shadows an API route.
+- `default_services`: objects with `start()`/`stop()` that run beside the
+  server for its lifetime (the backup scheduler plugs in here). They start in
+  order after the app is ready and stop in reverse order before it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from rookdb import __version__
+from rookdb.instance import Instance
+from rookdb.server import attachments, changes, databases, documents, errors, health, indexes
+from rookdb.server.render import JSONBody
+
+log = logging.getLogger("rookdb.server")
+
+# JSON request bodies above this are refused with 413; attachment uploads have no limit.
+MAX_JSON_BODY = 32 * 1024 * 1024
+
+
+class Service(Protocol):
+    """Something that runs beside the HTTP server for its lifetime."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def default_services(instance: Instance) -> list[Service]:
+    """The background services `rookdb serve` runs (none yet; the backup scheduler goes here)."""
+    return []
+
+
+def create_app(
+    instance: Instance,
+    *,
+    services: Sequence[Service] | None = None,
+    max_json_body: int = MAX_JSON_BODY,
+) -> FastAPI:
+    """The HTTP API over `instance` (which the caller opens and closes)."""
+    app = FastAPI(
+        title="rookdb",
+        version=__version__,
+        description="A document database whose headline feature is backup tasks.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+        default_response_class=JSONBody,
+        max_body_size=max_json_body,
+        # Accept a JSON body sent without a Content-Type (curl, scripts).
+        strict_content_type=False,
+    )
+    app.state.instance = instance
+    app.state.services = list(default_services(instance) if services is None else services)
+    errors.install(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    """Every area of the HTTP API, in one place."""
+    app.include_router(health.router)
+    app.include_router(databases.router)
+    app.include_router(documents.router)
+    app.include_router(attachments.router)
+    app.include_router(indexes.router)
+    app.include_router(changes.router)
+    # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services: list[Service] = app.state.services
+    started: list[Service] = []
+    try:
+        for service in services:
+            await run_in_threadpool(service.start)
+            started.append(service)
+        yield
+    finally:
+        for service in reversed(started):
+            try:
+                await run_in_threadpool(service.stop)
+            except Exception:
+                # One service failing to stop must not keep the others running.
+                log.exception("background service %r failed to stop", service)

@@ -1,0 +1,15 @@
+"""`GET /health`: a liveness probe for scripts, tests and load balancers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from rookdb.server.render import json_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health() -> Response:
+    """Answer `{"status": "ok"}` while the server runs."""
+    return json_response({"status": "ok"})
