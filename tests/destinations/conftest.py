@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from botocore.config import Config
 from rookdb.destinations import Destination, from_config
 
 from .servers import (
+    AZURITE_KEY,
     NODE_BIN,
     VENV_BIN,
     Backend,
@@ -191,3 +192,89 @@ def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 @pytest.fixture
 def s3rver_backend(s3rver: dict[str, str], tmp_path: Path) -> Backend:
     return s3_backend("s3-s3rver", s3rver, s3rver_argv(tmp_path / "s3rver"), ("S3RVER", "S3RVER"))
+
+
+# --- Azure Blob on Azurite --------------------------------------------------------
+
+
+def azurite_argv(port: int) -> list[str]:
+    return [
+        str(require(NODE_BIN / "azurite-blob")),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+    ]
+
+
+def azurite_connection_string(port: int, key: str = AZURITE_KEY) -> str:
+    return (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+    )
+
+
+def create_container(port: int, name: str) -> None:
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite_connection_string(port))
+    with service, suppress(ResourceExistsError):
+        service.create_container(name)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[ServerProcess]:
+    server = ServerProcess(azurite_argv)
+    server.start()
+    create_container(server.port, "rookdb-tests")
+    yield server
+    server.stop()
+
+
+def azure_config(port: int, **changes: Any) -> dict[str, Any]:
+    # Half the tests use account name + key + endpoint, half the connection string.
+    return fast(
+        {
+            "kind": "azure",
+            "container": "rookdb-tests",
+            "prefix": f"backups/{unique()}",
+            "account_name": "devstoreaccount1",
+            "account_key": AZURITE_KEY,
+            "endpoint_url": f"http://127.0.0.1:{port}/devstoreaccount1",
+            **changes,
+        }
+    )
+
+
+@pytest.fixture
+def azurite_backend(azurite: ServerProcess) -> Backend:
+    port = azurite.port
+
+    def make() -> Destination:
+        return from_config(azure_config(port))
+
+    def wrong() -> Destination:
+        bad_key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nIQ=="
+        return from_config(azure_config(port, account_key=bad_key))
+
+    def missing() -> tuple[Destination, str]:
+        name = unique("nocontainer")
+        conn = azurite_connection_string(port)
+        config = azure_config(port, container=name, connection_string=conn)
+        for field in ("account_name", "account_key", "endpoint_url"):
+            config.pop(field)
+        return from_config(config), name
+
+    def unreachable() -> Destination:
+        return from_config(azure_config(dead_port()))
+
+    def restart() -> AbstractContextManager[Restartable]:
+        proc = ServerProcess(azurite_argv)
+        destination = from_config(azure_config(proc.port))
+        return restartable(proc, lambda: create_container(proc.port, "rookdb-tests"), destination)
+
+    return Backend("azure-azurite", make, wrong, missing, unreachable, restart)
