@@ -1,0 +1,220 @@
+"""One run of a backup task: write the file, upload it everywhere, record what happened.
+
+The chain position (run folder, last etag) comes from the status store, not
+from local files, so a restart or another node continues the same chain. The
+staged file is deleted once uploaded: the status is all a later run needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rookdb.errors import RookError
+from rookdb.instance import Instance
+from rookdb.tasks import retention
+from rookdb.tasks.clock import Clock, format_time
+from rookdb.tasks.model import BackupKind, BackupTask
+from rookdb.tasks.status import StatusRecord, StatusStore
+from rookdb.tasks.upload import delete_file, upload_all
+from rookdb.tasks.writer import WrittenFile, write_full, write_incremental
+
+log = logging.getLogger(__name__)
+
+# Progress is written to the status store at most this often (seconds).
+PROGRESS_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What to run: a task of a database, the kind asked for, and why."""
+
+    database: str
+    task: BackupTask
+    kind: BackupKind
+    manual: bool = False
+
+
+def staging_root(instance: Instance, task_id: str) -> Path:
+    """Where a task's files wait for upload: `{data_dir}/backup-staging/{task_id}/`."""
+    return instance.data_dir / "backup-staging" / task_id
+
+
+def run_backup(
+    instance: Instance, statuses: StatusStore, request: RunRequest, clock: Clock, node_tag: str
+) -> dict[str, Any]:
+    """Run one backup now and record it; returns the `last_run` entry (errors included)."""
+    task, database = request.task, request.database
+    started = clock.now()
+    record = statuses.get(database, task.id) or StatusRecord.fresh(task.id, started)
+    db = instance.database(database)
+    kind: BackupKind = request.kind
+    if record.run_folder is None or record.chain_database_id != db.database_id:
+        kind = "full"  # no chain to continue (first run, new key, database re-created)
+    run: dict[str, Any] = {
+        "kind": kind,
+        "type": task.type if kind == "full" else "backup",
+        "started_at": format_time(started),
+        "duration_ms": 0,
+        "size_bytes": 0,
+        "documents": 0,
+        "error": None,
+        "skipped": False,
+        "manual": request.manual,
+        "node": node_tag,
+        "file": None,
+        "last_etag": record.last_etag,
+    }
+    running = {"kind": kind, "started_at": run["started_at"], "progress": {}}
+    statuses.update(database, task.id, lambda r: setattr(r, "running", running))
+    staging = staging_root(instance, task.id)
+    destinations: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    written: WrittenFile | None = None
+    try:
+        shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted run
+        staging.mkdir(parents=True, exist_ok=True)
+        progress = _progress_reporter(statuses, database, task.id, running)
+        if kind == "full":
+            written = write_full(
+                db,
+                staging,
+                backup_type=task.type,
+                compression=task.compression,
+                encryption_key=task.encryption_key,
+                node_tag=node_tag,
+                progress=progress,
+                now=started,
+            )
+        else:
+            assert record.run_folder is not None and record.last_etag is not None
+            written = write_incremental(
+                db,
+                staging / record.run_folder,
+                record.last_etag,
+                compression=task.compression,
+                encryption_key=task.encryption_key,
+                progress=progress,
+                now=started,
+            )
+        if written is None:
+            run["skipped"] = True
+            destinations = [_skipped(d, started) for d in task.destination_dicts()]
+        else:
+            run.update(
+                file=written.remote_path,
+                size_bytes=written.size_bytes,
+                documents=written.documents,
+                last_etag=written.last_etag,
+            )
+            destinations, run["error"] = _upload(task, written)
+    except RookError as exc:
+        run["error"] = exc.message
+    except OSError as exc:
+        run["error"] = f"cannot write the backup file: {exc.strerror or exc}"
+    except Exception as exc:
+        # The traceback goes to the log; the status gets one line a user can act on.
+        log.exception("backup task %s of %s failed", task.id, database)
+        run["error"] = f"unexpected {type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    run["duration_ms"] = int((time.monotonic() - t0) * 1000)
+    if run["error"] is None and written is not None and kind == "full":
+        run["retention"] = [
+            r.to_json()
+            for r in retention.apply(
+                task.destination_dicts(), database, task.retention, clock.now(), written.run_folder
+            )
+        ]
+
+    def finish(r: StatusRecord) -> None:
+        r.running = None
+        r.runs += 1
+        r.last_run = run
+        r.destinations = destinations
+        r.last_attempt = {"at": started.isoformat(), "kind": kind}
+        if run["error"] is not None:
+            r.failures += 1
+            return
+        r.last_success = started.isoformat()
+        if written is None:
+            return
+        r.last_etag = written.last_etag
+        if kind == "full":
+            r.last_full_backup = started.isoformat()
+            r.run_folder = written.run_folder
+            r.chain_database_id = db.database_id
+        else:
+            r.last_incremental_backup = started.isoformat()
+
+    statuses.update(database, task.id, finish)
+    statuses.add_history(database, task.id, run)
+    return run
+
+
+def _upload(task: BackupTask, written: WrittenFile) -> tuple[list[dict[str, Any]], str | None]:
+    configs = task.destination_dicts()
+    results = upload_all(configs, written.path, written.remote_path)
+    failed = [r for r in results if r.state == "failed"]
+    entries = [
+        {"kind": r.kind, "name": r.name, "state": r.state, "error": r.error, "at": r.at}
+        for r in results
+    ]
+    if not failed:
+        return entries, None
+    if written.kind == "incremental":
+        # The chain position stays put, so the next incremental covers this range
+        # again; take this file back off the destinations that got it, or they
+        # would hold two overlapping files and their chain would not add up.
+        for config, entry in zip(configs, entries, strict=True):
+            if entry["state"] == "done":
+                try:
+                    delete_file(config, written.remote_path)
+                    entry.update(state="failed", error="removed again: another destination failed")
+                except RookError as exc:
+                    entry.update(state="failed", error=f"could not remove again: {exc.message}")
+    names = ", ".join(f"{r.name}: {r.error}" for r in failed)
+    return entries, f"{len(failed)} of {len(results)} destinations failed ({names})"
+
+
+def _skipped(config: dict[str, Any], at: datetime) -> dict[str, Any]:
+    from rookdb.tasks.upload import display_name
+
+    return {
+        "kind": config.get("kind"),
+        "name": display_name(config),
+        "state": "skipped",
+        "error": "no change since the last backup",
+        "at": format_time(at),
+    }
+
+
+class _ProgressReporter:
+    def __init__(
+        self, statuses: StatusStore, database: str, task_id: str, running: dict[str, Any]
+    ) -> None:
+        self._statuses, self._database, self._task_id = statuses, database, task_id
+        self._running = running
+        self._last = 0.0
+
+    def __call__(self, progress: dict[str, object]) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL:
+            return
+        self._last = now
+        self._running["progress"] = dict(progress)
+        running = dict(self._running)
+        self._statuses.update(
+            self._database, self._task_id, lambda r: setattr(r, "running", running)
+        )
+
+
+def _progress_reporter(
+    statuses: StatusStore, database: str, task_id: str, running: dict[str, Any]
+) -> _ProgressReporter:
+    return _ProgressReporter(statuses, database, task_id, running)

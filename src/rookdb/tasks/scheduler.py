@@ -1,0 +1,236 @@
+"""`BackupScheduler`: decides when tasks run and runs them, one run per task at a time.
+
+`tick()` runs whatever is due at the clock's `now` (tests drive it with a
+`ManualClock`); `start()` adds a background thread that sleeps until the
+next due time or until told that tasks changed, so it never busy-loops.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rookdb.instance import Instance
+from rookdb.tasks.clock import Clock, SystemClock, format_time
+from rookdb.tasks.model import BackupKind, BackupTask
+from rookdb.tasks.runner import RunRequest, run_backup
+from rookdb.tasks.schedule import claim, due, next_backup
+from rookdb.tasks.status import StatusRecord, StatusStore
+from rookdb.tasks.store import TaskStore
+
+log = logging.getLogger(__name__)
+
+# The longest the background thread sleeps without looking (wall clock jumps, DST).
+MAX_SLEEP_SECONDS = 60.0
+
+
+@dataclass
+class RunHandle:
+    """A run that was started: which task, which kind, and its outcome once finished."""
+
+    database: str
+    task_id: str
+    kind: BackupKind
+    manual: bool
+    started_at: datetime
+    future: Future[dict[str, Any]] = field(default_factory=Future)
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the run ends; its `last_run` entry."""
+        return self.future.result(timeout)
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "kind": self.kind,
+            "manual": self.manual,
+            "started_at": format_time(self.started_at),
+        }
+
+
+class BackupScheduler:
+    """Runs the backup tasks of every database of an instance on their schedules."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        *,
+        clock: Clock | None = None,
+        node_tag: str | None = None,
+        live_nodes: set[str] | None = None,
+        max_parallel_runs: int = 2,
+    ) -> None:
+        self.instance = instance
+        self.clock: Clock = clock or SystemClock()
+        self.node_tag = node_tag or instance.node_tag
+        self.live_nodes = live_nodes or {self.node_tag}
+        self.tasks = TaskStore(instance.system)
+        self.statuses = StatusStore(instance.system)
+        self._executor = ThreadPoolExecutor(max_parallel_runs, thread_name_prefix="backup-run")
+        self._running: dict[tuple[str, str], RunHandle] = {}
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- who runs a task ------------------------------------------------------------
+    def responsible_node(self, task: BackupTask) -> str:
+        """The preferred node when it is live, else this node (single-node: always this one)."""
+        if task.preferred_node and task.preferred_node in self.live_nodes:
+            return task.preferred_node
+        return self.node_tag
+
+    def runs_here(self, task: BackupTask) -> bool:
+        return not task.disabled and self.responsible_node(task) == self.node_tag
+
+    # -- running ------------------------------------------------------------------
+    def tick(self) -> list[RunHandle]:
+        """Start every run due at the clock's current time; the handles of those started."""
+        now = self.clock.now()
+        started = []
+        for database in self.instance.database_names():
+            for task in self.tasks.list(database):
+                handle = self._start_if_due(database, task, now)
+                if handle is not None:
+                    started.append(handle)
+        return started
+
+    def _start_if_due(self, database: str, task: BackupTask, now: datetime) -> RunHandle | None:
+        if not self.runs_here(task):
+            return None
+        with self._lock:
+            if (database.lower(), task.id) in self._running:
+                return None  # the due time stays ahead of the anchor: it runs after this one
+            record = self.statuses.get(database, task.id) or StatusRecord.fresh(task.id, now)
+            state = record.schedule_state()
+            kind = due(task, state, now)
+            if kind is None:
+                return None
+            claimed = claim(task, state, now)
+            self.statuses.update(database, task.id, lambda r: r.apply_schedule(claimed))
+            return self._submit(database, task, kind, manual=False, now=now)
+
+    def backup_now(self, database: str, task_id: str, *, full: bool) -> RunHandle:
+        """Run a task at once, leaving its schedule alone; a run already going is returned as is."""
+        with self._lock:
+            running = self._running.get((database.lower(), task_id))
+            if running is not None:
+                return running
+            task = self.tasks.get(database, task_id)
+            self.instance.database(database)  # NotFound before anything starts
+            kind: BackupKind = "full" if full else "incremental"
+            return self._submit(database, task, kind, manual=True, now=self.clock.now())
+
+    def running(self, database: str, task_id: str) -> RunHandle | None:
+        """The run of a task going on now, if any."""
+        with self._lock:
+            return self._running.get((database.lower(), task_id))
+
+    def _submit(
+        self, database: str, task: BackupTask, kind: BackupKind, *, manual: bool, now: datetime
+    ) -> RunHandle:
+        handle = RunHandle(database, task.id, kind, manual, now)
+        self._running[(database.lower(), task.id)] = handle
+        request = RunRequest(database, task, kind, manual)
+        future = self._executor.submit(self._run, handle, request)
+        future.add_done_callback(lambda f: _forward(f, handle.future))
+        return handle
+
+    def _run(self, handle: RunHandle, request: RunRequest) -> dict[str, Any]:
+        try:
+            return run_backup(self.instance, self.statuses, request, self.clock, self.node_tag)
+        except Exception as exc:
+            log.exception("backup task %s of %s could not run", handle.task_id, handle.database)
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            run = {"kind": handle.kind, "error": message, "manual": handle.manual}
+            self.statuses.update(handle.database, handle.task_id, lambda r: _failed(r, run))
+            return run
+        finally:
+            with self._lock:
+                self._running.pop((handle.database.lower(), handle.task_id), None)
+            self._wake.set()  # a due time may have passed during the run
+
+    # -- background thread ----------------------------------------------------------
+    def start(self) -> None:
+        """Recover runs interrupted by a stop, then run due tasks in a background thread."""
+        if self._thread is not None:
+            return
+        self.recover_interrupted()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="backup-scheduler", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """Tasks changed: look at the schedule again now."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop the thread and wait for runs in progress."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._executor.shutdown(wait=True)
+
+    def recover_interrupted(self) -> None:
+        """A run marked as going that this process does not run was cut short by a stop."""
+        for database, record in self.statuses.all():
+            if record.running is None or self.running(database, record.task_id) is not None:
+                continue
+            run = {
+                "kind": record.running.get("kind"),
+                "started_at": record.running.get("started_at"),
+                "error": "interrupted: the server stopped during the run",
+                "manual": False,
+            }
+            self.statuses.update(database, record.task_id, functools.partial(_failed, run=run))
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.tick()
+                delay = self.seconds_until_next()
+            except Exception:
+                log.exception("backup scheduler tick failed")
+                delay = MAX_SLEEP_SECONDS
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def seconds_until_next(self) -> float:
+        """How long nothing is due (at most MAX_SLEEP_SECONDS); runs going are not waited for."""
+        now = self.clock.now()
+        delay = MAX_SLEEP_SECONDS
+        for database in self.instance.database_names():
+            for task in self.tasks.list(database):
+                if not self.runs_here(task) or self.running(database, task.id) is not None:
+                    continue
+                record = self.statuses.get(database, task.id)
+                upcoming = next_backup(task, record.schedule_state()) if record else None
+                if upcoming is not None:
+                    delay = min(delay, (upcoming.at - now).total_seconds())
+        # Cron fires on whole seconds; a hair late beats waking twice for one due time.
+        return max(delay, 0.0) + 0.01
+
+
+def _forward(source: Future[dict[str, Any]], target: Future[dict[str, Any]]) -> None:
+    exc = source.exception()
+    if exc is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
+
+
+def _failed(record: StatusRecord, run: dict[str, Any]) -> None:
+    record.running = None
+    record.runs += 1
+    record.failures += 1
+    record.last_run = {**(record.last_run or {}), **run, "skipped": False}

@@ -1,0 +1,220 @@
+"""`BackupTasks`: the core API of backup tasks; HTTP routes, CLI and Studio all call it.
+
+Everything it returns is safe to show: secrets are masked, the encryption key
+is never returned.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+from typing import Any
+
+from rookdb.errors import InvalidInput
+from rookdb.instance import Instance
+from rookdb.tasks.clock import Clock
+from rookdb.tasks.model import BackupTask, generated_name, parse_task
+from rookdb.tasks.scheduler import BackupScheduler
+from rookdb.tasks.status import StatusRecord, render
+from rookdb.tasks.upload import MASK, SECRET_FIELDS
+
+# Changing these starts a new chain: the next run is a full backup.
+_CHAIN_FIELDS = ("type", "compression", "encryption_key", "destinations")
+# Changing these restarts the schedule: fire times before the change are not owed.
+_SCHEDULE_FIELDS = ("full_backup_cron", "incremental_backup_cron", "timezone", "disabled")
+
+
+class BackupTasks:
+    """Create, change, run and report on the backup tasks of an instance's databases."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        scheduler: BackupScheduler | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.instance = instance
+        self.scheduler = scheduler or BackupScheduler(instance, clock=clock)
+        self.clock = self.scheduler.clock
+        self.tasks = self.scheduler.tasks
+        self.statuses = self.scheduler.statuses
+
+    # -- definitions ----------------------------------------------------------------
+    def create(self, database: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Validate and store a new task; nothing is stored when the input is invalid."""
+        self.instance.database(database)
+        task = parse_task(payload)
+        now = self.clock.now()
+        task = task.model_copy(
+            update={
+                "id": self._new_id(database),
+                "name": self._unique_name(database, task, None),
+                "created_at": now.isoformat(),
+            }
+        )
+        self.statuses.put(database, StatusRecord.fresh(task.id, now))
+        self.tasks.put(database, task)
+        self.scheduler.notify()
+        return task.public_json()
+
+    def list(self, database: str) -> list[dict[str, Any]]:
+        """Every task of a database with its status (the task list view)."""
+        self.instance.database(database)
+        return [
+            {**task.public_json(), "status": self._status(database, task)}
+            for task in self.tasks.list(database)
+        ]
+
+    def get(self, database: str, task_id: str) -> dict[str, Any]:
+        """One task's definition (secrets masked)."""
+        return self.tasks.get(database, task_id).public_json()
+
+    def update(self, database: str, task_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Replace a task's definition; masked secrets sent back keep their stored value."""
+        old = self.tasks.get(database, task_id)
+        if not isinstance(payload, dict):
+            raise InvalidInput("a backup task is a JSON object", field="task")
+        task = parse_task(_keep_secrets(old, payload))
+        task = task.model_copy(
+            update={
+                "id": old.id,
+                "created_at": old.created_at,
+                "name": self._unique_name(database, task, old.id),
+                "encryption_key": _encryption_key(old, payload),
+            }
+        )
+        self._save_changed(database, old, task)
+        return task.public_json()
+
+    def delete(self, database: str, task_id: str) -> None:
+        """Delete a task and its status (files already on the destinations stay)."""
+        self.tasks.get(database, task_id)
+        self.tasks.delete(database, task_id)
+        self.statuses.delete(database, task_id)
+        self.scheduler.notify()
+
+    def enable(self, database: str, task_id: str) -> dict[str, Any]:
+        """Let the task run on its schedule again (from now on: missed times are not owed)."""
+        return self._set_disabled(database, task_id, False)
+
+    def disable(self, database: str, task_id: str) -> dict[str, Any]:
+        """Stop scheduling the task (a run going on finishes)."""
+        return self._set_disabled(database, task_id, True)
+
+    # -- running and status -------------------------------------------------------
+    def status(self, database: str, task_id: str) -> dict[str, Any]:
+        """The task's status JSON (state, last backups, next estimated backup, last run ...)."""
+        return self._status(database, self.tasks.get(database, task_id))
+
+    def backup_now(
+        self, database: str, task_id: str, *, full: bool = True, wait: bool = False
+    ) -> dict[str, Any]:
+        """Start a run at once; with `wait`, return when it ended (its `last_run` entry)."""
+        handle = self.scheduler.backup_now(database, task_id, full=full)
+        if wait:
+            return handle.wait()
+        return {**handle.to_json(), "status": self.status(database, task_id)}
+
+    def history(self, database: str, task_id: str) -> builtins.list[dict[str, Any]]:
+        """The last runs, newest first."""
+        self.tasks.get(database, task_id)
+        return self.statuses.history(database, task_id)
+
+    def all_statuses(self) -> builtins.list[tuple[str, BackupTask, dict[str, Any], StatusRecord]]:
+        """(database, task, status JSON, record) of every task of every database, for metrics."""
+        out = []
+        for database in self.instance.database_names():
+            for task in self.tasks.list(database):
+                record = self._record(database, task)
+                out.append((database, task, self._render(task, record), record))
+        return out
+
+    # -- internals ------------------------------------------------------------------
+    def _status(self, database: str, task: BackupTask) -> dict[str, Any]:
+        return self._render(task, self._record(database, task))
+
+    def _record(self, database: str, task: BackupTask) -> StatusRecord:
+        record = self.statuses.get(database, task.id)
+        if record is None:  # a task stored by an older version: start its schedule now
+            record = StatusRecord.fresh(task.id, self.clock.now())
+            self.statuses.put(database, record)
+        return record
+
+    def _render(self, task: BackupTask, record: StatusRecord) -> dict[str, Any]:
+        return render(
+            task,
+            record,
+            node=self.scheduler.node_tag,
+            responsible=self.scheduler.responsible_node(task),
+            now=self.clock.now(),
+        )
+
+    def _set_disabled(self, database: str, task_id: str, disabled: bool) -> dict[str, Any]:
+        old = self.tasks.get(database, task_id)
+        self._save_changed(database, old, old.model_copy(update={"disabled": disabled}))
+        return self.status(database, task_id)
+
+    def _save_changed(self, database: str, old: BackupTask, new: BackupTask) -> None:
+        now = self.clock.now()
+        restart = any(getattr(old, f) != getattr(new, f) for f in _SCHEDULE_FIELDS)
+        new_chain = any(getattr(old, f) != getattr(new, f) for f in _CHAIN_FIELDS)
+
+        def change(record: StatusRecord) -> None:
+            if restart:
+                record.restart_schedule(now)
+            if new_chain:
+                record.reset_chain()
+
+        self.tasks.put(database, new)
+        if self.statuses.update(database, new.id, change) is None:
+            self.statuses.put(database, StatusRecord.fresh(new.id, now))
+        self.scheduler.notify()
+
+    def _new_id(self, database: str) -> str:
+        while True:
+            task_id = f"t-{secrets.token_hex(2)}"
+            if not self.tasks.exists(database, task_id):
+                return task_id
+
+    def _unique_name(self, database: str, task: BackupTask, own_id: str | None) -> str:
+        taken = {t.name.lower() for t in self.tasks.list(database) if t.id != own_id}
+        if task.name:
+            if task.name.lower() in taken:
+                raise InvalidInput(
+                    f"database {database!r} already has a backup task named {task.name!r}",
+                    field="name",
+                )
+            return task.name
+        base = generated_name(task)
+        name, n = base, 2
+        while name.lower() in taken:
+            name, n = f"{base} #{n}", n + 1
+        return name
+
+
+def _keep_secrets(old: BackupTask, payload: dict[str, Any]) -> dict[str, Any]:
+    # A client that edits what GET returned sends the masks back: keep the stored value.
+    destinations = payload.get("destinations")
+    if not isinstance(destinations, list):
+        return payload
+    stored = old.destination_dicts()
+    merged = []
+    for index, config in enumerate(destinations):
+        if isinstance(config, dict) and index < len(stored):
+            previous = stored[index]
+            if previous.get("kind") == config.get("kind"):
+                config = {
+                    k: previous.get(k) if k in SECRET_FIELDS and v == MASK else v
+                    for k, v in config.items()
+                }
+        merged.append(config)
+    return {**payload, "destinations": merged}
+
+
+def _encryption_key(old: BackupTask, payload: dict[str, Any]) -> str | None:
+    # Write-only: absent or null keeps the stored key, "" removes it.
+    given = payload.get("encryption_key")
+    if given is None:
+        return old.encryption_key
+    return given or None

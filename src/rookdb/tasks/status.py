@@ -1,0 +1,184 @@
+"""Persisted task status: the chain position, the schedule anchors, the last run, the history.
+
+Kept in the system store (not derived from local files), so a restart or
+another node continues the same chain. `render` turns a record into the
+status JSON of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rookdb.system import SystemStore
+from rookdb.tasks.clock import format_time, parse_time
+from rookdb.tasks.model import BackupTask
+from rookdb.tasks.schedule import ScheduleState, next_backup, overdue
+
+STATUS_NAMESPACE = "backup-task-status"
+HISTORY_NAMESPACE = "backup-task-history"
+HISTORY_LENGTH = 50
+
+
+@dataclass
+class StatusRecord:
+    """Everything remembered about a task between runs (times are ISO-8601 UTC strings)."""
+
+    task_id: str
+    since: str
+    full_anchor: str
+    incremental_anchor: str
+    last_full_backup: str | None = None
+    last_incremental_backup: str | None = None
+    last_success: str | None = None
+    last_attempt: dict[str, Any] | None = None  # {"at", "kind"}
+    last_etag: int | None = None
+    run_folder: str | None = None  # the chain the next incremental continues
+    chain_database_id: str | None = None
+    running: dict[str, Any] | None = None  # {"kind", "started_at", "progress", "manual"}
+    last_run: dict[str, Any] | None = None
+    destinations: list[dict[str, Any]] = field(default_factory=list)
+    runs: int = 0
+    failures: int = 0
+
+    @classmethod
+    def fresh(cls, task_id: str, now: datetime) -> StatusRecord:
+        """The status of a task whose schedule starts at `now`."""
+        start = now.isoformat()
+        return cls(task_id=task_id, since=start, full_anchor=start, incremental_anchor=start)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> StatusRecord:
+        known = {k: v for k, v in body.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def restart_schedule(self, now: datetime) -> None:
+        """Fire times before `now` are not owed (task enabled again, crons changed)."""
+        self.since = self.full_anchor = self.incremental_anchor = now.isoformat()
+
+    def reset_chain(self) -> None:
+        """The next run starts a new chain with a full backup."""
+        self.run_folder = None
+        self.chain_database_id = None
+
+    def schedule_state(self) -> ScheduleState:
+        """The part the pure schedule functions read."""
+        return ScheduleState(
+            full_anchor=parse_time(self.full_anchor),
+            incremental_anchor=parse_time(self.incremental_anchor),
+            has_chain=self.run_folder is not None,
+            since=parse_time(self.since),
+            last_success=parse_time(self.last_success) if self.last_success else None,
+        )
+
+    def apply_schedule(self, state: ScheduleState) -> None:
+        self.full_anchor = state.full_anchor.isoformat()
+        self.incremental_anchor = state.incremental_anchor.isoformat()
+
+
+def status_key(database: str, task_id: str) -> str:
+    """System-store key of a task's entries; database names are case-insensitive."""
+    return f"{database.lower()}/{task_id}"
+
+
+class StatusStore:
+    """Reads and read-modify-writes task status records in the system store."""
+
+    def __init__(self, system: SystemStore) -> None:
+        self._system = system
+        # Runs and API calls update the same record from different threads.
+        self._lock = threading.RLock()
+
+    def get(self, database: str, task_id: str) -> StatusRecord | None:
+        entry = self._system.get(STATUS_NAMESPACE, status_key(database, task_id))
+        return StatusRecord.from_json(entry.value) if entry else None
+
+    def put(self, database: str, record: StatusRecord) -> None:
+        with self._lock:
+            self._system.put(
+                STATUS_NAMESPACE, status_key(database, record.task_id), record.to_json()
+            )
+
+    def update(
+        self, database: str, task_id: str, change: Callable[[StatusRecord], None]
+    ) -> StatusRecord | None:
+        """Apply `change` to the stored record and save it; None when the task is gone."""
+        with self._lock:
+            record = self.get(database, task_id)
+            if record is None:
+                return None
+            change(record)
+            self.put(database, record)
+            return record
+
+    def delete(self, database: str, task_id: str) -> None:
+        with self._lock:
+            self._system.delete(STATUS_NAMESPACE, status_key(database, task_id))
+            self._system.delete(HISTORY_NAMESPACE, status_key(database, task_id))
+
+    def add_history(self, database: str, task_id: str, run: dict[str, Any]) -> None:
+        """Remember a finished run (newest first, the last HISTORY_LENGTH only)."""
+        key = status_key(database, task_id)
+        with self._lock:
+            entry = self._system.get(HISTORY_NAMESPACE, key)
+            runs = entry.value.get("runs", []) if entry else []
+            self._system.put(HISTORY_NAMESPACE, key, {"runs": [run, *runs][:HISTORY_LENGTH]})
+
+    def history(self, database: str, task_id: str) -> list[dict[str, Any]]:
+        entry = self._system.get(HISTORY_NAMESPACE, status_key(database, task_id))
+        return list(entry.value.get("runs", [])) if entry else []
+
+    def all(self) -> list[tuple[str, StatusRecord]]:
+        """Every (database, record) pair, for metrics."""
+        return [
+            (entry.key.rsplit("/", 1)[0], StatusRecord.from_json(entry.value))
+            for entry in self._system.list(STATUS_NAMESPACE)
+        ]
+
+
+def task_state(task: BackupTask, node: str, responsible: str) -> str:
+    """'active', 'disabled' or 'not-on-this-node'."""
+    if task.disabled:
+        return "disabled"
+    return "active" if responsible == node else "not-on-this-node"
+
+
+def render(
+    task: BackupTask, record: StatusRecord, *, node: str, responsible: str, now: datetime
+) -> dict[str, Any]:
+    """The status JSON of DESIGN.md."""
+    state = task_state(task, node, responsible)
+    schedule = record.schedule_state()
+    upcoming = next_backup(task, schedule) if state == "active" else None
+    return {
+        "task_id": record.task_id,
+        "state": state,
+        "node": responsible,
+        "last_full_backup": _display(record.last_full_backup),
+        "last_incremental_backup": _display(record.last_incremental_backup),
+        "last_etag": record.last_etag,
+        "next_backup": (
+            {"at": format_time(upcoming.at), "kind": upcoming.kind} if upcoming else None
+        ),
+        "overdue": state == "active" and overdue(task, schedule, now),
+        "running": _running(record.running),
+        "last_run": record.last_run,
+        "destinations": record.destinations,
+        "run_folder": record.run_folder,
+    }
+
+
+def _running(running: dict[str, Any] | None) -> dict[str, Any] | None:
+    if running is None:
+        return None
+    return {k: running.get(k) for k in ("kind", "started_at", "progress")}
+
+
+def _display(value: str | None) -> str | None:
+    return format_time(parse_time(value)) if value else None
