@@ -278,3 +278,68 @@ def azurite_backend(azurite: ServerProcess) -> Backend:
         return restartable(proc, lambda: create_container(proc.port, "rookdb-tests"), destination)
 
     return Backend("azure-azurite", make, wrong, missing, unreachable, restart)
+
+
+# --- Google Cloud Storage on gcp-storage-emulator ----------------------------------
+
+
+def gcs_argv(port: int) -> list[str]:
+    binary = require(VENV_BIN / "gcp-storage-emulator")
+    return [str(binary), "start", "--host=127.0.0.1", f"--port={port}", "--in-memory"]
+
+
+def create_bucket(endpoint: str, name: str) -> None:
+    from google.api_core.exceptions import Conflict
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    client = storage.Client(
+        project="test",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": endpoint},
+    )
+    with suppress(Conflict):
+        client.create_bucket(name)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[ServerProcess]:
+    server = ServerProcess(gcs_argv)
+    server.start()
+    create_bucket(server.url, "rookdb-tests")
+    yield server
+    server.stop()
+
+
+def gcs_config(endpoint: str, **changes: Any) -> dict[str, Any]:
+    return fast(
+        {
+            "kind": "gcs",
+            "bucket": "rookdb-tests",
+            "prefix": f"backups/{unique()}",
+            "endpoint_url": endpoint,
+            **changes,
+        }
+    )
+
+
+@pytest.fixture
+def gcs_backend(gcs_emulator: ServerProcess) -> Backend:
+    def make() -> Destination:
+        return from_config(gcs_config(gcs_emulator.url))
+
+    def missing() -> tuple[Destination, str]:
+        name = unique("nobucket")
+        return from_config(gcs_config(gcs_emulator.url, bucket=name)), name
+
+    def unreachable() -> Destination:
+        return from_config(gcs_config(f"http://127.0.0.1:{dead_port()}"))
+
+    def restart() -> AbstractContextManager[Restartable]:
+        proc = ServerProcess(gcs_argv)
+        destination = from_config(gcs_config(proc.url))
+        return restartable(proc, lambda: create_bucket(proc.url, "rookdb-tests"), destination)
+
+    # The emulator accepts any (or no) credentials: wrong keys cannot be tested here.
+    return Backend("gcs-emulator", make, None, missing, unreachable, restart)
