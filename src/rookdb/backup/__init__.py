@@ -1,0 +1,230 @@
+"""Backups: full and incremental logical backups, snapshots, run folders and chains.
+
+The API other layers build on (the task runner, the CLI, the HTTP routes)::
+
+    write_full_backup(db, out_dir, ...) -> BackupFile          # new run folder
+    write_incremental_backup(db, run_folder, since_etag, ...) -> BackupFile | None
+    latest_chain(out_dir) -> RunFolderInfo | None             # where to continue
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from rookdb.backup import naming
+from rookdb.backup.chain import (
+    BackupFileInfo,
+    RunFolderInfo,
+    find_run_folders,
+    latest_chain,
+    read_file_info,
+    read_run_folder,
+    verify_file,
+    verify_run_folder,
+)
+from rookdb.backup.format import (
+    COMPRESSIONS,
+    FORMAT_VERSION,
+    BackupHeader,
+    BackupReader,
+    FileSummary,
+    check_compression,
+)
+from rookdb.backup.logical import write_logical_file
+from rookdb.backup.snapshot import write_snapshot_file
+from rookdb.errors import BackupError, ChainBroken, InvalidInput
+from rookdb.storage import Database
+
+Progress = Callable[[int, int], None]
+BACKUP_TYPES = ("backup", "snapshot")
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """What one backup run wrote; its path on destinations is f"{run_folder}/{file_name}"."""
+
+    path: Path
+    run_folder: str
+    file_name: str
+    kind: Literal["full", "incremental"]
+    type: Literal["backup", "snapshot"]
+    since_etag: int
+    last_etag: int
+    documents: int
+    tombstones: int
+    attachments: int
+    size_bytes: int
+    sha256: str  # of the whole file, as uploaded
+    created_at: str
+
+    @property
+    def relative_path(self) -> str:
+        return f"{self.run_folder}/{self.file_name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "run_folder": self.run_folder,
+            "file_name": self.file_name,
+            "kind": self.kind,
+            "type": self.type,
+            "since_etag": self.since_etag,
+            "last_etag": self.last_etag,
+            "documents": self.documents,
+            "tombstones": self.tombstones,
+            "attachments": self.attachments,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "created_at": self.created_at,
+        }
+
+
+def _backup_file(path: Path, summary: FileSummary) -> BackupFile:
+    h = summary.header
+    counts = summary.trailer.counts
+    return BackupFile(
+        path=path,
+        run_folder=path.parent.name,
+        file_name=path.name,
+        kind=h.kind,
+        type=h.type,
+        since_etag=h.since_etag,
+        last_etag=h.last_etag,
+        documents=counts.get("documents", 0),
+        tombstones=counts.get("tombstones", 0),
+        attachments=counts.get("attachments", 0),
+        size_bytes=summary.size_bytes,
+        sha256=summary.sha256,
+        created_at=h.created_at,
+    )
+
+
+def check_backup_type(backup_type: str) -> str:
+    if backup_type not in BACKUP_TYPES:
+        raise InvalidInput(
+            f"unknown backup type {backup_type!r}; use 'backup' or 'snapshot'", field="type"
+        )
+    return backup_type
+
+
+def write_full_backup(
+    db: Database,
+    out_dir: Path,
+    *,
+    backup_type: str = "backup",
+    compression: str = "zstd",
+    encryption_key: str | None = None,
+    node_tag: str | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> BackupFile:
+    """Start a new run folder in `out_dir` with a full backup (or snapshot) of `db`."""
+    check_backup_type(backup_type)
+    check_compression(compression)
+    node = node_tag or db.node_tag
+    folder = naming.create_run_folder(Path(out_dir), db.name, node, now)
+    try:
+        path = naming.new_file_path(folder, naming.suffix_for("full", backup_type), now)
+        if backup_type == "snapshot":
+            summary = write_snapshot_file(
+                db,
+                path,
+                compression=compression,
+                encryption_key=encryption_key,
+                node=node,
+                progress=progress,
+                now=now,
+            )
+        else:
+            written = write_logical_file(
+                db,
+                path,
+                since_etag=0,
+                kind="full",
+                compression=compression,
+                encryption_key=encryption_key,
+                node=node,
+                progress=progress,
+                now=now,
+            )
+            assert written is not None
+            summary = written
+    except BaseException:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty: a failed first file leaves no folder
+        raise
+    return _backup_file(path, summary)
+
+
+def write_incremental_backup(
+    db: Database,
+    run_folder: Path,
+    since_etag: int,
+    *,
+    compression: str = "zstd",
+    encryption_key: str | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> BackupFile | None:
+    """Add the changes after `since_etag` to `run_folder`; None (nothing written) if none."""
+    check_compression(compression)
+    if since_etag < 0:
+        raise InvalidInput("since_etag must be >= 0", field="since_etag")
+    run_folder = Path(run_folder)
+    _check_same_database(db, run_folder)
+    try:
+        run_folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot create run folder {run_folder}: {exc.strerror}") from exc
+    path = naming.new_file_path(run_folder, naming.INCREMENTAL_SUFFIX, now)
+    summary = write_logical_file(
+        db,
+        path,
+        since_etag=since_etag,
+        kind="incremental",
+        compression=compression,
+        encryption_key=encryption_key,
+        progress=progress,
+        now=now,
+        skip_if_empty=True,
+    )
+    return _backup_file(path, summary) if summary is not None else None
+
+
+def _check_same_database(db: Database, run_folder: Path) -> None:
+    # The full file may be gone locally (uploaded, then cleaned); check only what is here.
+    if not run_folder.is_dir():
+        return
+    for info in read_run_folder(run_folder).files:
+        if info.database_id != db.database_id:
+            raise ChainBroken(
+                f"run folder {run_folder.name} holds backups of another database "
+                f"({info.database}, id {info.database_id[:8]}); start a new full backup"
+            )
+        return
+
+
+__all__ = [
+    "BACKUP_TYPES",
+    "COMPRESSIONS",
+    "FORMAT_VERSION",
+    "BackupFile",
+    "BackupFileInfo",
+    "BackupHeader",
+    "BackupReader",
+    "RunFolderInfo",
+    "check_backup_type",
+    "find_run_folders",
+    "latest_chain",
+    "read_file_info",
+    "read_run_folder",
+    "verify_file",
+    "verify_run_folder",
+    "write_full_backup",
+    "write_incremental_backup",
+]

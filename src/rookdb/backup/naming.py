@@ -1,0 +1,141 @@
+"""Names of run folders and backup files, and writing a file so it is never seen half-done.
+
+A run folder is ``{UTC yyyy-MM-dd-HH-mm-ss}.rookdb-{db}-{node}-backup``; it
+holds ``{stamp}.rookdb-full-backup`` or ``{stamp}.rookdb-snapshot`` and then
+``{stamp}.rookdb-incremental-backup`` files. When a name is already taken in
+the same second, the stamp gets a ``-01``, ``-02`` ... suffix, so names stay
+unique and still sort in creation order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from rookdb.errors import StorageError
+
+FULL_SUFFIX = ".rookdb-full-backup"
+SNAPSHOT_SUFFIX = ".rookdb-snapshot"
+INCREMENTAL_SUFFIX = ".rookdb-incremental-backup"
+IN_PROGRESS = ".in-progress"
+BACKUP_SUFFIXES = (FULL_SUFFIX, SNAPSHOT_SUFFIX, INCREMENTAL_SUFFIX)
+
+_STAMP = r"\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d(?:-\d+)?"
+_RUN_FOLDER = re.compile(rf"^(?P<stamp>{_STAMP})\.rookdb-(?P<db>.+)-(?P<node>[^-]+)-backup$")
+_FILE = re.compile(
+    rf"^(?P<stamp>{_STAMP})\.rookdb-(?P<what>full-backup|snapshot|incremental-backup)$"
+)
+
+
+def stamp(now: datetime | None = None) -> str:
+    """The UTC time stamp used in folder and file names."""
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d-%H-%M-%S")
+
+
+def iso_time(now: datetime | None = None) -> str:
+    """UTC ISO 8601 with a Z suffix, as written into headers."""
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def run_folder_name(when: str, database: str, node: str) -> str:
+    return f"{when}.rookdb-{database}-{node}-backup"
+
+
+def is_run_folder_name(name: str) -> bool:
+    return _RUN_FOLDER.match(name) is not None
+
+
+def parse_run_folder_name(name: str) -> tuple[str, str, str] | None:
+    """(stamp, database, node) of a run folder name, or None."""
+    match = _RUN_FOLDER.match(name)
+    return (match["stamp"], match["db"], match["node"]) if match else None
+
+
+def is_backup_file_name(name: str) -> bool:
+    return _FILE.match(name) is not None
+
+
+def suffix_for(kind: str, backup_type: str) -> str:
+    if kind == "incremental":
+        return INCREMENTAL_SUFFIX
+    return SNAPSHOT_SUFFIX if backup_type == "snapshot" else FULL_SUFFIX
+
+
+def _candidates(base: str) -> Iterator[str]:
+    yield base
+    for n in range(1, 10_000):
+        yield f"{base}-{n:02d}"
+
+
+def create_run_folder(out_dir: Path, database: str, node: str, now: datetime | None) -> Path:
+    """Create a new, uniquely named run folder (mkdir is the atomic claim)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for when in _candidates(stamp(now)):
+            folder = out_dir / run_folder_name(when, database, node)
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            return folder
+    except OSError as exc:
+        raise StorageError(f"cannot create a run folder in {out_dir}: {exc}") from exc
+    raise StorageError(f"too many run folders for the same second in {out_dir}")
+
+
+def new_file_path(folder: Path, suffix: str, now: datetime | None) -> Path:
+    """A file name in `folder` not used by a finished or in-progress file."""
+    for when in _candidates(stamp(now)):
+        path = folder / f"{when}{suffix}"
+        if not path.exists() and not Path(f"{path}{IN_PROGRESS}").exists():
+            return path
+    raise StorageError(f"too many backup files for the same second in {folder}")
+
+
+@contextmanager
+def atomic_file(final: Path) -> Iterator[IO[bytes]]:
+    """Write `final` as `final.in-progress`; rename it only when complete (fsync'd).
+
+    On any failure the partial file is deleted and OSError becomes a
+    StorageError naming the file.
+    """
+    temp = Path(f"{final}{IN_PROGRESS}")
+    try:
+        out = open(temp, "xb")  # noqa: SIM115 - closed below on every path
+    except OSError as exc:
+        raise StorageError(f"cannot create backup file {temp}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        finally:
+            out.close()
+        os.replace(temp, final)
+        fsync_dir(final.parent)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StorageError(
+                f"writing backup file {final.name} failed: {exc.strerror or exc}"
+            ) from exc
+        raise
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
