@@ -112,3 +112,31 @@ def test_enable_disable_and_delete(service: BackupTasks, tmp_path: Path) -> None
     assert service.list("shop") == []
     with pytest.raises(NotFound):
         service.status("shop", task["id"])
+
+
+def test_destination_secrets_are_masked_and_kept_on_update(
+    service: BackupTasks, tmp_path: Path
+) -> None:
+    s3 = {
+        "kind": "s3",
+        "bucket": "nightly",
+        "endpoint_url": "http://127.0.0.1:9",
+        "access_key_id": "AKIAEXAMPLE",
+        "secret_access_key": "very-secret-key-123",
+    }
+    task = service.create("shop", body(tmp_path, destinations=[s3]))
+    assert task["name"] == "Backup to S3 (nightly)"
+    assert task["destinations"][0]["secret_access_key"] == "********"
+    assert "very-secret-key-123" not in repr(service.list("shop"))
+    service.update("shop", task["id"], {**task, "name": "Nightly S3"})
+    stored = service.tasks.get("shop", task["id"]).destination_dicts()[0]
+    assert stored["secret_access_key"] == "very-secret-key-123"
+
+
+def test_bad_destination_field_is_named(service: BackupTasks, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        service.create("shop", body(tmp_path, destinations=[{"kind": "s3"}]))
+    assert caught.value.field == "destinations.0.bucket"
+    with pytest.raises(InvalidInput) as caught:
+        service.create("shop", body(tmp_path, destinations=[{"kind": "tape"}]))
+    assert caught.value.field == "destinations.0.kind"

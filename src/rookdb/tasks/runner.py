@@ -21,7 +21,7 @@ from rookdb.tasks import retention
 from rookdb.tasks.clock import Clock, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.status import StatusRecord, StatusStore
-from rookdb.tasks.upload import delete_file, upload_all
+from rookdb.tasks.upload import delete_file, display_name, upload_all
 from rookdb.tasks.writer import WrittenFile, write_full, write_incremental
 
 log = logging.getLogger(__name__)
@@ -159,14 +159,11 @@ def run_backup(
 
 def _upload(task: BackupTask, written: WrittenFile) -> tuple[list[dict[str, Any]], str | None]:
     configs = task.destination_dicts()
-    results = upload_all(configs, written.path, written.remote_path)
-    failed = [r for r in results if r.state == "failed"]
-    entries = [
-        {"kind": r.kind, "name": r.name, "state": r.state, "error": r.error, "at": r.at}
-        for r in results
-    ]
+    entries = upload_all(configs, written.path, written.remote_path)
+    failed = [e for e in entries if e["state"] == "failed"]
     if not failed:
         return entries, None
+    names = ", ".join(f"{e['name']}: {e['error']}" for e in failed)
     if written.kind == "incremental":
         # The chain position stays put, so the next incremental covers this range
         # again; take this file back off the destinations that got it, or they
@@ -178,13 +175,10 @@ def _upload(task: BackupTask, written: WrittenFile) -> tuple[list[dict[str, Any]
                     entry.update(state="failed", error="removed again: another destination failed")
                 except RookError as exc:
                     entry.update(state="failed", error=f"could not remove again: {exc.message}")
-    names = ", ".join(f"{r.name}: {r.error}" for r in failed)
-    return entries, f"{len(failed)} of {len(results)} destinations failed ({names})"
+    return entries, f"{len(failed)} of {len(entries)} destinations failed ({names})"
 
 
 def _skipped(config: dict[str, Any], at: datetime) -> dict[str, Any]:
-    from rookdb.tasks.upload import display_name
-
     return {
         "kind": config.get("kind"),
         "name": display_name(config),
