@@ -1,0 +1,37 @@
+"""The Studio: server-rendered web pages over the same core API as the CLI and HTTP API.
+
+``mount_studio(app)`` adds the pages under ``/studio`` (``/`` redirects
+there) and the hand-written CSS/JS under ``/static``. Pages read the
+`Instance` from ``app.state.instance`` and the backup task service from
+``app.state.tasks``; they parse a form, call one core function and render.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from rookdb.studio import databases, documents, tasks
+from rookdb.studio.web import PREFIX, STUDIO_DIR
+
+
+def studio_router() -> APIRouter:
+    """Every Studio page, under /studio."""
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    for module in (databases, documents, tasks):
+        router.include_router(module.router)
+    return router
+
+
+def mount_studio(app: FastAPI) -> None:
+    """Serve the Studio from `app`: pages under /studio, / redirects there, assets at /static."""
+    app.include_router(studio_router())
+    app.mount("/static", StaticFiles(directory=str(STUDIO_DIR / "static")), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def _home() -> RedirectResponse:
+        return RedirectResponse(PREFIX + "/", status_code=307)
+
+
+__all__ = ["mount_studio", "studio_router"]

@@ -1,0 +1,141 @@
+"""What every Studio page shares: the template environment, filters and the core objects.
+
+Pages are thin: they read the core objects the server put on ``app.state``
+(the `Instance`, the backup task service) and render a template. Nothing
+here decides anything about data or backups.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from rookdb.errors import RookError
+from rookdb.instance import Instance
+from rookdb.tasks import BackupScheduler, BackupTasks
+
+STUDIO_DIR = Path(__file__).resolve().parent
+PREFIX = "/studio"
+
+templates = Jinja2Templates(directory=str(STUDIO_DIR / "templates"))
+
+
+def instance_of(request: Request) -> Instance:
+    """The data dir the server runs on."""
+    instance: Instance = request.app.state.instance
+    return instance
+
+
+def tasks_of(request: Request) -> BackupTasks:
+    """The backup task service, over the same scheduler the server runs."""
+    state = request.app.state
+    for name in ("tasks", "backup_tasks", "studio_tasks"):
+        found = getattr(state, name, None)
+        if isinstance(found, BackupTasks):
+            return found
+    # Share the running scheduler (one run per task at a time holds only within one scheduler).
+    scheduler = next(
+        (s for s in getattr(state, "services", []) if isinstance(s, BackupScheduler)), None
+    )
+    service = next((s for s in getattr(state, "services", []) if isinstance(s, BackupTasks)), None)
+    if service is None:
+        service = BackupTasks(instance_of(request), scheduler)
+    state.studio_tasks = service
+    return service
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page; `notice` from the query string shows as a confirmation banner."""
+    full = {"notice": request.query_params.get("notice"), **context}
+    return templates.TemplateResponse(request, template, full, status_code=status_code)
+
+
+def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:
+    """A POST-redirect-GET answer, optionally carrying a one-line confirmation."""
+    url = PREFIX + path
+    if notice:
+        url += ("&" if "?" in url else "?") + urlencode({"notice": notice})
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, exc: RookError) -> HTMLResponse:
+    """A page that says in plain words what went wrong (NotFound, InvalidInput ...)."""
+    return render(request, "error.html", {"error": exc}, status_code=exc.http_status)
+
+
+def when(value: str | datetime | None, empty: str = "never") -> Markup:
+    """A time as <time>: UTC in the page, turned into local time by studio.js; UTC on hover."""
+    if value is None or value == "":
+        return Markup('<span class="muted">{}</span>').format(empty)
+    moment = _parse(value)
+    if moment is None:
+        return Markup("<span>{}</span>").format(value)
+    iso = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    shown = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time class="when" datetime="{}" title="{}">{}</time>').format(
+        iso, moment.strftime("%Y-%m-%d %H:%M:%S UTC"), shown
+    )
+
+
+def size(value: int | None) -> str:
+    """Bytes in the unit a person reads (1.2 MB)."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if amount < 1024 or unit == "TB":
+            return f"{int(amount)} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{value} B"
+
+
+def duration(ms: int | float | None) -> str:
+    """Milliseconds as '812 ms', '4.2 s' or '3 min 5 s'."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{int(ms)} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def plural(count: int, word: str) -> str:
+    """'1 document', '3 documents'."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def _parse(value: str | datetime) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _studio_url(path: str = "/") -> str:
+    return PREFIX + path
+
+
+templates.env.filters["when"] = when
+templates.env.filters["size"] = size
+templates.env.filters["duration"] = duration
+templates.env.filters["plural"] = plural
+templates.env.globals["studio"] = _studio_url
+templates.env.globals["escape"] = escape
