@@ -11,6 +11,7 @@ import pytest
 
 import rookdb
 from rookdb import Instance
+from rookdb.backup import verify_run_folder
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
 
 
@@ -75,6 +76,8 @@ def test_incremental_only_task_runs_a_full_then_incrementals(
         f"{folder}/2026-11-22-12-00-00.rookdb-full-backup",
         f"{folder}/2026-11-22-18-00-30.rookdb-incremental-backup",
     ]
+    chain = verify_run_folder(target / folder)
+    assert chain.problems == () and chain.last_etag == status["last_etag"]
     # Nothing staged is left behind once uploaded.
     assert files(instance.data_dir / "backup-staging") == []
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rookdb.backup import BackupFile, write_full_backup, write_incremental_backup
 from rookdb.errors import RookError
 from rookdb.instance import Instance
 from rookdb.tasks import retention
@@ -22,7 +23,6 @@ from rookdb.tasks.clock import Clock, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.status import StatusRecord, StatusStore
 from rookdb.tasks.upload import delete_file, display_name, upload_all
-from rookdb.tasks.writer import WrittenFile, write_full, write_incremental
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ def run_backup(
     staging = staging_root(instance, task.id)
     destinations: list[dict[str, Any]] = []
     t0 = time.monotonic()
-    written: WrittenFile | None = None
+    written: BackupFile | None = None
     try:
         shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted run
         staging.mkdir(parents=True, exist_ok=True)
         progress = _progress_reporter(statuses, database, task.id, running)
         if kind == "full":
-            written = write_full(
+            written = write_full_backup(
                 db,
                 staging,
                 backup_type=task.type,
@@ -93,7 +93,7 @@ def run_backup(
             )
         else:
             assert record.run_folder is not None and record.last_etag is not None
-            written = write_incremental(
+            written = write_incremental_backup(
                 db,
                 staging / record.run_folder,
                 record.last_etag,
@@ -107,7 +107,7 @@ def run_backup(
             destinations = [_skipped(d, started) for d in task.destination_dicts()]
         else:
             run.update(
-                file=written.remote_path,
+                file=written.relative_path,
                 size_bytes=written.size_bytes,
                 documents=written.documents,
                 last_etag=written.last_etag,
@@ -157,9 +157,9 @@ def run_backup(
     return run
 
 
-def _upload(task: BackupTask, written: WrittenFile) -> tuple[list[dict[str, Any]], str | None]:
+def _upload(task: BackupTask, written: BackupFile) -> tuple[list[dict[str, Any]], str | None]:
     configs = task.destination_dicts()
-    entries = upload_all(configs, written.path, written.remote_path)
+    entries = upload_all(configs, written.path, written.relative_path)
     failed = [e for e in entries if e["state"] == "failed"]
     if not failed:
         return entries, None
@@ -171,7 +171,7 @@ def _upload(task: BackupTask, written: WrittenFile) -> tuple[list[dict[str, Any]
         for config, entry in zip(configs, entries, strict=True):
             if entry["state"] == "done":
                 try:
-                    delete_file(config, written.remote_path)
+                    delete_file(config, written.relative_path)
                     entry.update(state="failed", error="removed again: another destination failed")
                 except RookError as exc:
                     entry.update(state="failed", error=f"could not remove again: {exc.message}")
@@ -196,12 +196,13 @@ class _ProgressReporter:
         self._running = running
         self._last = 0.0
 
-    def __call__(self, progress: dict[str, object]) -> None:
+    def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self._last < PROGRESS_INTERVAL:
+        if now - self._last < PROGRESS_INTERVAL and done < total:
             return
         self._last = now
-        self._running["progress"] = dict(progress)
+        percent = round(100.0 * done / total, 1) if total else 100.0
+        self._running["progress"] = {"done": done, "total": total, "percent": percent}
         running = dict(self._running)
         self._statuses.update(
             self._database, self._task_id, lambda r: setattr(r, "running", running)
