@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import rookdb
+import rookdb.server
 from rookdb import Instance
 
 
@@ -21,3 +23,29 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
 @pytest.fixture
 def db(instance: Instance) -> rookdb.Database:
     return instance.create_database("shop")
+
+
+@pytest.fixture
+def live_server(instance: Instance) -> Iterator[rookdb.server.ServerThread]:
+    """A real uvicorn server on a free 127.0.0.1 port serving `instance`; `.url` is its base."""
+    from rookdb.server import ServerThread
+
+    server = ServerThread(instance).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(live_server: rookdb.server.ServerThread) -> Iterator[httpx.Client]:
+    """An httpx client for the live server (base URL set)."""
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def remote(live_server: rookdb.server.ServerThread) -> Iterator[rookdb.Client]:
+    """A `rookdb.Client` connected to the live server."""
+    from rookdb.client import Client
+
+    with Client(live_server.url) as client:
+        yield client

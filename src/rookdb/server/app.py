@@ -18,6 +18,7 @@ from typing import Protocol
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from rookdb import __version__
 from rookdb.instance import Instance
@@ -38,6 +39,13 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
+class RookApp(FastAPI):
+    """FastAPI with our JSON 413 around the whole stack (see `PlainBodyLimitAsJson`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return errors.PlainBodyLimitAsJson(super().build_middleware_stack())
+
+
 def default_services(instance: Instance) -> list[Service]:
     """The background services `rookdb serve` runs (none yet; the backup scheduler goes here)."""
     return []
@@ -50,7 +58,7 @@ def create_app(
     max_json_body: int = MAX_JSON_BODY,
 ) -> FastAPI:
     """The HTTP API over `instance` (which the caller opens and closes)."""
-    app = FastAPI(
+    app = RookApp(
         title="rookdb",
         version=__version__,
         description="A document database whose headline feature is backup tasks.",

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rookdb.errors import InvalidInput, PayloadTooLarge, RookError
 from rookdb.server.render import json_response
@@ -95,3 +98,49 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
         {"error": "internal-error", "message": "internal server error; see the server log"},
         500,
     )
+
+
+def _too_large(scope: Scope) -> PayloadTooLarge:
+    limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    allowed = f"at most {limit} bytes" if isinstance(limit, int) else "a smaller body"
+    return PayloadTooLarge(
+        f"request body is too large: this endpoint accepts {allowed}", field="body"
+    )
+
+
+class PlainBodyLimitAsJson:
+    """Turn the plain-text 413 of the framework's body limit into our JSON error.
+
+    FastAPI enforces `max_body_size` (per app, router or route) outside the
+    exception handlers and answers with a text body of its own; rewriting it
+    here, around the whole app, keeps that per-route setting as the one way to
+    configure limits.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_json_413(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
+                if content_type.startswith("text/plain"):
+                    replaced = True
+                    body = orjson.dumps(_too_large(scope).to_dict())
+                    headers = [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ]
+                    await send({"type": "http.response.start", "status": 413, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            if not replaced:
+                await send(message)
+
+        await self.app(scope, receive, send_json_413)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from rookdb.errors import RookError
 from rookdb.instance import Instance
-from rookdb.server.app import Service, create_app
+from rookdb.server.app import MAX_JSON_BODY, Service, create_app
 
 
 class _Server(uvicorn.Server):
@@ -109,9 +109,10 @@ class ServerThread:
         *,
         services: Sequence[Service] | None = (),
         access_log: bool = False,
+        max_json_body: int = MAX_JSON_BODY,
     ) -> None:
         self.instance = instance
-        self.app = create_app(instance, services=services)
+        self.app = create_app(instance, services=services, max_json_body=max_json_body)
         self._server = _Server(_config(self.app, host, port, access_log), None)
         self._thread = threading.Thread(target=self._server.run, name="rookdb-http", daemon=True)
 

@@ -1,0 +1,434 @@
+"""`rookdb.Client`: the remote Python client, with the same method names as the embedded API.
+
+`Client` mirrors `Instance` and `RemoteDatabase` mirrors `Database`, returning
+the same typed values (`Document`, `PutResult`, `AttachmentInfo` ...). Error
+responses are turned back into the RookError subclass the server raised, so
+code that catches `NotFound` or `ConcurrencyConflict` works embedded or remote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote
+
+import httpx
+import orjson
+
+from rookdb.errors import NotFound, RookError, ServerUnreachable
+from rookdb.instance import check_database_name
+from rookdb.storage import (
+    AttachmentInfo,
+    BatchOperation,
+    BatchResult,
+    Condition,
+    DatabaseStats,
+    Document,
+    IndexDefinition,
+    PutResult,
+    QueryResult,
+)
+from rookdb.storage.model import collection_for
+
+CHUNK_SIZE = 1 << 20
+_JSON = {"content-type": "application/json"}
+# Keys of `@metadata` that the database owns; the rest is the user's.
+_SYSTEM_METADATA = ("@id", "@etag", "@last-modified", "@change-vector")
+
+
+def _error_classes() -> dict[str, type[RookError]]:
+    found: dict[str, type[RookError]] = {}
+    pending: list[type[RookError]] = [RookError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_from_response(response: httpx.Response) -> RookError:
+    """The RookError an error response stands for (by its `error` code)."""
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+        text = response.text.strip()[:200] or response.reason_phrase
+        return RookError(f"server answered {response.status_code}: {text}")
+    cls = _error_classes().get(str(data.get("error")), RookError)
+    field = data.get("field")
+    return cls(data["message"], field=field if isinstance(field, str) else None)
+
+
+def document_from_json(data: dict[str, Any]) -> Document:
+    """A `Document` from its API form (the body with `@metadata`)."""
+    body = dict(data)
+    meta = dict(body.pop("@metadata", None) or {})
+    doc_id = str(meta.get("@id"))
+    collection = str(meta.get("@collection"))
+    user_meta = {k: v for k, v in meta.items() if k not in _SYSTEM_METADATA}
+    # `@collection` is always shown; keep it in the body only when it differs from
+    # what the id implies, so putting the body back keeps the same collection.
+    if user_meta.get("@collection") == collection_for(doc_id, {}):
+        del user_meta["@collection"]
+    if user_meta:
+        body["@metadata"] = user_meta
+    return Document(
+        doc_id,
+        collection,
+        int(meta.get("@etag", 0)),
+        str(meta.get("@last-modified")),
+        str(meta.get("@change-vector")),
+        body,
+    )
+
+
+def _attachment_from_json(data: dict[str, Any]) -> AttachmentInfo:
+    return AttachmentInfo(
+        data["document_id"],
+        data["name"],
+        data["content_type"],
+        int(data["size"]),
+        data["hash"],
+        int(data["etag"]),
+    )
+
+
+def _index_from_json(data: dict[str, Any]) -> IndexDefinition:
+    return IndexDefinition(data["name"], data["collection"], tuple(data["fields"]), data["etag"])
+
+
+def _url_path(doc_id: str) -> str:
+    # Percent-encode everything but '/', and dot segments too: an HTTP client
+    # would otherwise resolve "a/../b" to "b" before sending it.
+    segments = [quote(s, safe="") for s in doc_id.split("/")]
+    return "/".join(s.replace(".", "%2E") if s in (".", "..") else s for s in segments)
+
+
+def _upload_chunks(content: BinaryIO | bytes | Iterable[bytes]) -> bytes | Iterator[bytes]:
+    if isinstance(content, bytes | bytearray | memoryview):
+        return bytes(content)
+    read = getattr(content, "read", None)
+    if read is not None:
+
+        def from_file() -> Iterator[bytes]:
+            while chunk := read(CHUNK_SIZE):
+                yield chunk
+
+        return from_file()
+    return (bytes(chunk) for chunk in content if chunk)
+
+
+class Client:
+    """A connection to a rookdb server; same method names as `rookdb.Instance`."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+
+    # -- transport -----------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | Iterator[bytes] | None = None,
+    ) -> httpx.Response:
+        """Send one request; error responses raise their RookError."""
+        if json is not None:
+            content = orjson.dumps(json)
+            headers = {**_JSON, **(headers or {})}
+        request = self._http.build_request(
+            method, path, params=params, headers=headers, content=content
+        )
+        return self.send(request)
+
+    def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send a built request; connection failures raise ServerUnreachable."""
+        try:
+            response = self._http.send(request, stream=stream)
+        except httpx.TransportError as exc:
+            reason = str(exc) or type(exc).__name__
+            raise ServerUnreachable(f"cannot reach rookdb at {self.url}: {reason}") from exc
+        if response.status_code >= 400:
+            try:
+                response.read()
+            finally:
+                response.close()
+            raise error_from_response(response)
+        return response
+
+    def open_stream(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET with a streamed body; the caller closes the response."""
+        return self.send(self._http.build_request("GET", path, params=params), stream=True)
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET a JSON resource."""
+        return orjson.loads(self.request("GET", path, params=params).content)
+
+    # -- databases -----------------------------------------------------------------
+    def create_database(self, name: str) -> RemoteDatabase:
+        """Create an empty database; AlreadyExists when the name is taken."""
+        check_database_name(name)
+        self.request("POST", "/databases", json={"name": name})
+        return RemoteDatabase(self, name)
+
+    def database(self, name: str) -> RemoteDatabase:
+        """An existing database; NotFound when it does not exist."""
+        check_database_name(name)
+        self.request("GET", f"/databases/{name}")
+        return RemoteDatabase(self, name)
+
+    def has_database(self, name: str) -> bool:
+        check_database_name(name)
+        try:
+            self.request("GET", f"/databases/{name}")
+        except NotFound:
+            return False
+        return True
+
+    def list_databases(self) -> list[dict[str, Any]]:
+        """Every database with its statistics, as JSON objects."""
+        databases: list[dict[str, Any]] = self.get_json("/databases")["databases"]
+        return databases
+
+    def database_names(self) -> list[str]:
+        return [str(d["name"]) for d in self.list_databases()]
+
+    def delete_database(self, name: str) -> None:
+        check_database_name(name)
+        self.request("DELETE", f"/databases/{name}")
+
+    def health(self) -> dict[str, Any]:
+        """The server's `/health` answer."""
+        health: dict[str, Any] = self.get_json("/health")
+        return health
+
+    # -- lifecycle -----------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RemoteDatabase:
+    """One database on a server; same methods and return types as `rookdb.Database`."""
+
+    def __init__(self, client: Client, name: str) -> None:
+        self.client = client
+        self.name = name
+        self._base = f"/databases/{name}"
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return orjson.loads(self.client.request(method, self._base + path, **kwargs).content)
+
+    # -- documents -----------------------------------------------------------------
+    def put(
+        self, doc_id: str, body: dict[str, Any], *, expected_etag: int | None = None
+    ) -> PutResult:
+        """Create or replace a document. ``expected_etag=0`` means it must not exist yet."""
+        params = {"expected_etag": expected_etag} if expected_etag is not None else None
+        data = self._json("PUT", f"/docs/{_url_path(doc_id)}", json=body, params=params)
+        return PutResult(data["id"], data["etag"], data["change_vector"])
+
+    def get(self, doc_id: str) -> Document | None:
+        try:
+            data = self._json("GET", f"/docs/{_url_path(doc_id)}")
+        except NotFound as exc:
+            if exc.field == "id":  # the document; a missing database still raises
+                return None
+            raise
+        return document_from_json(data)
+
+    def get_many(self, ids: Sequence[str]) -> list[Document | None]:
+        data = self._json("POST", "/docs/get", json={"ids": list(ids)})
+        return [document_from_json(d) if d is not None else None for d in data["results"]]
+
+    def delete(self, doc_id: str, *, expected_etag: int | None = None) -> bool:
+        """Delete a document (and its attachments), leaving a tombstone. False if missing."""
+        params = {"expected_etag": expected_etag} if expected_etag else None
+        data = self._json("DELETE", f"/docs/{_url_path(doc_id)}", params=params)
+        return bool(data["deleted"])
+
+    def batch(self, operations: Sequence[BatchOperation]) -> list[BatchResult]:
+        """Apply puts and deletes atomically: all of them or none."""
+        ops = [
+            {"type": op.type, "id": op.id, "body": op.body, "expected_etag": op.expected_etag}
+            for op in operations
+        ]
+        data = self._json("POST", "/batch", json={"operations": ops})
+        return [BatchResult(r["type"], r["id"], r["etag"], r["deleted"]) for r in data["results"]]
+
+    def list_documents(
+        self, collection: str | None = None, *, start: int = 0, page_size: int = 100
+    ) -> list[Document]:
+        params: dict[str, Any] = {"start": start, "page_size": page_size}
+        if collection is not None:
+            params["collection"] = collection
+        data = self._json("GET", "/docs", params=params)
+        return [document_from_json(d) for d in data["documents"]]
+
+    def collections(self) -> dict[str, int]:
+        collections: dict[str, int] = self._json("GET", "/collections")["collections"]
+        return collections
+
+    def count(self) -> int:
+        return self.stats().documents
+
+    # -- attachments ---------------------------------------------------------------
+    def put_attachment(
+        self,
+        doc_id: str,
+        name: str,
+        content: BinaryIO | bytes | Iterable[bytes],
+        content_type: str = "application/octet-stream",
+    ) -> AttachmentInfo:
+        """Store an attachment on an existing document, streaming its content."""
+        data = self._json(
+            "PUT",
+            "/attachments",
+            params={"id": doc_id, "name": name},
+            headers={"content-type": content_type},
+            content=_upload_chunks(content),
+        )
+        return _attachment_from_json(data)
+
+    def get_attachment(self, doc_id: str, name: str) -> tuple[AttachmentInfo, Iterator[bytes]]:
+        """The attachment's info and a stream of its bytes."""
+        response = self.client.open_stream(
+            self._base + "/attachments", params={"id": doc_id, "name": name}
+        )
+        info = _attachment_from_headers(response.headers)
+
+        def stream() -> Iterator[bytes]:
+            try:
+                yield from response.iter_bytes(CHUNK_SIZE)
+            finally:
+                response.close()
+
+        return info, stream()
+
+    def read_attachment(self, doc_id: str, name: str) -> bytes:
+        """The whole attachment in memory (for small attachments and tests)."""
+        _info, stream = self.get_attachment(doc_id, name)
+        return b"".join(stream)
+
+    def attachment_info(self, doc_id: str, name: str) -> AttachmentInfo | None:
+        try:
+            response = self.client.request(
+                "HEAD", self._base + "/attachments", params={"id": doc_id, "name": name}
+            )
+        except NotFound as exc:
+            if exc.field is None:  # the database itself is missing
+                raise
+            return None
+        return _attachment_from_headers(response.headers)
+
+    def list_attachments(self, doc_id: str) -> list[AttachmentInfo]:
+        data = self._json("GET", "/attachments/list", params={"id": doc_id})
+        return [_attachment_from_json(a) for a in data["attachments"]]
+
+    def delete_attachment(self, doc_id: str, name: str) -> bool:
+        data = self._json("DELETE", "/attachments", params={"id": doc_id, "name": name})
+        return bool(data["deleted"])
+
+    # -- identities ----------------------------------------------------------------
+    def identities(self) -> dict[str, int]:
+        identities: dict[str, int] = self._json("GET", "/identities")["identities"]
+        return identities
+
+    # -- indexes -------------------------------------------------------------------
+    def create_index(self, name: str, collection: str, fields: list[str]) -> IndexDefinition:
+        """Define an index and build it over the existing documents."""
+        data = self._json(
+            "PUT", f"/indexes/{_url_path(name)}", json={"collection": collection, "fields": fields}
+        )
+        return _index_from_json(data)
+
+    def delete_index(self, name: str) -> bool:
+        return bool(self._json("DELETE", f"/indexes/{_url_path(name)}")["deleted"])
+
+    def get_index(self, name: str) -> IndexDefinition | None:
+        try:
+            data = self._json("GET", f"/indexes/{_url_path(name)}")
+        except NotFound as exc:
+            if exc.field == "name":
+                return None
+            raise
+        return _index_from_json(data)
+
+    def list_indexes(self) -> list[IndexDefinition]:
+        return [_index_from_json(i) for i in self._json("GET", "/indexes")["indexes"]]
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Condition | tuple[str, str, Any]] = (),
+        *,
+        start: int = 0,
+        page_size: int = 100,
+        index: str | None = None,
+        order_by: str | None = None,
+    ) -> QueryResult:
+        """Documents of a collection matching every condition (on indexed fields), paged."""
+        conditions = [c if isinstance(c, Condition) else Condition(*c) for c in where]
+        body = {
+            "collection": collection,
+            "where": [{"field": c.field, "op": c.op, "value": c.value} for c in conditions],
+            "start": start,
+            "page_size": page_size,
+            "index": index,
+            "order_by": order_by,
+        }
+        data = self._json("POST", "/queries", json=body)
+        return QueryResult(
+            [document_from_json(d) for d in data["documents"]],
+            data["total"],
+            data.get("index"),
+            data.get("skipped", 0),
+        )
+
+    # -- change feed and stats -----------------------------------------------------
+    def changes(self, since_etag: int = 0) -> Iterator[dict[str, Any]]:
+        """Every change after `since_etag`, in etag order, as JSON objects with a `kind`."""
+        response = self.client.open_stream(self._base + "/changes", {"since_etag": since_etag})
+        try:
+            for line in response.iter_lines():
+                if line:
+                    yield orjson.loads(line)
+        finally:
+            response.close()
+
+    def stats(self) -> DatabaseStats:
+        data = self.client.get_json(self._base)
+        return DatabaseStats(
+            data["name"],
+            data["documents"],
+            data["collections"],
+            data["attachments"],
+            data["indexes"],
+            data["last_etag"],
+            data["size_bytes"],
+        )
+
+    @property
+    def last_etag(self) -> int:
+        return self.stats().last_etag
+
+
+def _attachment_from_headers(headers: httpx.Headers) -> AttachmentInfo:
+    return AttachmentInfo(
+        unquote(headers["x-rookdb-document-id"]),
+        unquote(headers["x-rookdb-attachment-name"]),
+        headers["content-type"],
+        int(headers["content-length"]),
+        headers["x-rookdb-attachment-hash"],
+        int(headers["etag"].strip('"')),
+    )

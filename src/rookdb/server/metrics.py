@@ -1,0 +1,60 @@
+"""`/metrics`: backup task health in the Prometheus text format.
+
+A fresh registry per scrape, filled from the persisted status, so the numbers
+are the same whichever process wrote them and nothing global is mutated.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from rookdb.server.tasks import TasksDep
+from rookdb.tasks.clock import parse_time
+
+router = APIRouter(tags=["metrics"])
+
+_LABELS = ("database", "task_id", "task")
+
+
+@router.get("/metrics")
+def metrics(tasks: TasksDep) -> Response:
+    """Per backup task: last success time, last duration, bytes, failures, overdue."""
+    registry = CollectorRegistry()
+
+    def gauge(name: str, doc: str) -> Gauge:
+        return Gauge(name, doc, _LABELS, registry=registry)
+
+    last_success = gauge(
+        "rookdb_backup_last_success_timestamp_seconds",
+        "Unix time of the last successful (or skipped, unchanged) backup; 0 before the first.",
+    )
+    last_full = gauge(
+        "rookdb_backup_last_full_timestamp_seconds", "Unix time of the last successful full backup."
+    )
+    duration = gauge("rookdb_backup_last_duration_seconds", "Duration of the last run.")
+    size = gauge("rookdb_backup_last_size_bytes", "Size of the file the last run wrote.")
+    runs = gauge("rookdb_backup_runs_total", "Runs since the task was created.")
+    failures = gauge("rookdb_backup_failures_total", "Failed runs since the task was created.")
+    overdue = gauge(
+        "rookdb_backup_overdue",
+        "1 when the last successful backup is older than the schedule allows (RPO broken).",
+    )
+    running = gauge("rookdb_backup_running", "1 while a run of the task is going on.")
+    for database, task, status, record in tasks.all_statuses():
+        labels = (database, task.id, task.name)
+        last_success.labels(*labels).set(_unix(record.last_success))
+        last_full.labels(*labels).set(_unix(record.last_full_backup))
+        last_run = record.last_run or {}
+        duration.labels(*labels).set((last_run.get("duration_ms") or 0) / 1000)
+        size.labels(*labels).set(last_run.get("size_bytes") or 0)
+        runs.labels(*labels).set(record.runs)
+        failures.labels(*labels).set(record.failures)
+        overdue.labels(*labels).set(1 if status["overdue"] else 0)
+        running.labels(*labels).set(1 if status["running"] else 0)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _unix(value: str | None) -> float:
+    return parse_time(value).timestamp() if value else 0.0
