@@ -20,9 +20,11 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from rookdb import __version__
+from rookdb import __version__, studio
 from rookdb.instance import Instance
 from rookdb.server import attachments, changes, databases, documents, errors, health, indexes
+from rookdb.server import metrics as metrics_routes
+from rookdb.server import tasks as task_routes
 from rookdb.server.render import JSONBody
 
 log = logging.getLogger("rookdb.server")
@@ -47,8 +49,10 @@ class RookApp(FastAPI):
 
 
 def default_services(instance: Instance) -> list[Service]:
-    """The background services `rookdb serve` runs (none yet; the backup scheduler goes here)."""
-    return []
+    """The background services `rookdb serve` runs: the backup scheduler."""
+    from rookdb.tasks import BackupScheduler
+
+    return [BackupScheduler(instance)]
 
 
 def create_app(
@@ -73,6 +77,7 @@ def create_app(
     )
     app.state.instance = instance
     app.state.services = list(default_services(instance) if services is None else services)
+    app.state.backup_tasks = task_routes.service_for(instance, app.state.services)
     errors.install(app)
     _include_routers(app)
     return app
@@ -86,7 +91,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(attachments.router)
     app.include_router(indexes.router)
     app.include_router(changes.router)
+    app.include_router(task_routes.router)
+    app.include_router(metrics_routes.router)
     # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
+    studio.mount_studio(app)
 
 
 @asynccontextmanager

@@ -12,14 +12,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from rookdb.studio import databases, documents, tasks
+from rookdb.studio import databases, documents, restore, tasks
 from rookdb.studio.web import PREFIX, STUDIO_DIR
 
 
 def studio_router() -> APIRouter:
     """Every Studio page, under /studio."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (databases, documents, tasks):
+    for module in (databases, documents, restore, tasks):
         router.include_router(module.router)
     return router
 
