@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ def restore_jobs(request: Request) -> RestoreJobs:
     """The Studio's restore jobs of this server (created on first use)."""
     jobs = getattr(request.app.state, "studio_restores", None)
     if jobs is None:
-        from rookdb.restore import restore_database
-
+        # Imported when first used: the restore package loads the whole restore path.
+        restore_database = importlib.import_module("rookdb.restore").restore_database
         jobs = RestoreJobs(instance_of(request), restore_database)
         request.app.state.studio_restores = jobs
     return jobs
