@@ -27,6 +27,7 @@ from rookdb.backup.chain import (
     verify_file,
     verify_run_folder,
 )
+from rookdb.backup.export import export_database
 from rookdb.backup.format import (
     COMPRESSIONS,
     FORMAT_VERSION,
@@ -219,6 +220,7 @@ __all__ = [
     "BackupReader",
     "RunFolderInfo",
     "check_backup_type",
+    "export_database",
     "find_run_folders",
     "latest_chain",
     "read_file_info",

@@ -1,0 +1,296 @@
+"""Restore a run folder into a new database, and import export files.
+
+A restore never shows a half-built database: it checks the chain and every
+checksum first, builds the database file in the instance's staging folder,
+and only then moves it in under the new name (``Instance.adopt_database``).
+Any failure removes the staging folder and leaves the data dir as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rookdb.backup.chain import BackupFileInfo, read_run_folder
+from rookdb.backup.format import BackupReader
+from rookdb.backup.naming import fsync_dir, is_backup_file_name, parse_run_folder_name
+from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageError
+from rookdb.instance import Instance, check_database_name
+from rookdb.restore.apply import Applier, ApplyCounts
+from rookdb.restore.planner import RestorePlan, parse_time, plan_restore
+from rookdb.restore.source import BackupSource, resolve_source
+from rookdb.storage import Database
+from rookdb.storage.engine import Engine
+
+Progress = Callable[[int, int], None]
+STAGED_FILE = "restore.rookdb"
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What a restore or import produced."""
+
+    database: str
+    source: str
+    files: tuple[str, ...]
+    last_etag: int
+    documents: int
+    duration_ms: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "source": self.source,
+            "files": list(self.files),
+            "last_etag": self.last_etag,
+            "documents": self.documents,
+            "duration_ms": self.duration_ms,
+            "counts": self.counts,
+        }
+
+
+class _ByteProgress:
+    """Turns per-step byte counts into progress(done, total) calls over the whole restore."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self.progress = progress
+
+    def __call__(self, amount: int) -> None:
+        self.done += amount
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
+
+
+def restore_database(
+    instance: Instance,
+    source: str | Path | BackupSource,
+    new_name: str,
+    *,
+    until: str | None = None,
+    encryption_key: str | None = None,
+    progress: Progress | None = None,
+) -> RestoreResult:
+    """Create database `new_name` from a run folder (path or URL), up to `until`."""
+    started = time.monotonic()
+    check_database_name(new_name)
+    if instance.has_database(new_name):
+        raise AlreadyExists(f"database {new_name!r} already exists; restore under a new name")
+    if isinstance(source, str | Path) and Path(source).is_file():
+        # A single file: restore its run folder up to that file.
+        until = until or Path(source).name
+        source = Path(source).parent
+    backup_source = resolve_source(source)
+    staging = instance.staging_dir()
+    try:
+        folder = _pick_run_folder(backup_source.fetch(staging / "download"), until)
+        plan = plan_restore(read_run_folder(folder), until)
+        built, counts = build_database(staging, plan, encryption_key, progress)
+        db = instance.adopt_database(new_name, built)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RestoreResult(
+        database=db.name,
+        source=backup_source.description,
+        files=tuple(f.file_name for f in plan.files),
+        last_etag=db.last_etag,
+        documents=db.count(),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        counts=_counts_json(counts),
+    )
+
+
+def _pick_run_folder(folder: Path, until: str | None) -> Path:
+    """`folder` when it holds backup files, else its newest run folder (at or before `until`)."""
+    try:
+        if any(is_backup_file_name(p.name) for p in folder.iterdir()):
+            return folder
+        runs = sorted(
+            (p for p in folder.iterdir() if p.is_dir() and parse_run_folder_name(p.name)),
+            reverse=True,
+        )
+    except OSError as exc:
+        raise RestoreError(f"cannot read backup folder {folder}: {exc.strerror}") from exc
+    moment = parse_time(until) if until else None
+    for run in runs:
+        if moment is None:
+            return run
+        info = read_run_folder(run)
+        first = info.files[0] if info.files else None
+        created = parse_time(first.created_at) if first else None
+        if created is not None and created <= moment:
+            return run
+    if runs and moment is not None:
+        raise RestoreError(f"no run folder in {folder} starts at or before {until}")
+    raise RestoreError(f"{folder} holds no backup files or run folders")
+
+
+def build_database(
+    staging: Path,
+    plan: RestorePlan,
+    encryption_key: str | None,
+    progress: Progress | None,
+) -> tuple[Path, ApplyCounts]:
+    """Verify every file of the plan, then build the database file in `staging`."""
+    readers = [_open_reader(info, encryption_key) for info in plan.files]
+    try:
+        # Verification reads every file once; building reads them again. Both
+        # passes count toward progress so the bar moves steadily.
+        tracker = _ByteProgress(2 * plan.total_bytes, progress)
+        for reader in readers:
+            reader.verify_checksum(tracker)
+        target = staging / STAGED_FILE
+        first = readers[0]
+        if first.header.type == "snapshot":
+            _extract_snapshot(first, target, tracker)
+            rest = readers[1:]
+            fresh = False
+        else:
+            rest = readers
+            fresh = True
+        # synchronous=OFF: a crash mid-build only loses a staging file nobody sees.
+        engine = Engine(target, synchronous="OFF")
+        totals = ApplyCounts()
+        try:
+            applier = Applier(engine, keep_etags=True)
+            for reader in rest:
+                size = reader.size
+                totals.add(applier.apply(reader, fresh=fresh))
+                tracker(size)
+                fresh = False
+            engine.checkpoint()
+        finally:
+            engine.close()
+        _fsync(target)
+        return target, totals
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _open_reader(info: BackupFileInfo, encryption_key: str | None) -> BackupReader:
+    return BackupReader(info.path, encryption_key=encryption_key)
+
+
+def _extract_snapshot(reader: BackupReader, target: Path, tracker: _ByteProgress) -> None:
+    try:
+        with open(target, "wb") as out:
+            for chunk in reader.file_chunks():
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        raise StorageError(f"cannot write the restored database: {exc.strerror}") from exc
+    tracker(reader.size)
+    # A restored database is a new database: give it its own id, so its backups
+    # never chain with the source's.
+    try:
+        conn = sqlite3.connect(str(target), isolation_level=None)
+        try:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'database_id'", (uuid.uuid4().hex,))
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise BackupCorrupted(
+            f"snapshot {reader.name} does not hold a rookdb database: {exc}"
+        ) from exc
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
+
+
+def _counts_json(counts: ApplyCounts) -> dict[str, int]:
+    return {
+        "documents": counts.documents,
+        "deletes": counts.deletes,
+        "attachments": counts.attachments,
+        "attachment_deletes": counts.attachment_deletes,
+        "identities": counts.identities,
+        "indexes": counts.indexes,
+        "index_deletes": counts.index_deletes,
+    }
+
+
+def import_file(
+    instance: Instance,
+    file: Path,
+    db_name: str,
+    *,
+    incremental: bool = False,
+    encryption_key: str | None = None,
+    progress: Progress | None = None,
+) -> RestoreResult:
+    """Import an export (or backup) file into `db_name`.
+
+    A missing database is created from the file (built aside, then moved in).
+    Into an existing database, documents, attachments, identities and index
+    definitions are applied as updates; deletes are applied too with
+    ``incremental=True`` (the smuggler's ``--incremental``).
+    """
+    started = time.monotonic()
+    check_database_name(db_name)
+    file = Path(file)
+    if not instance.has_database(db_name):
+        return _import_new(instance, file, db_name, encryption_key, progress, started)
+    db = instance.database(db_name)
+    with BackupReader(file, encryption_key=encryption_key) as reader:
+        if reader.header.type == "snapshot":
+            raise RestoreError(f"{file.name} is a snapshot; restore it into a new database instead")
+        tracker = _ByteProgress(2 * reader.size, progress)
+        reader.verify_checksum(tracker)
+        applier = Applier(db.engine, keep_etags=False, apply_deletes=incremental)
+        counts = applier.apply(reader)
+        tracker(reader.size)
+    return RestoreResult(
+        database=db.name,
+        source=str(file),
+        files=(file.name,),
+        last_etag=db.last_etag,
+        documents=db.count(),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        counts=_counts_json(counts),
+    )
+
+
+def _import_new(
+    instance: Instance,
+    file: Path,
+    db_name: str,
+    encryption_key: str | None,
+    progress: Progress | None,
+    started: float,
+) -> RestoreResult:
+    from rookdb.backup.chain import RunFolderInfo, read_file_info
+
+    info = read_file_info(file)
+    staging = instance.staging_dir()
+    try:
+        plan = RestorePlan(RunFolderInfo(file.parent, file.parent.name, (info,)), (info,))
+        built, counts = build_database(staging, plan, encryption_key, progress)
+        db: Database = instance.adopt_database(db_name, built)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RestoreResult(
+        database=db.name,
+        source=str(file),
+        files=(file.name,),
+        last_etag=db.last_etag,
+        documents=db.count(),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        counts=_counts_json(counts),
+    )
