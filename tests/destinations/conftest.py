@@ -24,10 +24,12 @@ from .servers import (
     NODE_BIN,
     VENV_BIN,
     Backend,
+    FtpServer,
     Restartable,
     ServerProcess,
     dead_port,
     fast,
+    make_certificate,
     require,
     restartable,
     unique,
@@ -343,3 +345,81 @@ def gcs_backend(gcs_emulator: ServerProcess) -> Backend:
 
     # The emulator accepts any (or no) credentials: wrong keys cannot be tested here.
     return Backend("gcs-emulator", make, None, missing, unreachable, restart)
+
+
+# --- FTP and FTPS on pyftpdlib ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ftps_certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def ftp_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ftp-home")
+
+
+@pytest.fixture(scope="session")
+def ftp_server(ftp_home: Path) -> Iterator[FtpServer]:
+    server = FtpServer(ftp_home)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ftps_server(ftp_home: Path, ftps_certificate: Path) -> Iterator[FtpServer]:
+    server = FtpServer(ftp_home, ftps_certificate)
+    server.start()
+    yield server
+    server.stop()
+
+
+def ftp_backend(label: str, server: FtpServer, tmp_path: Path, tls: Path | None) -> Backend:
+    def config(**changes: Any) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "kind": "ftp",
+            "host": "127.0.0.1",
+            "port": server.port,
+            "user": "rook",
+            "password": "rook-secret",
+            "folder": f"/backups/{unique()}",
+            "tls": tls is not None,
+        }
+        if tls is not None:
+            base["tls_ca_file"] = str(tls)
+        return fast({**base, **changes})
+
+    def make() -> Destination:
+        return from_config(config())
+
+    def wrong() -> Destination:
+        return from_config(config(password="not-the-password"))
+
+    def missing() -> tuple[Destination, str]:
+        # A folder the (read-only) user may not create: FTP's "missing bucket".
+        folder = unique("nofolder")
+        return from_config(config(user="reader", password="reader-secret", folder=folder)), folder
+
+    def unreachable() -> Destination:
+        return from_config(config(port=dead_port()))
+
+    def restart() -> AbstractContextManager[Restartable]:
+        home = tmp_path / "restart-home"
+        home.mkdir()
+        proc = FtpServer(home, tls)
+        destination = from_config(config(port=proc.port))
+        return restartable(proc, lambda: None, destination)
+
+    return Backend(label, make, wrong, missing, unreachable, restart)
+
+
+@pytest.fixture
+def ftp_backend_plain(ftp_server: FtpServer, tmp_path: Path) -> Backend:
+    return ftp_backend("ftp", ftp_server, tmp_path, None)
+
+
+@pytest.fixture
+def ftps_backend(ftps_server: FtpServer, tmp_path: Path, ftps_certificate: Path) -> Backend:
+    return ftp_backend("ftps", ftps_server, tmp_path, ftps_certificate)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -129,9 +129,17 @@ def fast(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "timeout_seconds": 5}
 
 
+class Server(Protocol):
+    """Anything that can be started and stopped again on the same port."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @contextmanager
 def restartable(
-    server: ServerProcess, prepare: Callable[[], None], destination: Destination
+    server: Server, prepare: Callable[[], None], destination: Destination
 ) -> Iterator[Restartable]:
     def start() -> None:
         server.start()
@@ -151,3 +159,78 @@ def which(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed")
     return path
+
+
+class FtpServer:
+    """A pyftpdlib server in a thread, with its own IO loop so several can run side by side."""
+
+    def __init__(self, home: Path, certfile: Path | None = None, port: int | None = None) -> None:
+        self.home = home
+        self.certfile = certfile
+        self.port = port or free_port()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+        from pyftpdlib.ioloop import IOLoop
+        from pyftpdlib.servers import ThreadedFTPServer
+
+        authorizer = DummyAuthorizer()
+        authorizer.add_user("rook", "rook-secret", str(self.home), perm="elradfmwMT")
+        authorizer.add_user("reader", "reader-secret", str(self.home), perm="elr")
+        base = TLS_FTPHandler if self.certfile else FTPHandler
+        # A refused login normally stalls 3 s (brute-force guard); tests need no such guard.
+        attrs: dict[str, Any] = {"authorizer": authorizer, "auth_failed_timeout": 0.05}
+        if self.certfile:
+            attrs["certfile"] = str(self.certfile)
+        handler = type("Handler", (base,), attrs)  # class attributes: one class per server
+        self._server = ThreadedFTPServer(("127.0.0.1", self.port), handler, ioloop=IOLoop())
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        wait_for_port(self.port)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._server.close_all()
+        self._thread = None
+
+
+def make_certificate(directory: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 (key and cert in one PEM file)."""
+    pem = directory / "ftps.pem"
+    subprocess.run(
+        [
+            which("openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(pem),
+            "-out",
+            str(directory / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with open(pem, "a") as key_and_cert:
+        key_and_cert.write((directory / "cert.pem").read_text())
+    return pem

@@ -131,6 +131,9 @@ class FtpConfig(_Config):
     password: SecretStr | None = None
     folder: str = "/"
     tls: bool = False
+    # Verify the server certificate (against the system CAs or tls_ca_file).
+    tls_verify: bool = True
+    tls_ca_file: str | None = None
 
 
 DestinationConfig = LocalConfig | S3Config | AzureConfig | GcsConfig | GlacierConfig | FtpConfig

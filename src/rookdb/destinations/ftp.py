@@ -1,0 +1,238 @@
+"""FTP / FTPS destination, through the standard library's ftplib.
+
+A file is stored under a temporary name and renamed into place once the
+transfer finished, so a half-sent file never looks like a backup. Each call
+opens its own control connection: parallel uploads never share one.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import posixpath
+import ssl
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rookdb.destinations.base import (
+    Destination,
+    Progress,
+    RemoteFile,
+    clean_remote_path,
+    file_size,
+)
+from rookdb.destinations.config import FtpConfig, secret
+from rookdb.errors import (
+    DestinationAccessDenied,
+    DestinationError,
+    DestinationUnavailable,
+    NotFound,
+)
+
+TEMP_MARKER = ".rookdb-upload-"
+_BLOCK = 1024 * 1024
+_Files = list[RemoteFile]  # an alias: inside the class, "list" is the method
+
+
+class FtpDestination(Destination):
+    """Files live under ``folder`` on an FTP server; ``tls`` switches to explicit FTPS."""
+
+    kind = "ftp"
+
+    def __init__(self, config: FtpConfig) -> None:
+        self.config = config
+        self.folder = "/" + clean_remote_path(config.folder, allow_empty=True)
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+        scheme = "FTPS" if self.config.tls else "FTP"
+        return f"{scheme} ({self.config.host}:{self.config.port}{self.folder})"
+
+    def put_file(
+        self, local_path: Path, remote_path: str, progress: Progress | None = None
+    ) -> None:
+        """Send under a temporary name in the target folder, then rename into place."""
+        target = self._path(remote_path)
+        file_size(local_path)
+        directory, filename = posixpath.split(target)
+        temp = posixpath.join(directory, f"{TEMP_MARKER}{uuid.uuid4().hex}-{filename}")
+        with self._session(f"upload {remote_path}") as ftp:
+            self._make_dirs(ftp, directory)
+            try:
+                with open(local_path, "rb") as stream:
+                    report = (lambda block: progress(len(block))) if progress else None
+                    ftp.storbinary(f"STOR {temp}", stream, _BLOCK, report)
+                self._rename(ftp, temp, target)
+            except BaseException:
+                _quietly_delete(ftp, temp)
+                raise
+
+    def list(self, prefix: str = "") -> list[RemoteFile]:
+        """Files whose relative path starts with prefix (walks only the folders it names)."""
+        prefix = prefix.lstrip("/")
+        base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        found: list[RemoteFile] = []
+        with self._session("list files") as ftp:
+            self._walk(ftp, base, prefix, found)
+        return sorted(found, key=lambda f: f.path)
+
+    def get_file(self, remote_path: str, local_path: Path) -> None:
+        """Download into local_path (via a partial file renamed at the end)."""
+        source = self._path(remote_path)
+        local_path = Path(local_path)
+        local_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = local_path.with_name(local_path.name + ".part")
+        try:
+            with self._session(f"download {remote_path}") as ftp:
+                try:
+                    with open(partial, "wb") as out:
+                        ftp.retrbinary(f"RETR {source}", out.write, _BLOCK)
+                except ftplib.error_perm as exc:
+                    if str(exc).startswith("550"):
+                        missing = clean_remote_path(remote_path)
+                        raise NotFound(f"{self.name}: no file {missing}") from exc
+                    raise
+            partial.replace(local_path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def delete(self, remote_path: str) -> None:
+        """Delete the file; a missing file is fine."""
+        with self._session(f"delete {remote_path}") as ftp:
+            try:
+                ftp.delete(self._path(remote_path))
+            except ftplib.error_perm as exc:
+                if not str(exc).startswith("550"):
+                    raise
+
+    def _path(self, remote_path: str) -> str:
+        return posixpath.join(self.folder, clean_remote_path(remote_path))
+
+    def _connect(self) -> ftplib.FTP:
+        timeout = self.config.timeout_seconds
+        ftp: ftplib.FTP
+        if self.config.tls:
+            context = ssl.create_default_context(cafile=self.config.tls_ca_file)
+            if not self.config.tls_verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            ftp = ftplib.FTP_TLS(context=context, timeout=timeout)
+        else:
+            ftp = ftplib.FTP(timeout=timeout)
+        ftp.connect(self.config.host, self.config.port)
+        try:
+            ftp.login(self.config.user, secret(self.config.password) or "")
+            if isinstance(ftp, ftplib.FTP_TLS):
+                ftp.prot_p()  # encrypt the data connections too, not only the login
+        except BaseException:
+            ftp.close()
+            raise
+        return ftp
+
+    @contextmanager
+    def _session(self, action: str) -> Iterator[ftplib.FTP]:
+        ftp: ftplib.FTP | None = None
+        try:
+            ftp = self._connect()
+            yield ftp
+        except (NotFound, DestinationError):
+            raise
+        except ftplib.error_perm as exc:
+            reply = str(exc)
+            if reply.startswith("530"):
+                raise DestinationAccessDenied(
+                    f"{self.name}: login refused for user '{self.config.user}' ({reply})"
+                ) from exc
+            if reply[:3] in ("550", "553", "532", "450"):
+                raise DestinationAccessDenied(
+                    f"{self.name}: no permission to {action} in {self.folder} ({reply})"
+                ) from exc
+            raise DestinationError(f"{self.name}: could not {action}: {reply}") from exc
+        except ftplib.error_temp as exc:
+            raise DestinationUnavailable(f"{self.name}: could not {action}: {exc}") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise DestinationAccessDenied(
+                f"{self.name}: the server's TLS certificate is not trusted ({exc.verify_message})"
+            ) from exc
+        except (OSError, EOFError, ftplib.error_reply, ftplib.error_proto) as exc:
+            # Refused, reset, timed out, TLS torn down mid-transfer: worth a retry.
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise DestinationUnavailable(f"{self.name}: could not {action}: {reason}") from exc
+        finally:
+            if ftp is not None:
+                _close(ftp)
+
+    def _make_dirs(self, ftp: ftplib.FTP, directory: str) -> None:
+        # mkdir -p: try each level; an existing folder answers 550 to MKD.
+        path = ""
+        for part in [p for p in directory.split("/") if p]:
+            path = f"{path}/{part}"
+            try:
+                ftp.cwd(path)
+            except ftplib.error_perm:
+                try:
+                    ftp.mkd(path)
+                except ftplib.error_perm as exc:
+                    raise DestinationAccessDenied(
+                        f"{self.name}: cannot create folder {path} ({exc}): check that it "
+                        f"exists and that user '{self.config.user}' may write there"
+                    ) from exc
+
+    def _rename(self, ftp: ftplib.FTP, temp: str, target: str) -> None:
+        try:
+            ftp.rename(temp, target)
+        except ftplib.error_perm:
+            # Some servers refuse to rename over an existing file.
+            _quietly_delete(ftp, target)
+            ftp.rename(temp, target)
+
+    def _walk(self, ftp: ftplib.FTP, relative_dir: str, prefix: str, found: _Files) -> None:
+        absolute = posixpath.join(self.folder, relative_dir) if relative_dir else self.folder
+        try:
+            entries = list(ftp.mlsd(absolute, facts=["type", "size", "modify"]))
+        except ftplib.error_perm as exc:
+            # 550 (501 on pyftpdlib): the folder does not exist (yet), nothing stored there.
+            if str(exc)[:3] in ("550", "501"):
+                return
+            raise
+        for entry_name, facts in entries:
+            kind = facts.get("type", "")
+            if kind in ("cdir", "pdir") or entry_name in (".", ".."):
+                continue
+            rel = f"{relative_dir}/{entry_name}" if relative_dir else entry_name
+            if kind == "dir":
+                if rel.startswith(prefix) or prefix.startswith(rel + "/"):
+                    self._walk(ftp, rel, prefix, found)
+            elif not entry_name.startswith(TEMP_MARKER) and rel.startswith(prefix):
+                found.append(RemoteFile(rel, int(facts.get("size", 0)), _mlsd_time(facts)))
+
+
+def _mlsd_time(facts: dict[str, str]) -> datetime | None:
+    value = facts.get("modify")
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _quietly_delete(ftp: ftplib.FTP, path: str) -> None:
+    # Best-effort cleanup on a connection that may already be broken.
+    with suppress(ftplib.Error, OSError, EOFError):
+        ftp.delete(path)
+
+
+def _close(ftp: ftplib.FTP) -> None:
+    try:
+        ftp.quit()
+    except (TimeoutError, ftplib.Error, OSError, EOFError):
+        ftp.close()
+
+
+def create(config: FtpConfig, *, state_dir: Path | None = None) -> FtpDestination:
+    """Build from a validated config (registry entry point)."""
+    return FtpDestination(config)
