@@ -171,6 +171,8 @@ def render(
         "last_run": record.last_run,
         "destinations": record.destinations,
         "run_folder": record.run_folder,
+        "runs": record.runs,
+        "failures": record.failures,
     }
 
 
