@@ -26,6 +26,7 @@ from rookdb.server import attachments, changes, databases, documents, errors, he
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
 from rookdb.server.render import JSONBody
+from rookdb.tasks import BackupScheduler
 
 log = logging.getLogger("rookdb.server")
 
@@ -50,8 +51,6 @@ class RookApp(FastAPI):
 
 def default_services(instance: Instance) -> list[Service]:
     """The background services `rookdb serve` runs: the backup scheduler."""
-    from rookdb.tasks import BackupScheduler
-
     return [BackupScheduler(instance)]
 
 
