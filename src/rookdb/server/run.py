@@ -66,10 +66,18 @@ def serve(
     instance = Instance(data_dir, node_tag=node_tag)
     try:
         server = _Server(_config(create_app(instance), host, port, access_log), on_ready)
-        with _quiet_signal_replay():
-            server.run()
+        try:
+            with _quiet_signal_replay():
+                server.run()
+        except SystemExit as exc:
+            # uvicorn exits the process when it cannot bind; say so as a RookError instead.
+            if server.started:
+                raise
+            raise RookError(
+                f"cannot serve on {host}:{port}: the address is in use or not allowed"
+            ) from exc
         if not server.started:
-            raise RookError(f"cannot serve on {host}:{port}: see the log above (port in use?)")
+            raise RookError(f"cannot serve on {host}:{port}: the server did not start")
     finally:
         instance.close()
 
