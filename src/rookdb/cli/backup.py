@@ -1,9 +1,247 @@
-"""CLI commands: backup (to be filled in)."""
+"""CLI commands: `rookdb backup run | ls | verify` (one-off backups and checking run folders).
+
+`backup_app` is the `backup` command group; the backup-task commands are
+added to it as `backup tasks ...` by their own module.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from rookdb.cli import context
+from rookdb.errors import BackupError, InvalidInput
+from rookdb.instance import Instance
+
+backup_app = typer.Typer(
+    name="backup",
+    help="Run one-off backups, list and verify run folders (and manage backup tasks).",
+    no_args_is_help=True,
+)
+
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encryption-key",
+        envvar="ROOKDB_ENCRYPTION_KEY",
+        help="Key for AES-256-GCM: 32 bytes as base64, or a passphrase.",
+        show_envvar=True,
+    ),
+]
+
+
+def embedded_instance(ctx: typer.Context, command: str) -> Instance:
+    """The data dir's Instance; backup commands read and write local files directly."""
+    cli = context.get(ctx)
+    if cli.url:
+        raise InvalidInput(
+            f"`rookdb {command}` works on a data dir for now: use --data-dir instead of --url "
+            "(on the server's machine)"
+        )
+    return Instance(cli.data_dir)
+
+
+@contextmanager
+def progress_bar(
+    ctx: typer.Context, description: str, *, in_bytes: bool = False
+) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr, fed by progress(done, total); silent with --quiet."""
+    quiet = context.get(ctx).quiet or not sys.stderr.isatty()
+    counter = DownloadColumn() if in_bytes else MofNCompleteColumn()
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        counter,
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+    with bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def say(ctx: typer.Context, message: str) -> None:
+    if not context.get(ctx).quiet:
+        typer.echo(message)
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+@backup_app.command("run")
+def run(
+    ctx: typer.Context,
+    database: Annotated[str, typer.Argument(metavar="DB", help="The database to back up.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder that holds the run folders.")],
+    backup_type: Annotated[
+        str, typer.Option("--type", help="backup (logical) or snapshot (raw file copy).")
+    ] = "backup",
+    incremental: Annotated[
+        bool,
+        typer.Option("--incremental", help="Continue the newest chain in --to for this DB."),
+    ] = False,
+    compression: Annotated[str, typer.Option("--compression", help="zstd, gzip or none.")] = "zstd",
+    encryption_key: KeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Back up DB now: a full backup (or snapshot) in a new run folder, or an incremental."""
+    from rookdb.backup import (
+        check_backup_type,
+        latest_chain,
+        write_full_backup,
+        write_incremental_backup,
+    )
+
+    check_backup_type(backup_type)
+    instance = embedded_instance(ctx, "backup run")
+    try:
+        db = instance.database(database)
+        with progress_bar(ctx, f"backing up {database}") as update:
+            if incremental:
+                chain = latest_chain(to, database=db.name)
+                if chain is None:
+                    raise InvalidInput(
+                        f"no run folder of {db.name} in {to} to continue; run a full backup first",
+                        field="incremental",
+                    )
+                written = write_incremental_backup(
+                    db,
+                    chain.path,
+                    chain.last_etag,
+                    compression=compression,
+                    encryption_key=encryption_key,
+                    progress=update,
+                )
+                if written is None:
+                    if as_json:
+                        context.print_json({"skipped": True, "last_etag": chain.last_etag})
+                    else:
+                        say(ctx, f"no changes since etag {chain.last_etag} — nothing written")
+                    return
+            else:
+                written = write_full_backup(
+                    db,
+                    to,
+                    backup_type=backup_type,
+                    compression=compression,
+                    encryption_key=encryption_key,
+                    progress=update,
+                )
+    finally:
+        instance.close()
+    if as_json:
+        context.print_json(written.to_json())
+        return
+    typer.echo(
+        f"{written.kind} {written.type} written: {written.path} "
+        f"(etags {written.since_etag}..{written.last_etag}, {written.documents} documents, "
+        f"{written.tombstones} deletes, {written.attachments} attachments, "
+        f"{_human(written.size_bytes)})"
+    )
+
+
+@backup_app.command("ls")
+def ls(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A run folder, or a folder of run folders.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """List backup chains: files in order, kinds, etag ranges, sizes, times and problems."""
+    from rookdb.backup import find_run_folders, read_run_folder
+
+    folders = [read_run_folder(path) for path in find_run_folders(source)]
+    if as_json:
+        context.print_json([f.to_json() for f in folders])
+        return
+    # Piped output keeps whole file names rather than wrapping to 80 columns.
+    out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    if not folders:
+        out.print(f"no run folders in {source}")
+    for folder in folders:
+        table = Table(title=folder.name, title_justify="left")
+        for column in ("file", "kind", "type", "etags", "docs", "deletes", "size", "created"):
+            table.add_column(column)
+        for f in folder.files:
+            table.add_row(
+                f.file_name,
+                f.kind,
+                f.type + (" (encrypted)" if f.encrypted else ""),
+                f"({f.since_etag}, {f.last_etag}]",
+                str(f.counts.get("documents", 0)),
+                str(f.counts.get("tombstones", 0)),
+                _human(f.size_bytes),
+                f.created_at,
+            )
+        out.print(table)
+        for problem in folder.problems:
+            out.print(f"[red]problem:[/red] {problem}", highlight=False)
+
+
+@backup_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A run folder, or a folder of run folders.")],
+    encryption_key: KeyOption = None,
+) -> None:
+    """Read every file completely: checksums, records, chain continuity (exit 1 on any fault)."""
+    from rookdb.backup import find_run_folders, verify_run_folder
+
+    faults = 0
+    folders = find_run_folders(source)
+    total = sum(f.stat().st_size for folder in folders for f in folder.iterdir() if f.is_file())
+    with progress_bar(ctx, "verifying", in_bytes=True) as update:
+        done = 0
+
+        def advance(amount: int) -> None:
+            nonlocal done
+            done += amount
+            update(done, total)
+
+        results = [
+            verify_run_folder(path, encryption_key=encryption_key, progress=advance)
+            for path in folders
+        ]
+    for result in results:
+        if result.ok:
+            say(ctx, f"ok {result.name}: {len(result.files)} files, etags up to {result.last_etag}")
+        else:
+            faults += len(result.problems)
+            for problem in result.problems:
+                sys.stderr.write(f"FAULT {result.name}: {problem}\n")
+    if not folders:
+        raise BackupError(f"no backup files or run folders in {source}")
+    if faults:
+        sys.stderr.write(f"error: {faults} fault(s) found\n")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the `backup` command group to the root app."""
+    app.add_typer(backup_app, name="backup")

@@ -1,9 +1,64 @@
-"""CLI commands: restore (to be filled in)."""
+"""CLI command: `rookdb restore SOURCE --database NEW [--until FILE_OR_TIME]`."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from rookdb.cli import context
+from rookdb.cli.backup import KeyOption, embedded_instance, progress_bar
+
+
+def restore(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A run folder (or one backup file, or a folder of run folders), "
+            "or a destination URL such as s3://bucket/prefix/run-folder."
+        ),
+    ],
+    database: Annotated[
+        str, typer.Option("--database", "-d", help="Name of the new database to create.")
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Stop at this file (name) or at the last file created at or before "
+            "this ISO time (e.g. 2026-11-22T06:00:00Z).",
+        ),
+    ] = None,
+    encryption_key: KeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Restore a backup chain into a NEW database: verified first, visible only when complete."""
+    from rookdb.restore import restore_database
+
+    instance = embedded_instance(ctx, "restore")
+    try:
+        with progress_bar(ctx, f"restoring {database}", in_bytes=True) as update:
+            result = restore_database(
+                instance,
+                source,
+                database,
+                until=until,
+                encryption_key=encryption_key,
+                progress=update,
+            )
+    finally:
+        instance.close()
+    if as_json:
+        context.print_json(result.to_json())
+        return
+    typer.echo(
+        f"restored {result.database} from {len(result.files)} file(s) "
+        f"(up to {result.files[-1]}): {result.documents} documents, "
+        f"last etag {result.last_etag}, {result.duration_ms} ms"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `restore` to the root app."""
+    app.command("restore")(restore)
