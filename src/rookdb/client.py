@@ -15,7 +15,14 @@ from urllib.parse import quote, unquote
 import httpx
 import orjson
 
-from rookdb.errors import NotFound, RookError, ServerUnreachable
+from rookdb.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RookError,
+    ServerUnreachable,
+)
 from rookdb.instance import check_database_name
 from rookdb.storage import (
     AttachmentInfo,
@@ -36,6 +43,14 @@ _JSON = {"content-type": "application/json"}
 _SYSTEM_METADATA = ("@id", "@etag", "@last-modified", "@change-vector")
 
 
+_BY_STATUS: dict[int, type[RookError]] = {
+    400: InvalidInput,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+}
+
+
 def _error_classes() -> dict[str, type[RookError]]:
     found: dict[str, type[RookError]] = {}
     pending: list[type[RookError]] = [RookError]
@@ -54,7 +69,8 @@ def error_from_response(response: httpx.Response) -> RookError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
         text = response.text.strip()[:200] or response.reason_phrase
-        return RookError(f"server answered {response.status_code}: {text}")
+        cls = _BY_STATUS.get(response.status_code, RookError)
+        return cls(f"server answered {response.status_code}: {text}")
     cls = _error_classes().get(str(data.get("error")), RookError)
     field = data.get("field")
     return cls(data["message"], field=field if isinstance(field, str) else None)
@@ -321,15 +337,9 @@ class RemoteDatabase:
         return b"".join(stream)
 
     def attachment_info(self, doc_id: str, name: str) -> AttachmentInfo | None:
-        try:
-            response = self.client.request(
-                "HEAD", self._base + "/attachments", params={"id": doc_id, "name": name}
-            )
-        except NotFound as exc:
-            if exc.field is None:  # the database itself is missing
-                raise
-            return None
-        return _attachment_from_headers(response.headers)
+        # From the listing rather than HEAD: a HEAD error has no body to tell a
+        # missing attachment (None) from a missing database (NotFound).
+        return next((a for a in self.list_attachments(doc_id) if a.name == name), None)
 
     def list_attachments(self, doc_id: str) -> list[AttachmentInfo]:
         data = self._json("GET", "/attachments/list", params={"id": doc_id})
