@@ -1,0 +1,312 @@
+"""`rookdb backup tasks ...`: create, list, show, run now, enable, disable, delete backup tasks.
+
+Embedded (`--data-dir`) commands call `rookdb.tasks.BackupTasks`; remote
+(`--url`) ones call the same operations over HTTP. Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rookdb.cli import context
+from rookdb.errors import BackupError, InvalidInput
+
+tasks_app = typer.Typer(
+    name="tasks",
+    help="Scheduled backup tasks: full/incremental cron schedules, destinations, status.",
+    no_args_is_help=True,
+)
+
+DatabaseArg = Annotated[str, typer.Argument(metavar="DB", help="The database name.")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="The task id (e.g. t-3f2a).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class RemoteTasks:
+    """The `BackupTasks` operations over a rookdb server's HTTP API."""
+
+    def __init__(self, url: str) -> None:
+        from rookdb.client import Client
+
+        self._client = Client(url)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return orjson.loads(self._client.request(method, path, **kwargs).content)
+
+    @staticmethod
+    def _base(database: str) -> str:
+        return f"/databases/{database}/tasks/backups"
+
+    def create(self, database: str, payload: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", self._base(database), json=payload)
+        return result
+
+    def list(self, database: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", self._base(database))["tasks"]
+        return result
+
+    def get(self, database: str, task_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"{self._base(database)}/{task_id}")
+        return result
+
+    def status(self, database: str, task_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"{self._base(database)}/{task_id}/status")
+        return result
+
+    def enable(self, database: str, task_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"{self._base(database)}/{task_id}/enable")
+        return result
+
+    def disable(self, database: str, task_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"{self._base(database)}/{task_id}/disable")
+        return result
+
+    def delete(self, database: str, task_id: str) -> None:
+        self._call("DELETE", f"{self._base(database)}/{task_id}")
+
+    def backup_now(self, database: str, task_id: str, *, full: bool) -> dict[str, Any]:
+        path = f"{self._base(database)}/{task_id}/backup-now"
+        result: dict[str, Any] = self._call(
+            "POST", path, params={"full": "true" if full else "false"}
+        )
+        return result
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@contextmanager
+def open_tasks(ctx: typer.Context) -> Iterator[Any]:
+    """`BackupTasks` over the data dir, or `RemoteTasks` over the server; closed at the end."""
+    cli = context.get(ctx)
+    if cli.url:
+        remote = RemoteTasks(cli.url)
+        try:
+            yield remote
+        finally:
+            remote.close()
+        return
+    from rookdb.instance import Instance
+    from rookdb.tasks import BackupTasks
+
+    instance = Instance(cli.data_dir)
+    service = BackupTasks(instance)
+    try:
+        yield service
+    finally:
+        service.scheduler.stop()
+        instance.close()
+
+
+@tasks_app.command("create")
+def create(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    full_cron: Annotated[
+        str | None, typer.Option("--full-cron", help="Cron (5 fields) of full backups.")
+    ] = None,
+    incremental_cron: Annotated[
+        str | None,
+        typer.Option("--incremental-cron", help="Cron (5 fields) of incremental backups."),
+    ] = None,
+    to_local: Annotated[
+        list[str] | None, typer.Option("--to-local", help="A local folder destination (repeat).")
+    ] = None,
+    destination: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--destination",
+            help='A destination as JSON, e.g. \'{"kind": "s3", "bucket": "b"}\' (repeat).',
+        ),
+    ] = None,
+    backup_type: Annotated[
+        str, typer.Option("--type", help="backup (logical) or snapshot (raw, with indexes).")
+    ] = "backup",
+    name: Annotated[
+        str | None, typer.Option("--name", help="Task name (default: generated).")
+    ] = None,
+    timezone: Annotated[str, typer.Option("--timezone", help="Time zone of the crons.")] = "UTC",
+    preferred_node: Annotated[
+        str | None, typer.Option("--preferred-node", help="Node tag that should run the task.")
+    ] = None,
+    keep_full_chains: Annotated[
+        int | None, typer.Option("--keep-full-chains", help="Keep the newest N full chains.")
+    ] = None,
+    max_age_days: Annotated[
+        float | None, typer.Option("--max-age-days", help="Delete chains older than this.")
+    ] = None,
+    compression: Annotated[str, typer.Option("--compression", help="zstd, gzip or none.")] = "zstd",
+    encryption_key: Annotated[
+        str | None,
+        typer.Option("--encryption-key", envvar="ROOKDB_BACKUP_KEY", help="Encrypt with this key."),
+    ] = None,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a backup task; prints its id."""
+    destinations: list[Any] = [{"kind": "local", "path": path} for path in to_local or []]
+    for index, text in enumerate(destination or []):
+        try:
+            destinations.append(orjson.loads(text))
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"--destination #{index + 1} is not valid JSON: {exc}", field="destinations"
+            ) from exc
+    payload: dict[str, Any] = {
+        "type": backup_type,
+        "full_backup_cron": full_cron,
+        "incremental_backup_cron": incremental_cron,
+        "timezone": timezone,
+        "preferred_node": preferred_node,
+        "compression": compression,
+        "encryption_key": encryption_key,
+        "retention": {"keep_full_chains": keep_full_chains, "max_age_days": max_age_days},
+        "destinations": destinations,
+        "disabled": disabled,
+    }
+    if name:
+        payload["name"] = name
+    with open_tasks(ctx) as tasks:
+        task = tasks.create(database, payload)
+    if as_json:
+        context.print_json(task)
+    else:
+        typer.echo(task["id"])
+        _say(ctx, f"created backup task {task['id']} ({task['name']})")
+
+
+@tasks_app.command("list")
+def list_tasks(ctx: typer.Context, database: DatabaseArg, as_json: JsonFlag = False) -> None:
+    """List a database's backup tasks with their status."""
+    with open_tasks(ctx) as tasks:
+        found = tasks.list(database)
+    if as_json:
+        context.print_json(found)
+        return
+    table = Table("id", "name", "state", "last full", "last incremental", "next", "last error")
+    for task in found:
+        status = task["status"]
+        upcoming = status["next_backup"]
+        table.add_row(
+            task["id"],
+            task["name"],
+            status["state"] + (" (overdue)" if status["overdue"] else ""),
+            status["last_full_backup"] or "never",
+            status["last_incremental_backup"] or "never",
+            f"{upcoming['at']} {upcoming['kind']}" if upcoming else "-",
+            (status["last_run"] or {}).get("error") or "",
+        )
+    Console(file=sys.stdout).print(table)
+
+
+@tasks_app.command("show")
+def show(
+    ctx: typer.Context, database: DatabaseArg, task_id: TaskArg, as_json: JsonFlag = False
+) -> None:
+    """Show a task's definition (secrets masked) and status."""
+    with open_tasks(ctx) as tasks:
+        task = tasks.get(database, task_id)
+        status = tasks.status(database, task_id)
+    if as_json:
+        context.print_json({"task": task, "status": status})
+        return
+    upcoming = status["next_backup"]
+    last = status["last_run"] or {}
+    lines = [
+        f"{task['id']}  {task['name']}",
+        f"  state:            {status['state']} on node {status['node']}"
+        + ("  OVERDUE" if status["overdue"] else ""),
+        f"  type:             {task['type']}  compression {task['compression']}",
+        f"  full cron:        {task['full_backup_cron'] or '-'}  ({task['timezone']})",
+        f"  incremental cron: {task['incremental_backup_cron'] or '-'}",
+        f"  last full:        {status['last_full_backup'] or 'never'}",
+        f"  last incremental: {status['last_incremental_backup'] or 'never'}",
+        f"  last etag:        {status['last_etag']}",
+        f"  next backup:      {upcoming['at'] + ' ' + upcoming['kind'] if upcoming else '-'}",
+    ]
+    if status["running"]:
+        lines.append(f"  running:          {status['running']['kind']} {status['running']}")
+    if last:
+        outcome = "skipped (no change)" if last.get("skipped") else last.get("error") or "ok"
+        lines.append(
+            f"  last run:         {last.get('kind')} at {last.get('started_at')}: {outcome}"
+            f" ({last.get('documents', 0)} documents, {last.get('size_bytes', 0)} bytes,"
+            f" {last.get('duration_ms', 0)} ms)"
+        )
+    for dest in status["destinations"]:
+        reason = f": {dest['error']}" if dest.get("error") else ""
+        lines.append(f"  destination:      {dest['name']} {dest['state']}{reason}")
+    typer.echo("\n".join(lines))
+
+
+@tasks_app.command("now")
+def now(
+    ctx: typer.Context,
+    database: DatabaseArg,
+    task_id: TaskArg,
+    full: Annotated[
+        bool, typer.Option("--full/--incremental", help="Full (default) or incremental.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Back up now, outside the schedule (which stays as it is).
+
+    Embedded, the command waits for the run; against a server it starts it and returns.
+    """
+    with open_tasks(ctx) as tasks:
+        if context.get(ctx).url:
+            result = tasks.backup_now(database, task_id, full=full)
+        else:
+            result = tasks.backup_now(database, task_id, full=full, wait=True)
+    if as_json:
+        context.print_json(result)
+        return
+    if "status" in result:  # remote: started in the background
+        typer.echo(f"started {result['kind']} backup of {task_id} at {result['started_at']}")
+        return
+    if result.get("error"):
+        raise BackupError(f"backup of {task_id} failed: {result['error']}")
+    if result.get("skipped"):
+        typer.echo(f"{task_id}: nothing changed since the last backup (skipped)")
+    else:
+        typer.echo(
+            f"{task_id}: {result['kind']} backup {result['file']}"
+            f" ({result['documents']} documents, {result['size_bytes']} bytes)"
+        )
+
+
+@tasks_app.command("enable")
+def enable(ctx: typer.Context, database: DatabaseArg, task_id: TaskArg) -> None:
+    """Schedule a task again (fire times missed while disabled are not owed)."""
+    with open_tasks(ctx) as tasks:
+        tasks.enable(database, task_id)
+    _say(ctx, f"enabled {task_id}")
+
+
+@tasks_app.command("disable")
+def disable(ctx: typer.Context, database: DatabaseArg, task_id: TaskArg) -> None:
+    """Stop scheduling a task (its definition and status stay)."""
+    with open_tasks(ctx) as tasks:
+        tasks.disable(database, task_id)
+    _say(ctx, f"disabled {task_id}")
+
+
+@tasks_app.command("delete")
+def delete(ctx: typer.Context, database: DatabaseArg, task_id: TaskArg) -> None:
+    """Delete a task (backups already on its destinations stay)."""
+    with open_tasks(ctx) as tasks:
+        tasks.delete(database, task_id)
+    _say(ctx, f"deleted {task_id}")
+
+
+def _say(ctx: typer.Context, message: str) -> None:
+    if not context.get(ctx).quiet:
+        sys.stderr.write(message + "\n")
