@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from rookdb.cli import context
+from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
 from rookdb.instance import Instance
 
@@ -33,6 +34,7 @@ backup_app = typer.Typer(
     help="Run one-off backups, list and verify run folders (and manage backup tasks).",
     no_args_is_help=True,
 )
+backup_app.add_typer(tasks_app, name="tasks")
 
 KeyOption = Annotated[
     str | None,
