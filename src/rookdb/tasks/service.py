@@ -68,6 +68,7 @@ class BackupTasks:
 
     def get(self, database: str, task_id: str) -> dict[str, Any]:
         """One task's definition (secrets masked)."""
+        self.instance.database(database)  # NotFound names the database first
         return self.tasks.get(database, task_id).public_json()
 
     def update(self, database: str, task_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +106,7 @@ class BackupTasks:
     # -- running and status -------------------------------------------------------
     def status(self, database: str, task_id: str) -> dict[str, Any]:
         """The task's status JSON (state, last backups, next estimated backup, last run ...)."""
+        self.instance.database(database)
         return self._status(database, self.tasks.get(database, task_id))
 
     def backup_now(
