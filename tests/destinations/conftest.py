@@ -27,6 +27,7 @@ from .servers import (
     FtpServer,
     Restartable,
     ServerProcess,
+    create_vault,
     dead_port,
     fast,
     make_certificate,
@@ -423,3 +424,66 @@ def ftp_backend_plain(ftp_server: FtpServer, tmp_path: Path) -> Backend:
 @pytest.fixture
 def ftps_backend(ftps_server: FtpServer, tmp_path: Path, ftps_certificate: Path) -> Backend:
     return ftp_backend("ftps", ftps_server, tmp_path, ftps_certificate)
+
+
+# --- Glacier on moto (no authentication: moto cannot verify Glacier signatures) -----
+
+
+@pytest.fixture(scope="session")
+def moto_glacier() -> Iterator[ServerProcess]:
+    server = ServerProcess(moto_argv)
+    server.start()
+    create_vault(server.url, "rookdb-tests")
+    yield server
+    server.stop()
+
+
+def glacier_config(endpoint: str, inventory: Path, **changes: Any) -> dict[str, Any]:
+    return fast(
+        {
+            "kind": "glacier",
+            "vault": "rookdb-tests",
+            "prefix": f"backups/{unique()}",
+            "region": "us-east-1",
+            "endpoint_url": endpoint,
+            "access_key_id": "any",
+            "secret_access_key": "any",
+            "inventory_path": str(inventory),
+            # moto finishes Expedited jobs in 2 s (Standard 5 s).
+            "retrieval_tier": "Expedited",
+            "retrieval_poll_seconds": 0.1,
+            **changes,
+        }
+    )
+
+
+@pytest.fixture
+def glacier_backend(moto_glacier: ServerProcess, tmp_path: Path) -> Backend:
+    def inventory() -> Path:
+        return tmp_path / f"{unique('inventory')}.json"
+
+    def make() -> Destination:
+        return from_config(glacier_config(moto_glacier.url, inventory()))
+
+    def missing() -> tuple[Destination, str]:
+        name = unique("novault")
+        return from_config(glacier_config(moto_glacier.url, inventory(), vault=name)), name
+
+    def unreachable() -> Destination:
+        return from_config(glacier_config(f"http://127.0.0.1:{dead_port()}", inventory()))
+
+    def restart() -> AbstractContextManager[Restartable]:
+        proc = ServerProcess(moto_argv)
+        destination = from_config(glacier_config(proc.url, inventory()))
+        return restartable(proc, lambda: create_vault(proc.url, "rookdb-tests"), destination)
+
+    return Backend(
+        "glacier-moto",
+        make,
+        None,
+        missing,
+        unreachable,
+        restart,
+        chunked_progress=False,
+        remote_listing=False,
+    )

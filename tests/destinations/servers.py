@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import boto3
 import pytest
 
 from rookdb.destinations import Destination
@@ -118,6 +119,8 @@ class Backend:
     restartable: Callable[[], AbstractContextManager[Restartable]] | None
     # Whether a progress callback is called per chunk (so a failing one aborts mid-upload).
     chunked_progress: bool = True
+    # Whether list() asks the server (Glacier answers from a local inventory).
+    remote_listing: bool = True
 
 
 def unique(prefix: str = "t") -> str:
@@ -234,3 +237,15 @@ def make_certificate(directory: Path) -> Path:
     with open(pem, "a") as key_and_cert:
         key_and_cert.write((directory / "cert.pem").read_text())
     return pem
+
+
+def create_vault(endpoint: str, name: str) -> None:
+    client = boto3.client(
+        "glacier",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="any",
+        aws_secret_access_key="any",
+    )
+    client.create_vault(vaultName=name)
+    client.close()

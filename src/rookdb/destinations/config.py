@@ -117,6 +117,7 @@ class GlacierConfig(_Config):
     # Where the archive-id inventory is kept; default: the task's state folder.
     inventory_path: str | None = None
     # How long get_file waits for a retrieval job (real Glacier: hours).
+    retrieval_tier: Literal["Expedited", "Standard", "Bulk"] = "Standard"
     retrieval_timeout_seconds: float = Field(default=600.0, gt=0)
     retrieval_poll_seconds: float = Field(default=1.0, gt=0)
 
