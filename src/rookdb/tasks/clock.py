@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -19,6 +20,28 @@ class SystemClock:
     def now(self) -> datetime:
         """The current time in UTC."""
         return datetime.now(UTC)
+
+
+class OffsetClock:
+    """The wall clock shifted by a fixed amount (end-to-end tests reach a cron minute fast)."""
+
+    def __init__(self, offset_seconds: float) -> None:
+        self.offset = timedelta(seconds=offset_seconds)
+
+    def now(self) -> datetime:
+        """The shifted current time in UTC."""
+        return datetime.now(UTC) + self.offset
+
+
+# Test hook: `rookdb serve` reads it so an end-to-end test can sit just before a
+# cron minute instead of waiting up to a minute of real time.
+CLOCK_OFFSET_ENV = "ROOKDB_CLOCK_OFFSET_SECONDS"
+
+
+def clock_from_environment() -> Clock:
+    """The real clock, shifted by $ROOKDB_CLOCK_OFFSET_SECONDS when set (tests only)."""
+    offset = os.environ.get(CLOCK_OFFSET_ENV)
+    return OffsetClock(float(offset)) if offset else SystemClock()
 
 
 class ManualClock:

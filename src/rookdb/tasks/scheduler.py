@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from rookdb.instance import Instance
-from rookdb.tasks.clock import Clock, SystemClock, format_time
+from rookdb.tasks.clock import Clock, clock_from_environment, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.runner import RunRequest, run_backup
 from rookdb.tasks.schedule import claim, due, next_backup
@@ -69,7 +69,7 @@ class BackupScheduler:
         max_parallel_runs: int = 2,
     ) -> None:
         self.instance = instance
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or clock_from_environment()
         self.node_tag = node_tag or instance.node_tag
         self.live_nodes = live_nodes or {self.node_tag}
         self.tasks = TaskStore(instance.system)
