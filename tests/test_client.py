@@ -153,3 +153,13 @@ def test_unreachable_server_names_the_url() -> None:
         client.list_databases()
     assert f"cannot reach rookdb at {url}" in err.value.message
     assert err.value.retryable
+
+
+def test_ids_with_url_characters_round_trip(remote: Client, instance: Instance) -> None:
+    db = remote.create_database("shop")
+    for doc_id in ("a/../b", "./c", "d/.", "e//f", "sp ace/%41?#&x=1", "ünï/cödé"):
+        assert db.put(doc_id, {"v": doc_id}).id == doc_id
+        got = db.get(doc_id)
+        assert got is not None and got.body == {"v": doc_id}
+        assert instance.database("shop").get(doc_id) is not None
+    assert db.delete("a/../b") and instance.database("shop").get("b") is None

@@ -98,3 +98,28 @@ def test_serve_on_a_taken_port_fails_with_a_message(tmp_path: Path) -> None:
     assert f"error: cannot serve on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
     assert time.monotonic() - started < 30
+
+
+class RecordingService:
+    """A background service that notes when the app starts and stops it."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name
+        self.log = log
+
+    def start(self) -> None:
+        self.log.append(f"start {self.name}")
+
+    def stop(self) -> None:
+        self.log.append(f"stop {self.name}")
+
+
+def test_background_services_follow_the_app_lifespan(instance: rookdb.Instance) -> None:
+    from rookdb.server import ServerThread
+
+    log: list[str] = []
+    services = [RecordingService("a", log), RecordingService("b", log)]
+    with ServerThread(instance, services=services) as server:
+        assert log == ["start a", "start b"]
+        assert httpx.get(f"{server.url}/health").status_code == 200
+    assert log == ["start a", "start b", "stop b", "stop a"]

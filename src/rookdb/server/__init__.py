@@ -1,4 +1,39 @@
-"""The HTTP server: a FastAPI app over an `Instance`, run by uvicorn."""
+"""The HTTP server: a FastAPI app over an `Instance`, run by uvicorn.
+
+The API (OpenAPI at `/openapi.json`, interactive docs at `/docs`)::
+
+    GET    /health                                   {"status": "ok"}
+    GET    /databases                                {"databases": [info ...]}
+    POST   /databases            {"name"}            201 info; 409 when taken
+    GET    /databases/{db}                           info (counts, last etag, size)
+    DELETE /databases/{db}                           {"deleted": true}
+    PUT    /databases/{db}/docs/{id...}  JSON object {"id", "etag", "change_vector"} + ETag
+           (If-Match: "N", If-None-Match: * or ?expected_etag=N -> 409 on mismatch)
+    GET    /databases/{db}/docs/{id...}              the document with @metadata + ETag; 404
+    DELETE /databases/{db}/docs/{id...}              {"id", "deleted"} (If-Match as for PUT)
+    GET    /databases/{db}/docs?collection=&start=&page_size=   {"documents": [...]}
+    POST   /databases/{db}/docs/get  {"ids": [...]}  {"results": [doc | null ...]}
+    POST   /databases/{db}/batch     {"operations": [{"type": "put"|"delete", "id",
+                                      "body"?, "expected_etag"?}]}  all or nothing
+    GET    /databases/{db}/collections               {"collections": {name: count}}
+    GET    /databases/{db}/identities                {"identities": {name: value}}
+    PUT    /databases/{db}/attachments?id=&name=     raw body, its Content-Type kept; 201 info
+    GET    /databases/{db}/attachments?id=&name=     the bytes, streamed (HEAD: headers only)
+    DELETE /databases/{db}/attachments?id=&name=     {"deleted": bool}
+    GET    /databases/{db}/attachments/list?id=      {"attachments": [info ...]}
+    PUT    /databases/{db}/indexes/{name}  {"collection", "fields": [...]}
+    GET    /databases/{db}/indexes[/{name}]          definitions
+    DELETE /databases/{db}/indexes/{name}            {"deleted": bool}
+    POST   /databases/{db}/queries   {"collection", "where": [{"field", "op", "value"}],
+                                      "start", "page_size", "index", "order_by"}
+    GET    /databases/{db}/changes?since_etag=N      NDJSON, one change per line, in etag
+                                                     order; X-Rookdb-Last-Etag to resume
+
+Document ids go in the path with '?', '#', '%' and dot segments
+percent-encoded. Errors are JSON `{"error": code, "message", "field"?}` with
+the status of their RookError; JSON bodies are limited to 32 MiB (413),
+attachment uploads are not.
+"""
 
 from rookdb.server.app import Service, create_app
 from rookdb.server.run import ServerThread, serve
