@@ -82,7 +82,7 @@ async def create_task(request: Request, name: str) -> Response:
     try:
         task = tasks_of(request).create(name, payload)
     except RookError as exc:
-        errors = {error_slot(exc.field, numbers): _plain(exc.message)}
+        errors = {error_slot(exc.field, numbers): _plain(exc.message, exc.field)}
         return _form_page(request, name, None, form_from_post(form), errors, status_code=400)
     return redirect(f"/databases/{name}/tasks#task-{task['id']}", notice=f"Created {task['name']}.")
 
@@ -110,7 +110,7 @@ async def update_task(request: Request, name: str, task_id: str) -> Response:
     try:
         task = service.update(name, task_id, payload)
     except RookError as exc:
-        errors = {error_slot(exc.field, numbers): _plain(exc.message)}
+        errors = {error_slot(exc.field, numbers): _plain(exc.message, exc.field)}
         page = form_from_post(form)
         return _form_page(request, name, task_id, page, errors, status_code=400)
     return redirect(f"/databases/{name}/tasks#task-{task_id}", notice=f"Saved {task['name']}.")
@@ -158,8 +158,17 @@ def history_page(request: Request, name: str, task_id: str) -> Response:
     try:
         task = service.get(name, task_id)
         runs = service.history(name, task_id)
+        status = service.status(name, task_id)
     except RookError as exc:
         return error_page(request, exc)
+    # Per-destination results are kept with the latest run's status; older runs may lack them.
+    last = status.get("last_run") or {}
+    runs = [
+        {**run, "destinations": status["destinations"]}
+        if "destinations" not in run and run.get("started_at") == last.get("started_at")
+        else run
+        for run in runs
+    ]
     context = {"db": name, "tab": "tasks", "task": task, "runs": runs}
     return render(request, "task_history.html", context)
 
@@ -181,7 +190,7 @@ async def test_destination(request: Request, name: str) -> Response:
         finally:
             destination.close()
     except RookError as exc:
-        return JSONResponse({"ok": False, "message": _plain(exc.message)})
+        return JSONResponse({"ok": False, "message": _plain(exc.message, exc.field)})
     return JSONResponse(
         {"ok": True, "message": f"{destination.name}: written, read back, deleted."}
     )
@@ -237,6 +246,9 @@ def _generated_name_hint(form: TaskForm) -> str:
     return f"{verb} to " + (", ".join(labels) if labels else "…")
 
 
-def _plain(message: str) -> str:
+def _plain(message: str, field: str | None = None) -> str:
     text = _WHERE.sub("", message)
+    if field:
+        # "full_backup_cron: '0 25 * * *' is not ..." sits next to that field already.
+        text = text.removeprefix(f"{field}: ").removeprefix(f"{field.rsplit('.', 1)[-1]}: ")
     return text[:1].upper() + text[1:]

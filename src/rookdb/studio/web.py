@@ -61,10 +61,10 @@ def render(
 
 def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:
     """A POST-redirect-GET answer, optionally carrying a one-line confirmation."""
-    url = PREFIX + path
+    url, hash_, fragment = (PREFIX + path).partition("#")
     if notice:
         url += ("&" if "?" in url else "?") + urlencode({"notice": notice})
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(url + hash_ + fragment, status_code=303)
 
 
 def error_page(request: Request, exc: RookError) -> HTMLResponse:

@@ -65,10 +65,25 @@
           })
           .catch(() => {});
       };
-      input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 250); });
+      input.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(update, 250);
+        clearServerError(input);
+      });
       if (zoneInput) zoneInput.addEventListener("change", update);
-      update();
+      // A field the server refused already says why; the live reading starts with the next edit.
+      if (input.getAttribute("aria-invalid") !== "true") update();
     });
+  }
+
+  // Once a refused field is edited, its server message no longer applies.
+  function clearServerError(input) {
+    if (input.getAttribute("aria-invalid") !== "true") return;
+    input.removeAttribute("aria-invalid");
+    const id = input.getAttribute("aria-describedby");
+    const message = id && document.getElementById(id);
+    if (message) message.hidden = true;
+    input.removeAttribute("aria-describedby");
   }
 
   // Destinations: add a sub-form per kind from its <template>, remove one, test one.
