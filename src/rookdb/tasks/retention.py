@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rookdb.errors import RookError
@@ -106,18 +107,21 @@ def apply(
     retention: Retention,
     now: datetime,
     current_folder: str | None,
+    *,
+    state_dir: Path | None = None,
 ) -> list[RetentionResult]:
     """Delete expired chains on every destination; one failing does not stop the others."""
     results = []
     for config in destinations:
         deleted: list[str] = []
         try:
-            chains = chains_of((f.path for f in list_files(config)), database)
+            listing = list_files(config, state_dir=state_dir)
+            chains = chains_of((f.path for f in listing), database)
             for chain in plan(chains, retention, now, current_folder):
                 # The full file goes last, so an interrupted deletion never leaves a
                 # folder that looks like a complete chain with holes in it.
                 for path in sorted(chain.files, key=lambda p: p.endswith(_FULL_SUFFIXES)):
-                    delete_file(config, path)
+                    delete_file(config, path, state_dir=state_dir)
                 deleted.append(chain.folder)
             results.append(RetentionResult(display_name(config), deleted))
         except RookError as exc:

@@ -45,6 +45,11 @@ def staging_root(instance: Instance, task_id: str) -> Path:
     return instance.data_dir / "backup-staging" / task_id
 
 
+def state_root(instance: Instance, task_id: str) -> Path:
+    """Where destinations keep a task's local state (the Glacier archive inventory)."""
+    return instance.data_dir / "backup-state" / task_id
+
+
 def run_backup(
     instance: Instance, statuses: StatusStore, request: RunRequest, clock: Clock, node_tag: str
 ) -> dict[str, Any]:
@@ -112,7 +117,7 @@ def run_backup(
                 documents=written.documents,
                 last_etag=written.last_etag,
             )
-            destinations, run["error"] = _upload(task, written)
+            destinations, run["error"] = _upload(task, written, state_root(instance, task.id))
     except RookError as exc:
         run["error"] = exc.message
     except OSError as exc:
@@ -125,12 +130,7 @@ def run_backup(
         shutil.rmtree(staging, ignore_errors=True)
     run["duration_ms"] = int((time.monotonic() - t0) * 1000)
     if run["error"] is None and written is not None and kind == "full":
-        run["retention"] = [
-            r.to_json()
-            for r in retention.apply(
-                task.destination_dicts(), database, task.retention, clock.now(), written.run_folder
-            )
-        ]
+        run["retention"] = _apply_retention(instance, database, task, written, clock)
 
     def finish(r: StatusRecord) -> None:
         r.running = None
@@ -157,9 +157,30 @@ def run_backup(
     return run
 
 
-def _upload(task: BackupTask, written: BackupFile) -> tuple[list[dict[str, Any]], str | None]:
+def _apply_retention(
+    instance: Instance, database: str, task: BackupTask, written: BackupFile, clock: Clock
+) -> list[dict[str, Any]]:
+    # The backup itself succeeded: a retention problem is reported, never fatal to the run.
+    try:
+        results = retention.apply(
+            task.destination_dicts(),
+            database,
+            task.retention,
+            clock.now(),
+            written.run_folder,
+            state_dir=state_root(instance, task.id),
+        )
+    except Exception as exc:
+        log.exception("retention of backup task %s failed", task.id)
+        return [{"destination": None, "deleted_folders": [], "error": f"{type(exc).__name__}"}]
+    return [r.to_json() for r in results]
+
+
+def _upload(
+    task: BackupTask, written: BackupFile, state_dir: Path
+) -> tuple[list[dict[str, Any]], str | None]:
     configs = task.destination_dicts()
-    entries = upload_all(configs, written.path, written.relative_path)
+    entries = upload_all(configs, written.path, written.relative_path, state_dir=state_dir)
     failed = [e for e in entries if e["state"] == "failed"]
     if not failed:
         return entries, None
@@ -171,7 +192,7 @@ def _upload(task: BackupTask, written: BackupFile) -> tuple[list[dict[str, Any]]
         for config, entry in zip(configs, entries, strict=True):
             if entry["state"] == "done":
                 try:
-                    delete_file(config, written.relative_path)
+                    delete_file(config, written.relative_path, state_dir=state_dir)
                     entry.update(state="failed", error="removed again: another destination failed")
                 except RookError as exc:
                     entry.update(state="failed", error=f"could not remove again: {exc.message}")

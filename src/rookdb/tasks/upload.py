@@ -74,13 +74,14 @@ def upload_all(
     remote_path: str,
     *,
     retry: RetryPolicy | None = None,
+    state_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Put one file on every destination at once; one status entry per destination, in order."""
     built: list[Destination] = []
     entries: list[dict[str, Any] | None] = []
     for config in configs:
         try:
-            built.append(from_config(config))
+            built.append(from_config(config, state_dir=state_dir))
             entries.append(None)
         except RookError as exc:
             entries.append(
@@ -100,18 +101,20 @@ def upload_all(
             destination.close()
 
 
-def list_files(config: dict[str, Any], prefix: str = "") -> list[StoredFile]:
+def list_files(
+    config: dict[str, Any], prefix: str = "", *, state_dir: Path | None = None
+) -> list[StoredFile]:
     """Every file under `prefix` on one destination."""
-    destination = from_config(config)
+    destination = from_config(config, state_dir=state_dir)
     try:
         return [StoredFile(f.path, f.size) for f in destination.list(prefix)]
     finally:
         destination.close()
 
 
-def delete_file(config: dict[str, Any], remote_path: str) -> None:
+def delete_file(config: dict[str, Any], remote_path: str, *, state_dir: Path | None = None) -> None:
     """Delete one file from one destination (no error when it is already gone)."""
-    destination = from_config(config)
+    destination = from_config(config, state_dir=state_dir)
     try:
         destination.delete(remote_path)
     finally:
