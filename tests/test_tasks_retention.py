@@ -70,6 +70,16 @@ def test_other_databases_and_foreign_files_are_left_alone() -> None:
     assert doomed(paths, Retention(keep_full_chains=1)) == [folder(20)]
 
 
+def test_same_second_folders_sort_by_their_counter() -> None:
+    first = "2026-11-20-02-00-00.rookdb-shop-A-backup"
+    second = "2026-11-20-02-00-00-01.rookdb-shop-A-backup"
+    paths = [
+        f"{first}/2026-11-20-02-00-00.rookdb-full-backup",
+        f"{second}/2026-11-20-02-00-00.rookdb-full-backup",
+    ]
+    assert doomed(paths, Retention(keep_full_chains=1)) == [first]
+
+
 def test_the_chain_in_use_is_kept() -> None:
     assert doomed(listing(20, 22), Retention(max_age_days=1), current=folder(20)) == []
 

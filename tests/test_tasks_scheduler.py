@@ -264,3 +264,26 @@ def test_background_thread_runs_a_due_task(
             break
         threading.Event().wait(0.02)
     assert service.status("shop", task_id)["last_full_backup"] == "2026-11-22T11:00:00Z"
+
+
+def test_runs_in_the_same_second_never_overwrite_each_other(
+    service: BackupTasks, instance: Instance, tmp_path: Path
+) -> None:
+    target = tmp_path / "out"
+    task_id = create(service, target, full_backup_cron="0 2 * * *")
+    db = instance.database("shop")
+    # The manual clock stands still: every run below happens "in the same second".
+    for step in range(2):
+        assert service.backup_now("shop", task_id, full=True, wait=True)["error"] is None
+        for n in range(2):
+            db.put(f"users/{step}-{n}", {"n": n})
+            run = service.backup_now("shop", task_id, full=False, wait=True)
+            assert run["error"] is None and run["kind"] == "incremental"
+    folders = sorted(p for p in target.iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        chain = verify_run_folder(folder)
+        assert chain.problems == () and len(chain.files) == 3
+    current = target / service.status("shop", task_id)["run_folder"]
+    assert current.name.startswith("2026-11-22-10-00-00-01.")
+    assert verify_run_folder(current).last_etag == db.last_etag

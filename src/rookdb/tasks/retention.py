@@ -35,6 +35,11 @@ class Chain:
         return any(f.rsplit("/", 1)[-1].endswith(_FULL_SUFFIXES) for f in self.files)
 
     @property
+    def order(self) -> tuple[str, int]:
+        """Chronological sort key: the stamp, then the same-second counter ("-01", "-02" ...)."""
+        return _order(self.folder)
+
+    @property
     def started(self) -> datetime | None:
         return _stamp_time(self.folder)
 
@@ -53,7 +58,7 @@ def chains_of(paths: Iterable[str], database: str) -> list[Chain]:
         if not name or _folder_database(folder) != database.lower():
             continue
         chains.setdefault(folder, Chain(folder)).files.append(path)
-    return [chains[name] for name in sorted(chains)]
+    return sorted(chains.values(), key=lambda c: c.order)
 
 
 def plan(
@@ -69,9 +74,9 @@ def plan(
     newest = complete[-1]
     doomed = []
     for chain in chains:
-        if chain is newest or chain.folder == current_folder or chain.folder > newest.folder:
+        if chain is newest or chain.folder == current_folder or chain.order > newest.order:
             continue
-        newer_complete = sum(1 for c in complete if c.folder > chain.folder)
+        newer_complete = sum(1 for c in complete if c.order > chain.order)
         beyond_count = keep_n is not None and newer_complete >= keep_n
         last = chain.last_backup
         too_old = max_age is not None and (last is None or last < now - timedelta(days=max_age))
@@ -136,6 +141,12 @@ def _folder_database(folder: str) -> str | None:
         return None
     database, _, _node = rest.removesuffix("-backup").rpartition("-")
     return database.lower() or None
+
+
+def _order(name: str) -> tuple[str, int]:
+    head = name.partition(".")[0]
+    counter = head[_STAMP_LENGTH + 1 :]
+    return head[:_STAMP_LENGTH], int(counter) if counter.isdigit() else 0
 
 
 def _stamp_time(name: str) -> datetime | None:

@@ -84,6 +84,7 @@ def run_backup(
     try:
         shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted run
         staging.mkdir(parents=True, exist_ok=True)
+        _reserve_previous_names(staging, record)
         progress = _progress_reporter(statuses, database, task.id, running)
         if kind == "full":
             written = write_full_backup(
@@ -145,6 +146,7 @@ def run_backup(
         if written is None:
             return
         r.last_etag = written.last_etag
+        r.last_file = written.file_name
         if kind == "full":
             r.last_full_backup = started.isoformat()
             r.run_folder = written.run_folder
@@ -155,6 +157,18 @@ def run_backup(
     statuses.update(database, task.id, finish)
     statuses.add_history(database, task.id, run)
     return run
+
+
+def _reserve_previous_names(staging: Path, record: StatusRecord) -> None:
+    # Staged files are gone once uploaded, so the engine cannot see that the
+    # previous run used this second's name; empty stand-ins make it pick the
+    # next free name instead of overwriting that file on the destinations.
+    if record.run_folder is None:
+        return
+    folder = staging / record.run_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    if record.last_file:
+        (folder / record.last_file).touch()
 
 
 def _apply_retention(

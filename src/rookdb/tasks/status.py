@@ -37,6 +37,7 @@ class StatusRecord:
     last_attempt: dict[str, Any] | None = None  # {"at", "kind"}
     last_etag: int | None = None
     run_folder: str | None = None  # the chain the next incremental continues
+    last_file: str | None = None  # the newest file of that chain (names stay unique per second)
     chain_database_id: str | None = None
     running: dict[str, Any] | None = None  # {"kind", "started_at", "progress", "manual"}
     last_run: dict[str, Any] | None = None
