@@ -145,7 +145,7 @@ def run(
                     if as_json:
                         context.print_json({"skipped": True, "last_etag": chain.last_etag})
                     else:
-                        say(ctx, f"no changes since etag {chain.last_etag} — nothing written")
+                        typer.echo(f"no changes since etag {chain.last_etag} — nothing written")
                     return
             else:
                 written = write_full_backup(
