@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,23 @@ def test_runs_in_the_same_second_never_overwrite_each_other(
     current = target / service.status("shop", task_id)["run_folder"]
     assert current.name.startswith("2026-11-22-10-00-00-01.")
     assert verify_run_folder(current).last_etag == db.last_etag
+
+
+def test_progress_shows_in_status_while_running(
+    service: BackupTasks, instance: Instance, tmp_path: Path
+) -> None:
+    instance.database("shop").bulk_insert(
+        (f"items/{i}", {"n": i, "pad": "x" * 100}) for i in range(30000)
+    )
+    task_id = create(service, tmp_path / "out", full_backup_cron="0 2 * * *")
+    handle = service.scheduler.backup_now("shop", task_id, full=True)
+    seen = []
+    while not handle.done():
+        running = service.status("shop", task_id)["running"]
+        if running and running["progress"]:
+            seen.append(running)
+        time.sleep(0.005)
+    assert handle.wait(60)["error"] is None
+    assert seen and seen[0]["kind"] == "full" and seen[0]["started_at"]
+    assert 0 < seen[0]["progress"]["done"] <= seen[0]["progress"]["total"]
+    assert service.status("shop", task_id)["running"] is None
