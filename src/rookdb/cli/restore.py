@@ -8,6 +8,7 @@ import typer
 
 from rookdb.cli import context
 from rookdb.cli.backup import KeyOption, embedded_instance, progress_bar
+from rookdb.errors import InvalidInput
 
 
 def restore(
@@ -31,17 +32,30 @@ def restore(
         ),
     ] = None,
     encryption_key: KeyOption = None,
+    source_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source-option",
+            help="KEY=VALUE for a destination URL (endpoint_url, access_key_id, "
+            "secret_access_key, region, account_key ...); repeatable.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Restore a backup chain into a NEW database: verified first, visible only when complete."""
-    from rookdb.restore import restore_database
+    from rookdb.restore import DestinationSource, restore_database
 
+    target: str | DestinationSource = source
+    if source_options:
+        if "://" not in source:
+            raise InvalidInput("--source-option only applies to a destination URL", field="source")
+        target = DestinationSource(source, _parse_options(source_options))
     instance = embedded_instance(ctx, "restore")
     try:
         with progress_bar(ctx, f"restoring {database}", in_bytes=True) as update:
             result = restore_database(
                 instance,
-                source,
+                target,
                 database,
                 until=until,
                 encryption_key=encryption_key,
@@ -57,6 +71,18 @@ def restore(
         f"(up to {result.files[-1]}): {result.documents} documents, "
         f"last etag {result.last_etag}, {result.duration_ms} ms"
     )
+
+
+def _parse_options(options: list[str]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key:
+            raise InvalidInput(
+                f"--source-option {option!r} is not KEY=VALUE", field="source_option"
+            )
+        parsed[key.strip()] = value
+    return parsed
 
 
 def register(app: typer.Typer) -> None:

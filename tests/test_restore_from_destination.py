@@ -1,0 +1,67 @@
+"""Restore straight from a destination URL (S3 on a real moto server on loopback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from typer.testing import CliRunner
+
+import rookdb
+from rookdb.backup import write_full_backup, write_incremental_backup
+from rookdb.cli.main import app
+from rookdb.restore import DestinationSource, restore_database
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_restore_from_s3_url(instance: rookdb.Instance, tmp_path: Path, s3_endpoint: str) -> None:
+    db = instance.create_database("shop")
+    for i in range(20):
+        db.put(f"users/{i}", {"n": i})
+    full = write_full_backup(db, tmp_path / "local")
+    db.delete("users/3")
+    inc = write_incremental_backup(db, full.path.parent, full.last_etag)
+    assert inc is not None
+    creds = {
+        "endpoint_url": s3_endpoint,
+        "access_key_id": "test",
+        "secret_access_key": "test",
+        "region": "us-east-1",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="backups")
+    for written in (full, inc):
+        client.upload_file(str(written.path), "backups", f"prod/{written.relative_path}")
+    url = f"s3://backups/prod/{full.run_folder}"
+
+    result = restore_database(instance, DestinationSource(url, creds), "copy")
+    assert result.files == (full.file_name, inc.file_name)
+    copy = instance.database("copy")
+    assert copy.count() == 19 and copy.get("users/3") is None
+    staging = instance.data_dir / "staging"
+    assert not staging.exists() or not any(staging.iterdir())
+
+    options = [f"--source-option={k}={v}" for k, v in creds.items()]
+    cli = CliRunner().invoke(
+        app,
+        ["--data-dir", str(instance.data_dir), "-q", "restore", url, "-d", "copy2", *options],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert "19 documents" in cli.stdout
