@@ -360,6 +360,12 @@ def test_attachment_delete_and_missing_cases(run: Run, tmp_path: Path) -> None:
     assert isinstance(no_file.exception, InvalidInput)
     assert "nope.bin" in str(no_file.exception)
 
+    run("attachment", "put", "shop", "users/1", "kept", "-", input=b"abc")
+    no_dir = run("attachment", "get", "shop", "users/1", "kept", "-o", str(tmp_path / "no/x.bin"))
+    assert no_dir.exit_code == 1
+    assert isinstance(no_dir.exception, InvalidInput)
+    assert "no/x.bin" in str(no_dir.exception)
+
     failed_get = tmp_path / "never.bin"
     run("attachment", "get", "shop", "users/1", "a", "-o", str(failed_get))
     assert not failed_get.exists()

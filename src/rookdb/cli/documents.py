@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -308,29 +309,42 @@ def attachment_get(
     """
     with open_database(ctx, database) as db:
         _info, chunks = db.get_attachment(doc_id, name)
-        if output is None:
-            sys.stdout.flush()
-            stdout = sys.stdout.buffer
-            for chunk in chunks:
-                stdout.write(chunk)
-            stdout.flush()
-            return
-        # Write beside the target and rename, so a failed download never looks complete.
-        partial = output.with_name(output.name + ".part")
         try:
-            with partial.open("wb") as sink:
-                for chunk in chunks:
-                    sink.write(chunk)
-            partial.replace(output)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise InvalidInput(
-                f"cannot write {str(output)!r}: {exc.strerror}", field="output"
-            ) from exc
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-    say(ctx, f"wrote {output}")
+            if output is None:
+                _write_stdout(chunks)
+            else:
+                _write_file(chunks, output)
+        finally:
+            # Ends the read transaction (embedded) or the HTTP response (remote) at once.
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()
+    if output is not None:
+        say(ctx, f"wrote {output}")
+
+
+def _write_stdout(chunks: Iterable[bytes]) -> None:
+    sys.stdout.flush()
+    stdout = sys.stdout.buffer
+    for chunk in chunks:
+        stdout.write(chunk)
+    stdout.flush()
+
+
+def _write_file(chunks: Iterable[bytes], output: Path) -> None:
+    # Write beside the target and rename, so a failed download never looks complete.
+    partial = output.with_name(output.name + ".part")
+    try:
+        with partial.open("wb") as sink:
+            for chunk in chunks:
+                sink.write(chunk)
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {str(output)!r}: {exc.strerror}", field="output") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 @attachment_app.command("list")
