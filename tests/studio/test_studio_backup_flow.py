@@ -1,11 +1,13 @@
-"""The Studio end to end in a real browser: database, documents, backup task, Backup Now."""
+"""The Studio end to end in a real browser: documents, backup task, Backup Now, restore."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from .harness import StudioServer, screenshot
@@ -65,10 +67,15 @@ def test_create_database_and_documents_through_the_ui(page: Page, studio: Studio
     expect(row).to_contain_text("no backup yet")
 
 
+@pytest.fixture(scope="module")
+def backups(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local destination folder of the task these tests create."""
+    return tmp_path_factory.mktemp("destination") / "backups"
+
+
 def test_backup_task_form_validation_and_backup_now(
-    page: Page, studio: StudioServer, tmp_path: Path
+    page: Page, studio: StudioServer, backups: Path
 ) -> None:
-    backups = tmp_path / "backups"
     page.goto(studio.page_url("/studio/databases/shop/tasks"))
     expect(page.get_by_text("No backup tasks yet")).to_be_visible()
     page.get_by_role("link", name="New backup task").first.click()
@@ -129,3 +136,58 @@ def test_backup_task_form_validation_and_backup_now(
     page.goto(studio.url)
     expect(page.locator("tr[data-database=shop]")).to_contain_text("full")
     screenshot(page, "databases")
+
+
+def test_restore_a_point_in_time_into_a_new_database(
+    page: Page, studio: StudioServer, backups: Path
+) -> None:
+    # A change after the full backup, carried by an incremental one.
+    page.goto(studio.page_url("/studio/databases/shop/documents/new"))
+    page.get_by_label("Id").fill("users/4")
+    page.get_by_label("JSON").fill('{"name": "Dee", "@metadata": {"@collection": "Users"}}')
+    page.get_by_role("button", name="Save document").click()
+    page.goto(studio.page_url("/studio/databases/shop/tasks"))
+    card = page.locator("article.card", has_text="Nightly to disk")
+    card.get_by_label("Kind of backup").select_option("incremental")
+    card.get_by_role("button", name="Backup now").click()
+    card = page.locator("article.card", has_text="Nightly to disk")
+    expect(card.locator("[data-field=last_incremental_backup] time")).to_be_visible(timeout=30_000)
+
+    # Wrong places are explained next to the field.
+    page.get_by_role("link", name="Restore").click()
+    page.get_by_label("Backup location").fill(str(backups / "nothing-here"))
+    page.get_by_role("button", name="Show backups").click()
+    expect(page.locator("#source-error")).to_contain_text("does not exist")
+
+    page.get_by_label("Backup location").fill(str(backups))
+    page.get_by_role("button", name="Show backups").click()
+    timeline = page.get_by_role("list", name="Backups, oldest first")
+    points = timeline.get_by_role("radio")
+    expect(points).to_have_count(2)
+    expect(points.nth(1)).to_be_checked()  # the newest point is the default
+    expect(timeline).to_contain_text("Full backup")
+    expect(timeline).to_contain_text("Incremental")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("shop-restored")
+    screenshot(page, "restore")
+
+    # Restore the full backup only: users/4 came later and must not be there.
+    points.nth(0).check()
+    page.get_by_label("Name", exact=True).fill("shop-monday")
+    page.get_by_role("button", name="Restore").click()
+    expect(page).to_have_url(re.compile(r"/studio/databases/shop-monday"), timeout=30_000)
+    expect(page.get_by_role("status")).to_contain_text("Restored into shop-monday")
+    expect(page.get_by_role("link", name="Users 3")).to_be_visible()
+    expect(page.get_by_role("link", name="users/4", exact=True)).to_have_count(0)
+
+    page.get_by_role("link", name="users/1", exact=True).click()
+    expect(page.locator("pre.json")).to_contain_text('"name": "Ann"')
+    expect(page.get_by_role("link", name="photo.txt")).to_be_visible()
+
+    # The newest point brings users/4 along.
+    page.get_by_role("link", name="Restore").click()
+    page.get_by_label("Backup location").fill(str(backups))
+    page.get_by_role("button", name="Show backups").click()
+    page.get_by_label("Name", exact=True).fill("shop-latest")
+    page.get_by_role("button", name="Restore").click()
+    expect(page).to_have_url(re.compile(r"/studio/databases/shop-latest"), timeout=30_000)
+    expect(page.get_by_role("link", name="Users 4")).to_be_visible()

@@ -1,13 +1,16 @@
 """Restores started from the Studio: each runs in a thread; the page polls its progress.
 
 The restore itself is `rookdb.restore.restore_database`; this only keeps, per
-job, what the progress page shows (state, a line of text, a fraction, the error).
+job, what the progress page shows (state, a line of text, a fraction, the error),
+and the sources the user listed, so that credentials typed once stay on the
+server between "show backups" and "restore" instead of going back to the browser.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +20,20 @@ from rookdb.instance import Instance
 
 # Finished jobs kept for their pages; older ones are forgotten.
 KEEP_FINISHED = 20
+# Listed sources (with their credentials) are forgotten after this long.
+SOURCE_TTL_SECONDS = 3600.0
 
 RestoreCall = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ListedSource:
+    """A backup source the user listed: where, and the credentials given for it."""
+
+    id: str
+    source: str
+    credentials: dict[str, Any] | None
+    listed_at: float
 
 
 @dataclass
@@ -72,19 +87,43 @@ class RestoreJobs:
         self._instance = instance
         self._restore = restore
         self._jobs: dict[str, RestoreJob] = {}
+        self._sources: dict[str, ListedSource] = {}
         self._lock = threading.Lock()
 
+    def remember_source(self, source: str, credentials: dict[str, Any] | None) -> ListedSource:
+        """Keep a listed source for the restore that follows."""
+        now = time.monotonic()
+        listed = ListedSource(secrets.token_hex(8), source, credentials or None, now)
+        with self._lock:
+            for key in [
+                k for k, v in self._sources.items() if now - v.listed_at > SOURCE_TTL_SECONDS
+            ]:
+                del self._sources[key]
+            self._sources[listed.id] = listed
+        return listed
+
+    def source(self, source_id: str) -> ListedSource | None:
+        """A listed source, while it is remembered."""
+        with self._lock:
+            return self._sources.get(source_id)
+
     def start(
-        self, source: str, database: str, *, until: str | None, encryption_key: str | None
+        self,
+        source: Any,
+        database: str,
+        *,
+        until: str | None,
+        encryption_key: str | None,
+        description: str,
     ) -> RestoreJob:
-        """Start restoring `source` (up to `until`) into the new database `database`."""
-        job = RestoreJob(secrets.token_hex(6), source, database, until)
+        """Start restoring `source` (a path, URL or BackupSource) up to `until` into `database`."""
+        job = RestoreJob(secrets.token_hex(6), description, database, until)
         with self._lock:
             self._forget_old()
             self._jobs[job.id] = job
         thread = threading.Thread(
             target=self._run,
-            args=(job, encryption_key),
+            args=(job, source, encryption_key),
             name=f"studio-restore-{job.id}",
             daemon=True,
         )
@@ -96,11 +135,11 @@ class RestoreJobs:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def _run(self, job: RestoreJob, encryption_key: str | None) -> None:
+    def _run(self, job: RestoreJob, source: Any, encryption_key: str | None) -> None:
         try:
             self._restore(
                 self._instance,
-                job.source,
+                source,
                 job.database,
                 until=job.until,
                 encryption_key=encryption_key,
