@@ -32,7 +32,7 @@ from rookdb.errors import (
 )
 
 TEMP_MARKER = ".rookdb-upload-"
-_BLOCK = 1024 * 1024
+_BLOCK = 64 * 1024  # larger blocks measured slower against pyftpdlib
 _Files = list[RemoteFile]  # an alias: inside the class, "list" is the method
 
 

@@ -42,7 +42,7 @@ class GcsDestination(Destination):
 
     kind = "gcs"
 
-    def __init__(self, config: GcsConfig, *, chunk_size: int = 16 * MB) -> None:
+    def __init__(self, config: GcsConfig, *, chunk_size: int = 32 * MB) -> None:
         # Resumable upload chunks must be multiples of 256 KiB.
         self.chunk_size = max(256 * 1024, chunk_size // (256 * 1024) * (256 * 1024))
         self.config = config

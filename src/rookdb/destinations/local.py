@@ -144,13 +144,15 @@ class LocalDestination(Destination):
 def _copy(source: Path, target: Path, progress: Progress | None) -> None:
     # Chunked copy so progress can be reported; fsync so a rename after a
     # crash never exposes a file whose bytes are not on disk.
+    if progress is None:
+        shutil.copyfile(source, target)  # in-kernel copy (sendfile) where the OS has one
+        with open(target, "rb+") as dst:
+            os.fsync(dst.fileno())
+        return
     with open(source, "rb") as src, open(target, "wb") as dst:
-        if progress is None:
-            shutil.copyfileobj(src, dst, _CHUNK)
-        else:
-            while chunk := src.read(_CHUNK):
-                dst.write(chunk)
-                progress(len(chunk))
+        while chunk := src.read(_CHUNK):
+            dst.write(chunk)
+            progress(len(chunk))
         dst.flush()
         os.fsync(dst.fileno())
 
