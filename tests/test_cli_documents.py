@@ -390,3 +390,17 @@ def test_help_has_an_example(run: Run, command: list[str]) -> None:
     out = run(*command, "--help")
     assert out.exit_code == 0
     assert "Example: rookdb" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "problem"),
+    [("", "must not be empty"), ("   ", "must not be empty"), ("x" * 513, "at most 512")],
+)
+def test_bad_document_ids_are_refused(run: Run, data_dir: Path, doc_id: str, problem: str) -> None:
+    for command in (["put", "shop", doc_id, "{}"], ["get", "shop", doc_id]):
+        out = run(*command)
+        assert out.exit_code == 1, command
+        assert isinstance(out.exception, InvalidInput)
+        assert problem in str(out.exception)
+    with rookdb.open(data_dir) as instance:
+        assert instance.database("shop").last_etag == 0

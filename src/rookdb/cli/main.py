@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from rookdb.cli import backup, context, databases, documents, restore, serve, transfer
+from rookdb.cli import (
+    attachments,
+    backup,
+    context,
+    databases,
+    documents,
+    restore,
+    serve,
+    transfer,
+)
 from rookdb.errors import RookError
 
 app = typer.Typer(
@@ -41,7 +50,7 @@ def _global_options(
     ctx.obj = context.resolve(data_dir, url, quiet)
 
 
-for _module in (serve, databases, documents, transfer, backup, restore):
+for _module in (serve, databases, documents, attachments, transfer, backup, restore):
     _module.register(app)
 
 
