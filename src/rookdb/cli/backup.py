@@ -1,5 +1,7 @@
 """CLI commands: `rookdb backup run | ls | verify` (one-off backups and checking run folders).
 
+`backup drill` (restore drills) lives in its own module, `rookdb.cli.drill`.
+
 `backup_app` is the `backup` command group; the backup-task commands are
 added to it as `backup tasks ...` by their own module.
 """
@@ -245,5 +247,8 @@ def verify(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `backup` command group to the root app."""
+    """Add the `backup` command group (with `backup drill`) to the root app."""
+    from rookdb.cli.drill import drill
+
+    backup_app.command("drill")(drill)
     app.add_typer(backup_app, name="backup")

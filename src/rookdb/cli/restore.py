@@ -49,7 +49,7 @@ def restore(
     if source_options:
         if "://" not in source:
             raise InvalidInput("--source-option only applies to a destination URL", field="source")
-        target = DestinationSource(source, _parse_options(source_options))
+        target = DestinationSource(source, parse_source_options(source_options))
     instance = embedded_instance(ctx, "restore")
     try:
         with progress_bar(ctx, f"restoring {database}", in_bytes=True) as update:
@@ -73,7 +73,7 @@ def restore(
     )
 
 
-def _parse_options(options: list[str]) -> dict[str, str]:
+def parse_source_options(options: list[str]) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for option in options:
         key, sep, value = option.partition("=")

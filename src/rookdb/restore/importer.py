@@ -30,6 +30,10 @@ from rookdb.storage import Database
 from rookdb.storage.engine import Engine
 
 Progress = Callable[[int, int], None]
+# Called after each file of a plan is in the staged database: the file, what was
+# applied from it (None for a snapshot, which is copied, not replayed) and the
+# staged database file. Restore drills check each file's trailer through it.
+FileApplied = Callable[[BackupFileInfo, ApplyCounts | None, Path], None]
 STAGED_FILE = "restore.rookdb"
 
 
@@ -92,7 +96,7 @@ def restore_database(
     backup_source = resolve_source(source)
     staging = instance.staging_dir()
     try:
-        folder = _pick_run_folder(backup_source.fetch(staging / "download"), until)
+        folder = pick_run_folder(backup_source.fetch(staging / "download"), until)
         plan = plan_restore(read_run_folder(folder), until)
         built, counts = build_database(staging, plan, encryption_key, progress)
         db = instance.adopt_database(new_name, built)
@@ -109,13 +113,14 @@ def restore_database(
     )
 
 
-def _pick_run_folder(folder: Path, until: str | None) -> Path:
+def pick_run_folder(folder: Path, until: str | None) -> Path:
     """`folder` when it holds backup files, else its newest run folder (at or before `until`)."""
     try:
         if any(is_backup_file_name(p.name) for p in folder.iterdir()):
             return folder
         runs = sorted(
             (p for p in folder.iterdir() if p.is_dir() and parse_run_folder_name(p.name)),
+            key=_run_folder_stamp,
             reverse=True,
         )
     except OSError as exc:
@@ -134,11 +139,19 @@ def _pick_run_folder(folder: Path, until: str | None) -> Path:
     raise RestoreError(f"{folder} holds no backup files or run folders")
 
 
+def _run_folder_stamp(folder: Path) -> str:
+    # By stamp, not whole name: "…-05.rookdb-…" sorts after "…-05-01.rookdb-…" by name,
+    # yet the second run folder of a second is the newer one.
+    parsed = parse_run_folder_name(folder.name)
+    return parsed[0] if parsed else ""
+
+
 def build_database(
     staging: Path,
     plan: RestorePlan,
     encryption_key: str | None,
     progress: Progress | None,
+    on_file: FileApplied | None = None,
 ) -> tuple[Path, ApplyCounts]:
     """Verify every file of the plan, then build the database file in `staging`."""
     readers = [_open_reader(info, encryption_key) for info in plan.files]
@@ -152,6 +165,8 @@ def build_database(
         first = readers[0]
         if first.header.type == "snapshot":
             _extract_snapshot(first, target, tracker)
+            if on_file is not None:
+                on_file(plan.files[0], None, target)
             rest = readers[1:]
             fresh = False
         else:
@@ -162,9 +177,13 @@ def build_database(
         totals = ApplyCounts()
         try:
             applier = Applier(engine, keep_etags=True)
-            for reader in rest:
+            replayed = plan.files[len(plan.files) - len(rest) :]
+            for info, reader in zip(replayed, rest, strict=True):
                 size = reader.size
-                totals.add(applier.apply(reader, fresh=fresh))
+                counts = applier.apply(reader, fresh=fresh)
+                totals.add(counts)
+                if on_file is not None:
+                    on_file(info, counts, target)
                 tracker(size)
                 fresh = False
             engine.checkpoint()
