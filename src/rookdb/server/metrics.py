@@ -42,6 +42,19 @@ def metrics(tasks: TasksDep) -> Response:
         "1 when the last successful backup is older than the schedule allows (RPO broken).",
     )
     running = gauge("rookdb_backup_running", "1 while a run of the task is going on.")
+    drill_success = gauge(
+        "rookdb_backup_drill_last_success_timestamp_seconds",
+        "Unix time of the last drill that proved the newest chain restores; 0 before the first.",
+    )
+    drill_restore = gauge(
+        "rookdb_backup_drill_restore_seconds",
+        "How long the last passed drill took to restore the chain (the measured recovery time).",
+    )
+    drill_cpu = gauge("rookdb_backup_drill_cpu_seconds", "CPU seconds the last drill used.")
+    drill_runs = gauge("rookdb_backup_drill_runs_total", "Restore drills run.")
+    drill_failures = gauge(
+        "rookdb_backup_drill_failures_total", "Restore drills that found the chain not restorable."
+    )
     for database, task, status, record in tasks.all_statuses():
         labels = (database, task.id, task.name)
         last_success.labels(*labels).set(_unix(record.last_success))
@@ -53,6 +66,12 @@ def metrics(tasks: TasksDep) -> Response:
         failures.labels(*labels).set(record.failures)
         overdue.labels(*labels).set(1 if status["overdue"] else 0)
         running.labels(*labels).set(1 if status["running"] else 0)
+        verified = record.last_verified_restorable or {}
+        drill_success.labels(*labels).set(_unix(verified.get("at")))
+        drill_restore.labels(*labels).set(record.restore_time_seconds or 0)
+        drill_cpu.labels(*labels).set((record.last_drill or {}).get("cpu_seconds") or 0)
+        drill_runs.labels(*labels).set(record.drills)
+        drill_failures.labels(*labels).set(record.drill_failures)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

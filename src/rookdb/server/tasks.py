@@ -79,6 +79,15 @@ def backup_now(
     return json_response(tasks.backup_now(db, task_id, full=full), 202)
 
 
+@router.post(PREFIX + "/{task_id}/drill-now", status_code=202)
+def drill_now(
+    db: str, task_id: str, tasks: TasksDep, wait: Annotated[bool, Query()] = False
+) -> Response:
+    """Queue a restore drill of the newest chain; `wait=true` answers 200 with its result."""
+    result = tasks.drill_now(db, task_id, wait=wait)
+    return json_response(result, 200 if wait else 202)
+
+
 @router.get(PREFIX + "/{task_id}/status")
 def task_status(db: str, task_id: str, tasks: TasksDep) -> Response:
     """The task's status: last backups, next estimated backup, running, last run, destinations."""

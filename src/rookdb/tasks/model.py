@@ -64,6 +64,26 @@ class Retention(BaseModel):
     max_age_days: float | None = Field(default=None, gt=0)
 
 
+class DrillConfig(BaseModel):
+    """When a task proves its newest chain restores, and from which of its destinations."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after_full: bool = True  # drill after each successful full backup
+    cron: str | None = None  # and/or on its own schedule (read in the task's time zone)
+    destination: int = Field(default=0, ge=0)  # index into the task's destinations
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return check_cron(value)
+        except ValueError as exc:
+            raise PydanticCustomError("cron", str(exc)) from None
+
+
 class BackupTask(BaseModel):
     """A backup task definition as stored (secrets included; render with `public_json`)."""
 
@@ -81,6 +101,7 @@ class BackupTask(BaseModel):
     encryption_key: str | None = None
     retention: Retention = Field(default_factory=Retention)
     destinations: list[DestinationConfig] = Field(min_length=1)
+    drill: DrillConfig | None = None
     created_at: str | None = None
 
     @field_validator("full_backup_cron", "incremental_backup_cron")
@@ -145,6 +166,12 @@ def parse_task(payload: object) -> BackupTask:
         raise InvalidInput(
             "a backup task needs a schedule: set full_backup_cron and/or incremental_backup_cron",
             field="full_backup_cron",
+        )
+    if task.drill is not None and task.drill.destination >= len(task.destinations):
+        raise InvalidInput(
+            f"drill.destination is {task.drill.destination} but the task has "
+            f"{len(task.destinations)} destination(s); use an index from 0",
+            field="drill.destination",
         )
     return task
 

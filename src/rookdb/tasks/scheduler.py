@@ -17,6 +17,7 @@ from typing import Any
 
 from rookdb.instance import Instance
 from rookdb.tasks.clock import Clock, clock_from_environment, format_time
+from rookdb.tasks.drill import DrillHandle, TaskDrills
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.runner import RunRequest, run_backup
 from rookdb.tasks.schedule import claim, due, next_backup
@@ -80,6 +81,7 @@ class BackupScheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.drills = TaskDrills(self)
 
     # -- who runs a task ------------------------------------------------------------
     def responsible_node(self, task: BackupTask) -> str:
@@ -101,6 +103,7 @@ class BackupScheduler:
                 handle = self._start_if_due(database, task, now)
                 if handle is not None:
                     started.append(handle)
+        self.drills.tick(now)
         return started
 
     def _start_if_due(self, database: str, task: BackupTask, now: datetime) -> RunHandle | None:
@@ -129,6 +132,12 @@ class BackupScheduler:
             kind: BackupKind = "full" if full else "incremental"
             return self._submit(database, task, kind, manual=True, now=self.clock.now())
 
+    def drill_now(self, database: str, task_id: str) -> DrillHandle:
+        """Queue a restore drill of the task's newest chain (one already queued is returned)."""
+        task = self.tasks.get(database, task_id)
+        self.instance.database(database)  # NotFound before anything starts
+        return self.drills.submit(database, task, "manual")
+
     def running(self, database: str, task_id: str) -> RunHandle | None:
         """The run of a task going on now, if any."""
         with self._lock:
@@ -146,7 +155,9 @@ class BackupScheduler:
 
     def _run(self, handle: RunHandle, request: RunRequest) -> dict[str, Any]:
         try:
-            return run_backup(self.instance, self.statuses, request, self.clock, self.node_tag)
+            run = run_backup(self.instance, self.statuses, request, self.clock, self.node_tag)
+            self.drills.after_run(request.database, request.task, run)
+            return run
         except Exception as exc:
             log.exception("backup task %s of %s could not run", handle.task_id, handle.database)
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -164,6 +175,7 @@ class BackupScheduler:
         if self._thread is not None:
             return
         self.recover_interrupted()
+        self.drills.start()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._loop, name="backup-scheduler", daemon=True)
         self._thread.start()
@@ -180,6 +192,7 @@ class BackupScheduler:
             self._thread.join(timeout)
             self._thread = None
         self._executor.shutdown(wait=True)
+        self.drills.stop()
 
     def recover_interrupted(self) -> None:
         """A run marked as going that this process does not run was cut short by a stop."""
@@ -217,6 +230,7 @@ class BackupScheduler:
                 upcoming = next_backup(task, record.schedule_state()) if record else None
                 if upcoming is not None:
                     delay = min(delay, (upcoming.at - now).total_seconds())
+        delay = self.drills.seconds_until_next(now, delay)
         # Cron fires on whole seconds; a hair late beats waking twice for one due time.
         return max(delay, 0.0) + 0.01
 

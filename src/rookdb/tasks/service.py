@@ -118,6 +118,13 @@ class BackupTasks:
             return handle.wait()
         return {**handle.to_json(), "status": self.status(database, task_id)}
 
+    def drill_now(self, database: str, task_id: str, *, wait: bool = False) -> dict[str, Any]:
+        """Queue a restore drill of the newest chain; with `wait`, its `last_drill` entry."""
+        handle = self.scheduler.drill_now(database, task_id)
+        if wait:
+            return handle.wait()
+        return {**handle.to_json(), "status": self.status(database, task_id)}
+
     def history(self, database: str, task_id: str) -> builtins.list[dict[str, Any]]:
         """The last runs, newest first."""
         self.tasks.get(database, task_id)
@@ -161,12 +168,15 @@ class BackupTasks:
         now = self.clock.now()
         restart = any(getattr(old, f) != getattr(new, f) for f in _SCHEDULE_FIELDS)
         new_chain = any(getattr(old, f) != getattr(new, f) for f in _CHAIN_FIELDS)
+        new_drill = old.drill != new.drill or old.timezone != new.timezone
 
         def change(record: StatusRecord) -> None:
             if restart:
                 record.restart_schedule(now)
             if new_chain:
                 record.reset_chain()
+            if new_drill or restart:
+                record.drill_anchor = now.isoformat()  # drill fire times before now are not owed
 
         self.tasks.put(database, new)
         if self.statuses.update(database, new.id, change) is None:

@@ -44,6 +44,16 @@ class StatusRecord:
     destinations: list[dict[str, Any]] = field(default_factory=list)
     runs: int = 0
     failures: int = 0
+    # Restore drills (see rookdb.tasks.drill).
+    drill_anchor: str | None = None  # drill cron fire times up to here are consumed
+    drilling: dict[str, Any] | None = None  # {"started_at", "trigger"} while a drill runs
+    last_drill: dict[str, Any] | None = None
+    last_verified_restorable: dict[str, Any] | None = None  # {"at", "run_folder", "file"}
+    restore_time_seconds: float | None = None  # measured by the last passed drill
+    last_drill_error: str | None = None  # of the latest drill; None when it passed
+    drill_failed_chain: str | None = None  # run folder whose latest drill failed
+    drills: int = 0
+    drill_failures: int = 0
 
     @classmethod
     def fresh(cls, task_id: str, now: datetime) -> StatusRecord:
@@ -68,14 +78,24 @@ class StatusRecord:
         self.run_folder = None
         self.chain_database_id = None
 
+    @property
+    def chain_failed_drill(self) -> bool:
+        """The chain being continued failed its latest drill: it does not count as a backup."""
+        return self.run_folder is not None and self.drill_failed_chain == self.run_folder
+
     def schedule_state(self) -> ScheduleState:
         """The part the pure schedule functions read."""
+        # A chain that did not restore is not a backup: no success since it started,
+        # and the next run starts a new chain.
+        failed = self.chain_failed_drill
         return ScheduleState(
             full_anchor=parse_time(self.full_anchor),
             incremental_anchor=parse_time(self.incremental_anchor),
-            has_chain=self.run_folder is not None,
+            has_chain=self.run_folder is not None and not failed,
             since=parse_time(self.since),
-            last_success=parse_time(self.last_success) if self.last_success else None,
+            last_success=parse_time(self.last_success)
+            if self.last_success and not failed
+            else None,
         )
 
     def apply_schedule(self, state: ScheduleState) -> None:
@@ -174,6 +194,21 @@ def render(
         "run_folder": record.run_folder,
         "runs": record.runs,
         "failures": record.failures,
+        "last_verified_restorable": _verified(record.last_verified_restorable),
+        "restore_time_seconds": record.restore_time_seconds,
+        "last_drill_error": record.last_drill_error,
+        "last_drill": record.last_drill,
+        "drilling": record.drilling,
+    }
+
+
+def _verified(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {
+        "at": _display(entry.get("at")),
+        "run_folder": entry.get("run_folder"),
+        "file": entry.get("file"),
     }
 
 

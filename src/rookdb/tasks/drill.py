@@ -1,0 +1,307 @@
+"""Restore drills of backup tasks: when they are due, running them, recording the outcome.
+
+A task with a ``drill`` restores its newest chain (the one its status
+continues) from one of its destinations after each successful full backup
+and/or on the drill's own cron, through ``rookdb.drill``. Drills run one at a
+time per server in a low-priority thread (``DrillWorker``). A drill that
+fails marks its chain: the status then counts no backup since that chain
+started (so the task turns overdue) and the next run starts a new chain.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from rookdb.drill import (
+    DestinationChainSource,
+    DrillReport,
+    DrillWorker,
+    clean_leftovers,
+    run_drill,
+    scratch_root,
+)
+from rookdb.errors import RookError
+from rookdb.tasks.clock import format_time, parse_time
+from rookdb.tasks.model import BackupTask, DrillConfig, cron_next
+from rookdb.tasks.runner import state_root
+from rookdb.tasks.status import StatusRecord
+from rookdb.tasks.upload import display_name
+
+if TYPE_CHECKING:
+    from rookdb.tasks.scheduler import BackupScheduler
+
+log = logging.getLogger(__name__)
+
+Trigger = Literal["after_full", "cron", "manual"]
+
+
+@dataclass
+class DrillHandle:
+    """A drill that was queued or started, and its `last_drill` entry once finished."""
+
+    database: str
+    task_id: str
+    trigger: Trigger
+    requested_at: datetime
+    future: Future[dict[str, Any]] = field(default_factory=Future)
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the drill ends; its `last_drill` entry."""
+        return self.future.result(timeout)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "trigger": self.trigger,
+            "requested_at": format_time(self.requested_at),
+        }
+
+
+def next_drill(task: BackupTask, record: StatusRecord) -> datetime | None:
+    """The next fire time of the task's drill cron, or None without one."""
+    if task.drill is None or task.drill.cron is None:
+        return None
+    anchor = parse_time(record.drill_anchor or record.since)
+    return cron_next(task.drill.cron, task.zone, anchor)
+
+
+def drill_task(
+    scheduler: BackupScheduler, database: str, task: BackupTask, trigger: Trigger
+) -> dict[str, Any]:
+    """Drill the task's newest chain now and record it; the `last_drill` entry."""
+    config = task.drill or DrillConfig()
+    started = scheduler.clock.now()
+    record = scheduler.statuses.get(database, task.id)
+    destinations = task.destination_dicts()
+    target = destinations[min(config.destination, len(destinations) - 1)]
+    entry: dict[str, Any] = {
+        "at": format_time(started),
+        "trigger": trigger,
+        "destination": display_name(target),
+        "run_folder": record.run_folder if record else None,
+        "file": record.last_file if record else None,
+        "skipped": False,
+    }
+    if record is None or record.run_folder is None or record.last_file is None:
+        entry.update(skipped=True, passed=None, error="no backup to drill yet")
+        _record(scheduler, database, task.id, entry, None)
+        return entry
+    source = DestinationChainSource(
+        target,
+        record.run_folder,
+        until=record.last_file,
+        label=entry["destination"],
+        state_dir=state_root(scheduler.instance, task.id),
+    )
+    report = run_drill(
+        source,
+        scratch_root(scheduler.instance.data_dir),
+        until=record.last_file,
+        encryption_key=task.encryption_key,
+    )
+    entry.update(_summary(report))
+    entry["file"] = report.last_file or entry["file"]
+    _record(scheduler, database, task.id, entry, report)
+    return entry
+
+
+def _summary(report: DrillReport) -> dict[str, Any]:
+    return {
+        "passed": report.passed,
+        "error": report.error,
+        "file_failed": report.file_failed,
+        "seconds": round(report.seconds, 3),
+        "restore_seconds": round(report.restore_seconds, 3),
+        "check_seconds": round(report.check_seconds, 3),
+        "cpu_seconds": round(report.cpu_seconds, 3),
+        "bytes_read": report.bytes_read,
+        "bytes_downloaded": report.bytes_downloaded,
+        "documents": report.totals.get("documents"),
+        "last_etag": report.last_etag_found,
+    }
+
+
+def _record(
+    scheduler: BackupScheduler,
+    database: str,
+    task_id: str,
+    entry: dict[str, Any],
+    report: DrillReport | None,
+) -> None:
+    def change(r: StatusRecord) -> None:
+        r.drilling = None
+        r.last_drill = entry
+        if report is None:
+            return
+        r.drills += 1
+        if report.passed:
+            r.last_drill_error = None
+            r.restore_time_seconds = round(report.restore_seconds, 3)
+            r.last_verified_restorable = {
+                "at": entry["at"],
+                "run_folder": entry["run_folder"],
+                "file": report.last_file,
+            }
+            if r.drill_failed_chain == entry["run_folder"]:
+                r.drill_failed_chain = None
+            return
+        r.drill_failures += 1
+        r.last_drill_error = report.error
+        if entry["run_folder"] == r.run_folder:
+            r.drill_failed_chain = r.run_folder
+            r.chain_database_id = None  # the runner's cue that the next run is a full
+
+    scheduler.statuses.update(database, task_id, change)
+
+
+class TaskDrills:
+    """The scheduler's drill side: after-full and cron drills, Drill Now, one at a time."""
+
+    def __init__(self, scheduler: BackupScheduler) -> None:
+        self._scheduler = scheduler
+        self._worker: DrillWorker | None = None
+        self._queued: dict[tuple[str, str], DrillHandle] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> list[str]:
+        """Server start: remove what killed drills left behind, forget drills marked going."""
+        removed = clean_leftovers(scratch_root(self._scheduler.instance.data_dir))
+        for database, record in self._scheduler.statuses.all():
+            if record.drilling is not None and self.queued(database, record.task_id) is None:
+                self._scheduler.statuses.update(
+                    database, record.task_id, functools.partial(_interrupted, at=record.drilling)
+                )
+        return removed
+
+    def stop(self) -> None:
+        """Wait for the drill going on (queued ones are dropped)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown()
+
+    def queued(self, database: str, task_id: str) -> DrillHandle | None:
+        with self._lock:
+            return self._queued.get((database.lower(), task_id))
+
+    def after_run(self, database: str, task: BackupTask, run: dict[str, Any]) -> None:
+        """A backup run ended: drill its chain when it was a successful full backup."""
+        if task.drill is None or not task.drill.after_full:
+            return
+        if run.get("kind") == "full" and run.get("error") is None and not run.get("skipped"):
+            self.submit(database, task, "after_full")
+
+    def tick(self, now: datetime) -> list[DrillHandle]:
+        """Queue the drills whose cron is due at `now`."""
+        started = []
+        for database, task, record in self._drill_tasks():
+            upcoming = next_drill(task, record)
+            if upcoming is None or upcoming > now or self.queued(database, task.id):
+                continue
+            self._scheduler.statuses.update(
+                database, task.id, functools.partial(_claim, at=now.isoformat())
+            )
+            started.append(self.submit(database, task, "cron"))
+        return started
+
+    def seconds_until_next(self, now: datetime, ceiling: float) -> float:
+        """Seconds until the next drill cron fire time (at most `ceiling`)."""
+        delay = ceiling
+        for database, task, record in self._drill_tasks():
+            upcoming = next_drill(task, record)
+            if upcoming is not None and self.queued(database, task.id) is None:
+                delay = min(delay, (upcoming - now).total_seconds())
+        return delay
+
+    def submit(self, database: str, task: BackupTask, trigger: Trigger) -> DrillHandle:
+        """Queue a drill of the task (a drill already queued for it is returned instead)."""
+        key = (database.lower(), task.id)
+        with self._lock:
+            existing = self._queued.get(key)
+            if existing is not None:
+                return existing
+            if self._worker is None:
+                self._worker = DrillWorker()
+            handle = DrillHandle(database, task.id, trigger, self._scheduler.clock.now())
+            self._queued[key] = handle
+            worker = self._worker
+        marker = {"requested_at": format_time(handle.requested_at), "trigger": trigger}
+        self._scheduler.statuses.update(database, task.id, lambda r: setattr(r, "drilling", marker))
+        future = worker.submit(functools.partial(self._run, handle))
+        future.add_done_callback(functools.partial(_forward, target=handle.future))
+        return handle
+
+    def _run(self, handle: DrillHandle) -> dict[str, Any]:
+        try:
+            task = self._scheduler.tasks.get(handle.database, handle.task_id)
+            return drill_task(self._scheduler, handle.database, task, handle.trigger)
+        except Exception as exc:
+            if not isinstance(exc, RookError):
+                log.exception(
+                    "drill of backup task %s of %s failed", handle.task_id, handle.database
+                )
+            message = getattr(exc, "message", None) or f"unexpected {type(exc).__name__}: {exc}"
+            entry: dict[str, Any] = {
+                "at": format_time(handle.requested_at),
+                "trigger": handle.trigger,
+            }
+            entry.update(passed=False, error=message, skipped=False)
+            self._scheduler.statuses.update(
+                handle.database, handle.task_id, functools.partial(_errored, entry=entry)
+            )
+            return entry
+        finally:
+            with self._lock:
+                self._queued.pop((handle.database.lower(), handle.task_id), None)
+
+    def _drill_tasks(self) -> list[tuple[str, BackupTask, StatusRecord]]:
+        scheduler = self._scheduler
+        found = []
+        for database in scheduler.instance.database_names():
+            for task in scheduler.tasks.list(database):
+                if task.drill is None or task.drill.cron is None or not scheduler.runs_here(task):
+                    continue
+                record = scheduler.statuses.get(database, task.id)
+                if record is not None:
+                    found.append((database, task, record))
+        return found
+
+
+def _claim(record: StatusRecord, at: str) -> None:
+    record.drill_anchor = at  # drill fire times up to now are consumed, whatever the outcome
+
+
+def _errored(record: StatusRecord, entry: dict[str, Any]) -> None:
+    record.drilling = None
+    record.last_drill = entry
+    record.last_drill_error = entry["error"]
+    record.drills += 1
+    record.drill_failures += 1
+
+
+def _interrupted(record: StatusRecord, at: dict[str, Any]) -> None:
+    record.drilling = None
+    record.last_drill = {
+        "at": at.get("requested_at"),
+        "trigger": at.get("trigger"),
+        "passed": None,
+        "skipped": False,
+        "error": "interrupted: the server stopped during the drill",
+    }
+
+
+def _forward(source: Future[dict[str, Any]], target: Future[dict[str, Any]]) -> None:
+    if source.cancelled():  # dropped from the queue at shutdown
+        target.cancel()
+        return
+    exc = source.exception()
+    if exc is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
