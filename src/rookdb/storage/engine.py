@@ -47,17 +47,25 @@ class WriteTx:
 class Engine:
     """Owns the connections to one SQLite database file."""
 
-    def __init__(self, path: Path, *, node_tag: str = "A", synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        node_tag: str = "A",
+        synchronous: str = "FULL",
+        journal_mode: str = "WAL",
+    ) -> None:
         self.path = path
         self.node_tag = node_tag
         self._synchronous = synchronous
+        self._journal_mode = journal_mode
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
         try:
-            self._writer = schema.connect(path, synchronous=synchronous)
+            self._writer = schema.connect(path, synchronous=synchronous, journal_mode=journal_mode)
             schema.initialise(self._writer, uuid.uuid4().hex)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database file {path}: {exc}") from exc
@@ -95,7 +103,9 @@ class Engine:
         self._check_open()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = schema.connect(self.path, synchronous=self._synchronous)
+            conn = schema.connect(
+                self.path, synchronous=self._synchronous, journal_mode=self._journal_mode
+            )
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
@@ -118,7 +128,9 @@ class Engine:
     def snapshot_connection(self) -> sqlite3.Connection:
         """A fresh private connection, for long streaming reads the caller closes."""
         self._check_open()
-        return schema.connect(self.path, synchronous=self._synchronous)
+        return schema.connect(
+            self.path, synchronous=self._synchronous, journal_mode=self._journal_mode
+        )
 
     def checkpoint(self) -> None:
         with self._write_lock:

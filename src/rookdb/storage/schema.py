@@ -72,7 +72,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS indexes_etag ON indexes(etag);
 """
 
 
-def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: Path, *, synchronous: str = "FULL", readonly: bool = False, journal_mode: str = "WAL"
+) -> sqlite3.Connection:
     """Open a connection with the settings every rookdb connection shares."""
     if readonly:
         conn = sqlite3.connect(
@@ -84,7 +86,7 @@ def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) ->
     conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA journal_size_limit = 67108864")
     if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA journal_mode = {journal_mode}")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
     return conn
 
