@@ -79,6 +79,11 @@ class RemoteTasks:
         )
         return result
 
+    def drill_now(self, database: str, task_id: str) -> dict[str, Any]:
+        path = f"{self._base(database)}/{task_id}/drill-now"
+        result: dict[str, Any] = self._call("POST", path)
+        return result
+
     def close(self) -> None:
         self._client.close()
 
@@ -149,6 +154,15 @@ def create(
         typer.Option("--encryption-key", envvar="ROOKDB_BACKUP_KEY", help="Encrypt with this key."),
     ] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
+    drill: Annotated[
+        bool, typer.Option("--drill", help="Prove each full backup restores (a restore drill).")
+    ] = False,
+    drill_cron: Annotated[
+        str | None, typer.Option("--drill-cron", help="Also drill the newest chain on this cron.")
+    ] = None,
+    drill_destination: Annotated[
+        int, typer.Option("--drill-destination", help="Drill from this destination (0: first).")
+    ] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a backup task; prints its id."""
@@ -174,6 +188,12 @@ def create(
     }
     if name:
         payload["name"] = name
+    if drill or drill_cron:
+        payload["drill"] = {
+            "after_full": drill,
+            "cron": drill_cron,
+            "destination": drill_destination,
+        }
     with open_tasks(ctx) as tasks:
         task = tasks.create(database, payload)
     if as_json:
@@ -244,7 +264,61 @@ def show(
     for dest in status["destinations"]:
         reason = f": {dest['error']}" if dest.get("error") else ""
         lines.append(f"  destination:      {dest['name']} {dest['state']}{reason}")
+    if task.get("drill") or status.get("last_drill"):
+        lines.extend(_drill_lines(task.get("drill") or {}, status))
     typer.echo("\n".join(lines))
+
+
+def _drill_lines(drill: dict[str, Any], status: dict[str, Any]) -> list[str]:
+    when = [
+        w for w in ("after each full" if drill.get("after_full") else "", drill.get("cron")) if w
+    ]
+    verified = status.get("last_verified_restorable")
+    lines = [
+        f"  drill:            {', '.join(when) or 'on demand'}"
+        f" (destination {drill.get('destination', 0)})",
+        "  verified restorable: "
+        + (
+            f"{verified['at']} {verified['run_folder']}/{verified['file']}" if verified else "never"
+        ),
+    ]
+    if status.get("restore_time_seconds") is not None:
+        lines.append(f"  restore time:     {status['restore_time_seconds']:.2f} s")
+    if status.get("last_drill_error"):
+        lines.append(f"  last drill error: {status['last_drill_error']}")
+    return lines
+
+
+@tasks_app.command("drill")
+def drill_now(
+    ctx: typer.Context, database: DatabaseArg, task_id: TaskArg, as_json: JsonFlag = False
+) -> None:
+    """Drill Now: restore the task's newest chain into scratch and check it (exit 1 on failure).
+
+    Embedded, the command waits for the drill; against a server it queues it and returns.
+    """
+    with open_tasks(ctx) as tasks:
+        if context.get(ctx).url:
+            result = tasks.drill_now(database, task_id)
+        else:
+            result = tasks.drill_now(database, task_id, wait=True)
+    if as_json:
+        context.print_json(result)
+    if "status" in result:  # remote: queued in the background
+        if not as_json:
+            typer.echo(f"queued a restore drill of {task_id}")
+        return
+    if result.get("skipped"):
+        if not as_json:
+            typer.echo(f"{task_id}: {result['error']}")
+        return
+    if not result.get("passed"):
+        raise BackupError(f"drill of {task_id} failed: {result.get('error')}")
+    if not as_json:
+        typer.echo(
+            f"{task_id}: restorable up to {result['run_folder']}/{result['file']}"
+            f" (restore {result['restore_seconds']:.2f} s, {result['documents']} documents)"
+        )
 
 
 @tasks_app.command("now")
