@@ -35,7 +35,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOKDB_")}
     proc = subprocess.Popen(
-        [ROOKDB, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            ROOKDB,
+            "serve",
+            "--open",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,

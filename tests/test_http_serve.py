@@ -49,7 +49,7 @@ def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_serve_answers_health_and_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
     data = tmp_path / "data"
-    proc, url = start(["serve", "--data-dir", str(data), "--port", "0"], tmp_path)
+    proc, url = start(["serve", "--open", "--data-dir", str(data), "--port", "0"], tmp_path)
     try:
         assert httpx.get(f"{url}/health").json() == {"status": "ok"}
         assert httpx.post(f"{url}/databases", json={"name": "shop"}).status_code == 201
@@ -71,7 +71,7 @@ def test_serve_answers_health_and_stops_cleanly(tmp_path: Path, stop_signal: int
 
 def test_serve_uses_the_global_data_dir(tmp_path: Path) -> None:
     data = tmp_path / "global-data"
-    proc, url = start(["--data-dir", str(data), "serve", "--port", "0"], tmp_path)
+    proc, url = start(["--data-dir", str(data), "serve", "--open", "--port", "0"], tmp_path)
     try:
         httpx.post(f"{url}/databases", json={"name": "kept"})
     finally:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from rookdb import Instance
+from rookdb.tasks import BackupTasks
 
 SECRET = "s3cr3t-value-never-shown"
 BASE = "/databases/shop/tasks/backups"
@@ -132,7 +133,11 @@ def test_secrets_never_appear_in_any_response(
         assert response.status_code < 300, response.text
         assert SECRET not in response.text
     assert created.json()["destinations"][1]["secret_access_key"] == "********"
-    assert shop.system.list("backup-tasks")[0].value["encryption_key"] == SECRET
+    # Stored sealed with the master key (never in clear), and still usable by the server.
+    assert SECRET not in str(shop.system.list("backup-tasks")[0].value)
+    stored = BackupTasks(shop).tasks.get("shop", task_id)
+    assert stored.encryption_key == SECRET
+    assert stored.destination_dicts()[1]["secret_access_key"] == SECRET
 
 
 def test_backup_now_runs_once_even_when_called_concurrently(

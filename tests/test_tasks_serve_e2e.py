@@ -35,7 +35,7 @@ def serve(data: Path, offset: float) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOKDB_")}
     env[CLOCK_OFFSET_ENV] = str(offset)
     proc = subprocess.Popen(
-        [*ROOKDB, "serve", "--data-dir", str(data), "--port", "0"],
+        [*ROOKDB, "serve", "--open", "--data-dir", str(data), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

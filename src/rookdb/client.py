@@ -8,6 +8,8 @@ code that catches `NotFound` or `ConcurrencyConflict` works embedded or remote.
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
@@ -17,11 +19,13 @@ import orjson
 
 from rookdb.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
     RookError,
     ServerUnreachable,
+    Unauthorized,
 )
 from rookdb.instance import check_database_name
 from rookdb.storage import (
@@ -45,6 +49,8 @@ _SYSTEM_METADATA = ("@id", "@etag", "@last-modified", "@change-vector")
 
 _BY_STATUS: dict[int, type[RookError]] = {
     400: InvalidInput,
+    401: Unauthorized,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     413: PayloadTooLarge,
@@ -138,9 +144,32 @@ def _upload_chunks(content: BinaryIO | bytes | Iterable[bytes]) -> bytes | Itera
 class Client:
     """A connection to a rookdb server; same method names as `rookdb.Instance`."""
 
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        """Talk to the server at `url`, with an API key if it requires one.
+
+        `ca_file` is a PEM file of the certificate authority that signed an
+        https server's certificate (a private CA or a self-signed certificate).
+        """
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else None
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=os.fspath(ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise InvalidInput(
+                    f"cannot use CA file {os.fspath(ca_file)}: {exc}", field="ca_file"
+                ) from exc
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout, headers=headers, verify=verify
+        )
 
     # -- transport -----------------------------------------------------------------
     def request(
@@ -222,6 +251,29 @@ class Client:
         """The server's `/health` answer."""
         health: dict[str, Any] = self.get_json("/health")
         return health
+
+    # -- API keys (admin keys only) ------------------------------------------------
+    def create_api_key(
+        self, role: str, databases: Sequence[str] | None = None, name: str = ""
+    ) -> dict[str, Any]:
+        """A new API key: its record plus `key`, the secret, shown this once."""
+        body = {"role": role, "databases": list(databases) if databases else None, "name": name}
+        created: dict[str, Any] = orjson.loads(
+            self.request("POST", "/admin/keys", json=body).content
+        )
+        return created
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        """Every API key's record (never a secret)."""
+        keys: list[dict[str, Any]] = self.get_json("/admin/keys")["keys"]
+        return keys
+
+    def revoke_api_key(self, key_id: str) -> dict[str, Any]:
+        """Revoke a key by its id; it stops working at once."""
+        revoked: dict[str, Any] = orjson.loads(
+            self.request("DELETE", f"/admin/keys/{quote(key_id, safe='')}").content
+        )
+        return revoked
 
     # -- lifecycle -----------------------------------------------------------------
     def close(self) -> None:

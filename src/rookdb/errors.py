@@ -22,7 +22,8 @@ status, its CLI exit code and whether retrying may help::
     │   └── DestinationAccessDenied bad credentials, no permission, no bucket
     ├── ClusterUnavailable      503  (retryable) no leader, node down
     ├── ServerUnreachable       503  (retryable) the client cannot reach a rookdb server
-    └── StorageError            500  disk full, I/O failure
+    ├── StorageError            500  disk full, I/O failure
+    └── MasterKeyError          500  the master key that seals stored secrets is missing or wrong
 """
 
 from __future__ import annotations
@@ -138,3 +139,8 @@ class ServerUnreachable(RookError):
 class StorageError(RookError):
     http_status = 500
     code = "storage-error"
+
+
+class MasterKeyError(RookError):
+    http_status = 500
+    code = "master-key"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rookdb.errors import AlreadyExists, InvalidInput, NotFound
+from rookdb.security.secrets import MasterKeys
 from rookdb.storage import Database, DatabaseStats
 from rookdb.storage.engine import utc_now_iso
 from rookdb.system import DatabaseRecord, SqliteSystemStore, SystemStore
@@ -67,6 +68,8 @@ class Instance:
         self.system: SystemStore = system_store or SqliteSystemStore(
             self.data_dir / "system.sqlite"
         )
+        # Seals stored secrets (task credentials, encryption keys); the key file is made lazily.
+        self.secrets = MasterKeys(self.data_dir)
         self._open: dict[str, Database] = {}
         self._lock = threading.RLock()
         self._clean_staging()

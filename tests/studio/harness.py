@@ -44,7 +44,7 @@ class StudioServer:
 def start_server(data_dir: Path) -> StudioServer:
     """Start `rookdb serve` on a free loopback port; return once it announced its URL."""
     rookdb = Path(sys.executable).with_name("rookdb")
-    command = [str(rookdb), "serve", "--data-dir", str(data_dir), "--port", "0"]
+    command = [str(rookdb), "serve", "--open", "--data-dir", str(data_dir), "--port", "0"]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

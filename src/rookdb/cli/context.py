@@ -19,19 +19,32 @@ class CliContext:
     data_dir: Path
     url: str | None
     quiet: bool = False
+    api_key: str | None = None
+    ca_file: Path | None = None
 
     def open_target(self) -> Any:
         """The instance the command works on: `Instance` (embedded) or `Client` (remote)."""
         if self.url:
-            from rookdb.client import Client
-
-            return Client(self.url)
+            return self.client()
         from rookdb.instance import Instance
 
         return Instance(self.data_dir)
 
+    def client(self) -> Any:
+        """A `rookdb.Client` for --url, with the API key and CA file given."""
+        from rookdb.client import Client
 
-def resolve(data_dir: Path | None, url: str | None, quiet: bool) -> CliContext:
+        assert self.url is not None
+        return Client(self.url, api_key=self.api_key, ca_file=self.ca_file)
+
+
+def resolve(
+    data_dir: Path | None,
+    url: str | None,
+    quiet: bool,
+    api_key: str | None = None,
+    ca_file: Path | None = None,
+) -> CliContext:
     env_url = os.environ.get("ROOKDB_URL")
     if data_dir is not None and url is not None:
         raise typer.BadParameter("use either --data-dir or --url, not both")
@@ -39,7 +52,10 @@ def resolve(data_dir: Path | None, url: str | None, quiet: bool) -> CliContext:
         url = env_url
     if data_dir is None:
         data_dir = Path(os.environ.get("ROOKDB_DATA_DIR", DEFAULT_DATA_DIR))
-    return CliContext(data_dir=data_dir, url=url, quiet=quiet)
+    api_key = api_key or os.environ.get("ROOKDB_API_KEY") or None
+    env_ca = os.environ.get("ROOKDB_CA_FILE")
+    ca_file = ca_file or (Path(env_ca) if env_ca else None)
+    return CliContext(data_dir, url, quiet, api_key, ca_file)
 
 
 def get(ctx: typer.Context) -> CliContext:

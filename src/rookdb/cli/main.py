@@ -14,6 +14,7 @@ from rookdb.cli import (
     context,
     databases,
     documents,
+    keys,
     restore,
     serve,
     transfer,
@@ -46,11 +47,24 @@ def _global_options(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.")
     ] = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key", help="API key for --url (or $ROOKDB_API_KEY).", show_default=False
+        ),
+    ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            help="CA certificate (PEM) to trust for an https --url (or $ROOKDB_CA_FILE).",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = context.resolve(data_dir, url, quiet)
+    ctx.obj = context.resolve(data_dir, url, quiet, api_key, ca_file)
 
 
-for _module in (serve, databases, documents, attachments, transfer, backup, restore):
+for _module in (serve, databases, documents, attachments, transfer, backup, restore, keys):
     _module.register(app)
 
 

@@ -30,14 +30,55 @@ def serve(
         str, typer.Option("--node-tag", help="This node's tag in a cluster (A, B, C ...).")
     ] = "A",
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+    auth: Annotated[
+        bool,
+        typer.Option(
+            "--auth/--open",
+            help="Require API keys (default), or serve without them: --open is allowed on "
+            "a loopback address only.",
+        ),
+    ] = True,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Serve https with this certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
+    ] = None,
 ) -> None:
-    """Serve a data dir over HTTP until Ctrl-C or SIGTERM."""
+    """Serve a data dir over HTTP until Ctrl-C or SIGTERM.
+
+    API keys are required unless --open is given (loopback only); the first
+    start prints an admin key once.
+
+    Example: rookdb serve --data-dir /var/lib/rookdb --host 0.0.0.0 --tls-cert c.pem --tls-key k.pem
+    """
+    from rookdb.server import Tls
     from rookdb.server import serve as run_server
 
     target = data_dir if data_dir is not None else context.get(ctx).data_dir
+    tls = Tls.from_options(tls_cert, tls_key)
 
     def announce(url: str) -> None:
-        sys.stdout.write(f"rookdb serving {url} (data dir {target.resolve()})\n")
+        mode = "API keys required" if auth else "open: no authentication, loopback only"
+        sys.stdout.write(f"rookdb serving {url} (data dir {target.resolve()}; {mode})\n")
         sys.stdout.flush()
 
-    run_server(target, host, port, node_tag, access_log=access_log, on_ready=announce)
+    def show_admin_key(key: str) -> None:
+        sys.stdout.write(
+            "rookdb: created the first admin API key; it is shown only this once, keep it:\n"
+            f"  {key}\n"
+            "  (log into the Studio with it; `rookdb keys create` makes more)\n"
+        )
+        sys.stdout.flush()
+
+    run_server(
+        target,
+        host,
+        port,
+        node_tag,
+        access_log=access_log,
+        on_ready=announce,
+        auth=auth,
+        tls=tls,
+        on_admin_key=show_admin_key,
+    )

@@ -33,10 +33,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 class RemoteTasks:
     """The `BackupTasks` operations over a rookdb server's HTTP API."""
 
-    def __init__(self, url: str) -> None:
-        from rookdb.client import Client
-
-        self._client = Client(url)
+    def __init__(self, client: Any) -> None:
+        self._client = client
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return orjson.loads(self._client.request(method, path, **kwargs).content)
@@ -93,7 +91,7 @@ def open_tasks(ctx: typer.Context) -> Iterator[Any]:
     """`BackupTasks` over the data dir, or `RemoteTasks` over the server; closed at the end."""
     cli = context.get(ctx)
     if cli.url:
-        remote = RemoteTasks(cli.url)
+        remote = RemoteTasks(cli.client())
         try:
             yield remote
         finally:

@@ -36,6 +36,6 @@ attachment uploads are not.
 """
 
 from rookdb.server.app import Service, create_app
-from rookdb.server.run import ServerThread, serve
+from rookdb.server.run import ServerThread, Tls, serve
 
-__all__ = ["Service", "ServerThread", "create_app", "serve"]
+__all__ = ["Service", "ServerThread", "Tls", "create_app", "serve"]

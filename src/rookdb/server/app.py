@@ -22,9 +22,11 @@ from starlette.types import ASGIApp
 
 from rookdb import __version__, studio
 from rookdb.instance import Instance
-from rookdb.server import attachments, changes, databases, documents, errors, health, indexes
+from rookdb.security.keys import ApiKeys
+from rookdb.server import attachments, changes, databases, documents, errors, health, indexes, keys
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
+from rookdb.server.auth import AuthGate
 from rookdb.server.render import JSONBody
 from rookdb.tasks import BackupScheduler
 
@@ -59,8 +61,13 @@ def create_app(
     *,
     services: Sequence[Service] | None = None,
     max_json_body: int = MAX_JSON_BODY,
+    auth: bool = False,
 ) -> FastAPI:
-    """The HTTP API over `instance` (which the caller opens and closes)."""
+    """The HTTP API over `instance` (which the caller opens and closes).
+
+    With `auth`, every route but /health and the Studio's login needs an API key
+    (see `rookdb.server.auth`); without, the server must listen on loopback only.
+    """
     app = RookApp(
         title="rookdb",
         version=__version__,
@@ -75,9 +82,12 @@ def create_app(
         strict_content_type=False,
     )
     app.state.instance = instance
+    app.state.auth_required = auth
+    app.state.api_keys = ApiKeys(instance.system)
     app.state.services = list(default_services(instance) if services is None else services)
     app.state.backup_tasks = task_routes.service_for(instance, app.state.services)
     errors.install(app)
+    app.add_middleware(AuthGate)
     _include_routers(app)
     return app
 
@@ -92,6 +102,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(changes.router)
     app.include_router(task_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(keys.router)
     # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
     studio.mount_studio(app)
 

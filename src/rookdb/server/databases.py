@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from rookdb.errors import NotFound
 from rookdb.instance import DatabaseInfo, Instance
+from rookdb.server.auth import visible
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.render import json_response
 
@@ -32,9 +33,10 @@ def database_info(instance: Instance, name: str) -> dict[str, Any]:
 
 
 @router.get("/databases")
-def list_databases(instance: InstanceDep) -> Response:
-    """Every database with its statistics."""
-    return json_response({"databases": [info.to_json() for info in instance.list_databases()]})
+def list_databases(request: Request, instance: InstanceDep) -> Response:
+    """Every database with its statistics (those the caller's API key may see)."""
+    infos = [i for i in instance.list_databases() if visible(request, i.record.name)]
+    return json_response({"databases": [info.to_json() for info in infos]})
 
 
 @router.post("/databases", status_code=201)

@@ -40,6 +40,11 @@ def error_response(error: RookError, headers: dict[str, str] | None = None) -> R
 
 async def _rook_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RookError)
+    if request.url.path.startswith("/studio/"):
+        # A person is reading: an error page in the Studio's look rather than JSON.
+        from rookdb.studio.web import error_page
+
+        return error_page(request, exc)
     return error_response(exc)
 
 

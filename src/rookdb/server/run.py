@@ -8,15 +8,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from rookdb.errors import RookError
+from rookdb.errors import InvalidInput, RookError
 from rookdb.instance import Instance
+from rookdb.security.keys import ApiKeys
 from rookdb.server.app import MAX_JSON_BODY, Service, create_app
+from rookdb.server.auth import is_loopback
 
 
 class _Server(uvicorn.Server):
@@ -25,6 +29,7 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[str], None] | None) -> None:
         super().__init__(config)
         self._on_ready = on_ready
+        self._scheme = "https" if config.ssl_certfile else "http"
         self.url: str | None = None
 
     async def startup(self, sockets: Any = None) -> None:
@@ -32,7 +37,7 @@ class _Server(uvicorn.Server):
         if not self.started:
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
-        self.url = f"http://{_url_host(host)}:{port}/"
+        self.url = f"{self._scheme}://{_url_host(host)}:{port}/"
         if self._on_ready is not None:
             self._on_ready(self.url)
 
@@ -41,7 +46,39 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Config:
+@dataclass(frozen=True)
+class Tls:
+    """The server's certificate chain and private key (PEM files)."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def from_options(cls, cert: str | Path | None, key: str | Path | None) -> Tls | None:
+        """Both files or neither; each must be readable."""
+        if cert is None and key is None:
+            return None
+        if cert is None or key is None:
+            raise InvalidInput("TLS needs both --tls-cert and --tls-key", field="tls")
+        for path, option in ((cert, "--tls-cert"), (key, "--tls-key")):
+            if not Path(path).is_file():
+                raise InvalidInput(f"{option} {path}: no such file", field="tls")
+        return cls(Path(cert), Path(key))
+
+
+def check_open_allowed(host: str, auth: bool) -> None:
+    """Serving without authentication is for this machine only."""
+    if not auth and not is_loopback(host):
+        raise InvalidInput(
+            f"refusing to serve {host} without authentication: --open is only allowed on a "
+            "loopback address (127.0.0.1, ::1, localhost); drop --open to require API keys",
+            field="host",
+        )
+
+
+def _config(
+    app: FastAPI, host: str, port: int, access_log: bool, tls: Tls | None = None
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -50,7 +87,18 @@ def _config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Con
         access_log=access_log,
         log_level="info" if access_log else "warning",
         lifespan="on",
+        ssl_certfile=str(tls.cert) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
     )
+
+
+def first_admin_key(instance: Instance) -> str | None:
+    """On a data dir that never had an API key, create an admin key and return it (once)."""
+    keys = ApiKeys(instance.system)
+    if keys.any_exist():
+        return None
+    _key, token = keys.create("admin", name="first admin key")
+    return token
 
 
 def serve(
@@ -61,11 +109,24 @@ def serve(
     *,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
+    auth: bool = True,
+    tls: Tls | None = None,
+    on_admin_key: Callable[[str], None] | None = None,
 ) -> None:
-    """Open the data dir and serve it until SIGINT or SIGTERM, then close it cleanly."""
+    """Open the data dir and serve it until SIGINT or SIGTERM, then close it cleanly.
+
+    With `auth` (the default) the first start creates an admin key and hands it
+    to `on_admin_key`, the only time it is ever shown.
+    """
+    check_open_allowed(host, auth)
     instance = Instance(data_dir, node_tag=node_tag)
     try:
-        server = _Server(_config(create_app(instance), host, port, access_log), on_ready)
+        if auth:
+            token = first_admin_key(instance)
+            if token is not None and on_admin_key is not None:
+                on_admin_key(token)
+        app = create_app(instance, auth=auth)
+        server = _Server(_config(app, host, port, access_log, tls), on_ready)
         try:
             with _quiet_signal_replay():
                 server.run()
@@ -106,6 +167,9 @@ def _ignore_signal(signum: int, frame: FrameType | None) -> None:
 class ServerThread:
     """Serve an already open Instance from a background thread (tests, embedding).
 
+    Open (no authentication) by default, which is allowed on loopback only;
+    pass `auth=True` to require API keys as `rookdb serve` does.
+
     `start()` returns once the server listens; `url` is then its base URL.
     """
 
@@ -118,15 +182,18 @@ class ServerThread:
         services: Sequence[Service] | None = (),
         access_log: bool = False,
         max_json_body: int = MAX_JSON_BODY,
+        auth: bool = False,
+        tls: Tls | None = None,
     ) -> None:
+        check_open_allowed(host, auth)
         self.instance = instance
-        self.app = create_app(instance, services=services, max_json_body=max_json_body)
-        self._server = _Server(_config(self.app, host, port, access_log), None)
+        self.app = create_app(instance, services=services, max_json_body=max_json_body, auth=auth)
+        self._server = _Server(_config(self.app, host, port, access_log, tls), None)
         self._thread = threading.Thread(target=self._server.run, name="rookdb-http", daemon=True)
 
     @property
     def url(self) -> str:
-        """The base URL, such as `http://127.0.0.1:41234` (no trailing slash)."""
+        """The base URL, such as `http://127.0.0.1:41234` (no trailing slash; https with TLS)."""
         if self._server.url is None:
             raise RookError("the server is not listening yet")
         return self._server.url.rstrip("/")

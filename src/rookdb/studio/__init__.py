@@ -8,18 +8,18 @@ there) and the hand-written CSS/JS under ``/static``. Pages read the
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from rookdb.studio import databases, documents, restore, tasks
-from rookdb.studio.web import PREFIX, STUDIO_DIR
+from rookdb.studio import databases, documents, login, restore, tasks
+from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf
 
 
 def studio_router() -> APIRouter:
-    """Every Studio page, under /studio."""
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (databases, documents, restore, tasks):
+    """Every Studio page, under /studio; every POST needs the CSRF token of its form."""
+    router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(require_csrf)])
+    for module in (login, databases, documents, restore, tasks):
         router.include_router(module.router)
     return router
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rookdb.errors import RookError
+from rookdb.server.auth import visible
 from rookdb.studio.web import error_page, instance_of, redirect, render, tasks_of
 
 router = APIRouter()
@@ -20,6 +21,7 @@ def databases_page(request: Request) -> HTMLResponse:
     rows = [
         {**info.to_json(), "last_backup": last_backup(request, info.record.name)}
         for info in instance.list_databases()
+        if visible(request, info.record.name)
     ]
     return render(request, "databases.html", {"databases": rows, "errors": {}, "form": {}})
 
@@ -36,6 +38,7 @@ async def create_database(request: Request) -> Response:
         rows = [
             {**info.to_json(), "last_backup": last_backup(request, info.record.name)}
             for info in instance.list_databases()
+            if visible(request, info.record.name)
         ]
         context = {"databases": rows, "errors": {"name": exc.message}, "form": {"name": name}}
         return render(request, "databases.html", context, status_code=exc.http_status)

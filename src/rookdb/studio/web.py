@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from rookdb.errors import RookError
+from rookdb.errors import Forbidden, RookError
 from rookdb.instance import Instance
+from rookdb.security.session import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    csrf_token,
+    csrf_valid,
+    new_csrf_cookie,
+)
+from rookdb.server.auth import principal
 from rookdb.tasks import BackupScheduler, BackupTasks
 
 STUDIO_DIR = Path(__file__).resolve().parent
@@ -54,9 +62,74 @@ def tasks_of(request: Request) -> BackupTasks:
 def render(
     request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
-    """Render a page; `notice` from the query string shows as a confirmation banner."""
-    full = {"notice": request.query_params.get("notice"), **context}
-    return templates.TemplateResponse(request, template, full, status_code=status_code)
+    """Render a page; `notice` from the query string shows as a confirmation banner.
+
+    Every page carries the CSRF token its forms send back (and sets the CSRF
+    cookie on a browser's first visit) and says who is logged in.
+    """
+    cookie = request.cookies.get(CSRF_COOKIE)
+    fresh = not cookie
+    if not cookie:
+        cookie = new_csrf_cookie()
+    full = {
+        "notice": request.query_params.get("notice"),
+        "csrf_token": csrf_token(csrf_secret(request), cookie),
+        "principal": principal(request),
+        "auth_required": bool(getattr(request.app.state, "auth_required", False)),
+        **context,
+    }
+    response = templates.TemplateResponse(request, template, full, status_code=status_code)
+    if fresh:
+        set_cookie(request, response, CSRF_COOKIE, cookie, samesite="strict")
+    return response
+
+
+def csrf_secret(request: Request) -> bytes:
+    """The key CSRF tokens are signed with (derived from the server's master key)."""
+    return instance_of(request).secrets.derive("studio-csrf")
+
+
+def session_secret(request: Request) -> bytes:
+    """The key Studio session cookies are signed with (derived from the master key)."""
+    return instance_of(request).secrets.derive("studio-session")
+
+
+def set_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    samesite: Literal["lax", "strict"] = "lax",
+    max_age: int | None = None,
+) -> None:
+    """A cookie scripts cannot read, sent only over https when the server uses TLS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite=samesite,
+        secure=request.url.scheme == "https",
+    )
+
+
+async def require_csrf(request: Request) -> None:
+    """Every Studio POST must carry the token of the page it came from (router dependency)."""
+    if request.method != "POST":
+        return
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not csrf_valid(
+        csrf_secret(request),
+        request.cookies.get(CSRF_COOKIE),
+        token if isinstance(token, str) else None,
+    ):
+        raise Forbidden(
+            "this form has expired or was sent from another site: go back, reload the page "
+            "and submit it again"
+        )
 
 
 def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:

@@ -73,7 +73,7 @@ class BackupScheduler:
         self.clock: Clock = clock or clock_from_environment()
         self.node_tag = node_tag or instance.node_tag
         self.live_nodes = live_nodes or {self.node_tag}
-        self.tasks = TaskStore(instance.system)
+        self.tasks = TaskStore(instance.system, instance.secrets)
         self.statuses = StatusStore(instance.system)
         self._executor = ThreadPoolExecutor(max_parallel_runs, thread_name_prefix="backup-run")
         self._running: dict[tuple[str, str], RunHandle] = {}

@@ -124,6 +124,9 @@
         if (key.startsWith(prefix)) body.append(key.slice(prefix.length), value);
       }
       if (form.dataset.taskId) body.append("task_id", form.dataset.taskId);
+      // Every Studio POST carries the page's CSRF token, this one too.
+      const csrf = form.querySelector("input[name=csrf_token]");
+      if (csrf) body.append("csrf_token", csrf.value);
       body.append("index", box.dataset.index || "");
       out.className = "test-result";
       out.textContent = "Testing…";
