@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from typer.testing import CliRunner
 
 import rookdb
 from rookdb.cli.main import app
-from rookdb.drill import DrillReport, Scratch, clean_leftovers, run_drill, scratch_root
+from rookdb.drill import DrillReport, DrillWorker, Scratch, clean_leftovers, run_drill, scratch_root
 from rookdb.restore import DestinationSource
 
 from .chains import Chain, flip_byte, make_chain, rewrite_trailer_count
@@ -215,3 +218,18 @@ def test_cli_refuses_url_mode(chain: Chain) -> None:
         app, ["--url", "http://127.0.0.1:9", "backup", "drill", str(chain.folder)]
     )
     assert result.exit_code != 0
+
+
+def test_drill_worker_runs_drills_one_at_a_time_at_low_priority() -> None:
+    main_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = DrillWorker()
+    try:
+        seen = [worker.submit(threading.get_native_id).result(30) for _ in range(3)]
+        assert len(set(seen)) == 1  # one thread: drills queue, never overlap
+        if sys.platform.startswith("linux"):
+            assert worker.niced
+            assert os.getpriority(os.PRIO_PROCESS, seen[0]) >= 10
+        # Only the drill thread yields: the rest of the server keeps its priority.
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_priority
+    finally:
+        worker.shutdown()
