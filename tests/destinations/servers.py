@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -249,3 +252,52 @@ def create_vault(endpoint: str, name: str) -> None:
     )
     client.create_vault(vaultName=name)
     client.close()
+
+
+_ROOKDB_SCRIPT = VENV_BIN / "rookdb"
+
+
+class RookdbServe:
+    """A real `rookdb serve --open` child process on a free 127.0.0.1 port."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.log = data_dir.parent / f"{data_dir.name}-serve.log"
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        argv = [str(require(_ROOKDB_SCRIPT)), "serve", "--open", "--port", "0"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ROOKDB_")}
+        with open(self.log, "a") as errors:
+            self.proc = subprocess.Popen(
+                [*argv, "--data-dir", str(self.data_dir)],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env=env,
+            )
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        if not ready:
+            self.stop()
+            pytest.fail(f"rookdb serve did not announce itself in 30 s: {self.log.read_text()}")
+        line = self.proc.stdout.readline()
+        if not line.startswith("rookdb serving http://"):
+            self.stop()
+            pytest.fail(f"rookdb serve said {line!r}: {self.log.read_text()[-2000:]}")
+        self.url = line.split()[2].rstrip("/")
+        return self.url
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None

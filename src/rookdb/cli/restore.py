@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -46,10 +47,16 @@ def restore(
     from rookdb.restore import DestinationSource, restore_database
 
     target: str | DestinationSource = source
-    if source_options:
-        if "://" not in source:
-            raise InvalidInput("--source-option only applies to a destination URL", field="source")
-        target = DestinationSource(source, parse_source_options(source_options))
+    if source_options and "://" not in source:
+        raise InvalidInput("--source-option only applies to a destination URL", field="source")
+    if "://" in source and not source.startswith("file://"):
+        # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
+        quiet = context.get(ctx).quiet
+        target = DestinationSource(
+            source,
+            parse_source_options(source_options or []),
+            notify=None if quiet else _announce,
+        )
     instance = embedded_instance(ctx, "restore")
     try:
         with progress_bar(ctx, f"restoring {database}", in_bytes=True) as update:
@@ -71,6 +78,10 @@ def restore(
         f"(up to {result.files[-1]}): {result.documents} documents, "
         f"last etag {result.last_etag}, {result.duration_ms} ms"
     )
+
+
+def _announce(line: str) -> None:
+    sys.stderr.write(f"{line}\n")
 
 
 def parse_source_options(options: list[str]) -> dict[str, str]:

@@ -17,11 +17,11 @@ import os
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from rookdb.errors import DestinationError, InvalidInput
@@ -30,6 +30,8 @@ Progress = Callable[[int], None]
 """Called with the number of bytes transferred since the previous call."""
 
 PROBE_PREFIX = ".rookdb-probe-"
+ProbeStep = Literal["write", "read back", "delete"]
+PROBE_STEPS: tuple[ProbeStep, ...] = ("write", "read back", "delete")
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,34 @@ class Destination(ABC):
             sent = Path(tmp) / "sent"
             received = Path(tmp) / "received"
             sent.write_bytes(payload)
-            _probe_step(self, "write", lambda: self.put_file(sent, probe))
+            probe_step(self, "write", lambda: self.put_file(sent, probe))
             try:
-                _probe_step(self, "read back", lambda: self.get_file(probe, received))
-                if not filecmp.cmp(sent, received, shallow=False):
-                    raise DestinationError(
-                        f"{self.name}: the probe file read back differs from what was written"
-                    )
+                probe_step(self, "read back", lambda: self._read_back(probe, sent, received))
             finally:
-                _probe_step(self, "delete", lambda: self.delete(probe))
+                probe_step(self, "delete", lambda: self.delete(probe))
+
+    def _read_back(self, probe: str, sent: Path, received: Path) -> None:
+        self.get_file(probe, received)
+        if not filecmp.cmp(sent, received, shallow=False):
+            raise DestinationError(
+                f"{self.name}: the probe file read back differs from what was written"
+            )
+
+    # True when list() answers from a record kept on this machine (Glacier's archive
+    # inventory) rather than from the server: a fresh machine must rebuild it first.
+    local_listing: bool = False
+
+    def rebuild_listing(self) -> int:
+        """Recreate the local record of files from the service; how many files it now holds."""
+        return len(self.list())
+
+    def request_retrieval(self, remote_paths: Sequence[str]) -> int:
+        """Ask cold storage to make these files readable; how many wait for a retrieval.
+
+        Most destinations read at once and return 0. Glacier starts (or reuses) one
+        retrieval job per archive here, so a restore waits for all of them at once.
+        """
+        return 0
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections held by the destination."""
@@ -102,13 +123,22 @@ class Destination(ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
-def _probe_step(destination: Destination, step: str, action: Callable[[], None]) -> None:
-    # Say which step of "test connection" failed, keeping the error's class
-    # (access denied vs unavailable) so callers can still tell them apart.
+def probe_step(destination: Destination, step: ProbeStep, action: Callable[[], None]) -> None:
+    """Run one step of ``check_access``; a failure says (and records) which step it was."""
+    # The error keeps its class (access denied vs unavailable) so callers can still
+    # tell them apart; `failed_step` reads the step back for "test connection".
     try:
         action()
     except DestinationError as exc:
-        raise type(exc)(f"check access: could not {step} a probe file: {exc.message}") from exc
+        failure = type(exc)(f"check access: could not {step} a probe file: {exc.message}")
+        failure.probe_step = step  # type: ignore[attr-defined]
+        raise failure from exc
+
+
+def failed_step(error: BaseException) -> ProbeStep | None:
+    """Which step of ``check_access`` raised ``error`` ("write", "read back", "delete")."""
+    step = getattr(error, "probe_step", None)
+    return step if step in PROBE_STEPS else None
 
 
 def clean_remote_path(remote_path: str, *, allow_empty: bool = False) -> str:

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from rookdb.destinations.base import (
     clean_remote_path,
     file_size,
     join_key,
+    probe_step,
 )
 from rookdb.destinations.config import GlacierConfig
 from rookdb.errors import DestinationError, NotFound, RookError
@@ -50,6 +51,7 @@ class GlacierDestination(Destination):
     """Files are archives in ``vault``; names and ids live in the inventory file."""
 
     kind = "glacier"
+    local_listing = True
 
     def __init__(
         self,
@@ -164,18 +166,38 @@ class GlacierDestination(Destination):
 
         The probe is not read back: a Glacier read is a retrieval job that may take hours.
         """
-        try:
-            self._client.describe_vault(vaultName=self.vault)
-        except Exception as exc:
-            raise self._error(exc, "check the vault") from exc
         probe = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
-        try:
-            answer = self._client.upload_archive(
-                vaultName=self.vault, archiveDescription=probe, body=b"rookdb access probe"
-            )
-            self._client.delete_archive(vaultName=self.vault, archiveId=answer["archiveId"])
-        except Exception as exc:
-            raise self._error(exc, "write and delete a probe archive") from exc
+        archive: dict[str, str] = {}
+
+        def write() -> None:
+            try:
+                self._client.describe_vault(vaultName=self.vault)
+                answer = self._client.upload_archive(
+                    vaultName=self.vault, archiveDescription=probe, body=b"rookdb access probe"
+                )
+            except Exception as exc:
+                raise self._error(exc, "write a probe archive") from exc
+            archive["id"] = answer["archiveId"]
+
+        probe_step(self, "write", write)
+        probe_step(self, "delete", lambda: self._delete_archive(archive["id"], probe))
+
+    def rebuild_listing(self) -> int:
+        """Recreate the inventory file from Glacier's inventory job (see rebuild_inventory)."""
+        return self.rebuild_inventory()
+
+    def request_retrieval(self, remote_paths: Sequence[str]) -> int:
+        """Start (or reuse) a retrieval job for every archive; get_file then waits for its own."""
+        for remote_path in remote_paths:
+            key = self._key(remote_path)
+            with self._inventory(write=False) as archives:
+                entry = archives.get(key)
+            if entry is None:
+                raise NotFound(
+                    f"{self.name}: no archive {clean_remote_path(remote_path)} in the inventory"
+                )
+            self._retrieval_job(key, entry)
+        return len(remote_paths)
 
     def rebuild_inventory(self) -> int:
         """Recreate the inventory file from Glacier's own inventory job; returns the archive count.

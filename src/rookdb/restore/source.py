@@ -5,15 +5,28 @@ folder's files. A local folder is used in place; a URL (``s3://bucket/prefix/
 run-folder``, ``ftp://...``) goes through ``rookdb.destinations`` and its
 files are downloaded into the restore's staging folder first, so they are
 verified from local disk before anything is built.
+
+Cold storage (Glacier) needs two extra steps, both announced through
+``notify`` because they can take hours on AWS: a machine that never wrote
+to the vault first rebuilds its archive list from Glacier's inventory, and
+every archive needs a retrieval job before it can be downloaded.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from rookdb.backup import naming
 from rookdb.errors import NotFound, RestoreError
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+"""Receives one line for the user about a slow step (an inventory rebuild, a retrieval)."""
 
 
 class BackupSource(Protocol):
@@ -42,29 +55,70 @@ class LocalFolderSource:
 class DestinationSource:
     """A run folder on a backup destination, downloaded before the restore."""
 
-    def __init__(self, url: str, credentials: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        credentials: dict[str, Any] | None = None,
+        *,
+        notify: Notify | None = None,
+    ) -> None:
         self.url = url
         self.credentials = credentials
-        self.description = url
+        self.description = masked_url(url)
+        self.notify: Notify = notify or log.info
 
     def fetch(self, work_dir: Path) -> Path:
         from rookdb.destinations import from_url
 
         destination, leaf = from_url(self.url, self.credentials)
-        prefix = f"{leaf}/" if leaf else ""
-        files = [
-            f
-            for f in destination.list(prefix)
-            if naming.is_backup_file_name(f.path.rsplit("/", 1)[-1])
-            and f.path[len(prefix) :].count("/") == 0
-        ]
-        if not files:
-            raise RestoreError(f"no backup files found at {self.url}")
-        local = work_dir / (leaf or "run-folder")
-        local.mkdir(parents=True, exist_ok=True)
-        for remote in files:
-            destination.get_file(remote.path, local / remote.path.rsplit("/", 1)[-1])
-        return local
+        try:
+            prefix = f"{leaf}/" if leaf else ""
+            files = _backup_files(destination.list(prefix), prefix)
+            if not files and destination.local_listing:
+                self.notify(
+                    f"{destination.name}: this machine has no record of {self.description}; "
+                    "asking the service for its inventory (on AWS Glacier this takes hours)"
+                )
+                destination.rebuild_listing()
+                files = _backup_files(destination.list(prefix), prefix)
+            if not files:
+                raise RestoreError(f"no backup files found at {self.description}")
+            waiting = destination.request_retrieval(files)
+            if waiting:
+                self.notify(
+                    f"{destination.name}: requested the retrieval of {waiting} archive(s); "
+                    "they can be downloaded once the retrieval jobs finish (minutes to hours), "
+                    "waiting for them"
+                )
+            local = work_dir / (leaf or "run-folder")
+            local.mkdir(parents=True, exist_ok=True)
+            for remote in files:
+                destination.get_file(remote, local / remote.rsplit("/", 1)[-1])
+            return local
+        finally:
+            destination.close()
+
+
+def _backup_files(listed: list[Any], prefix: str) -> list[str]:
+    # Only the run folder's own backup files, not what sits in folders below it.
+    return [
+        f.path
+        for f in listed
+        if naming.is_backup_file_name(f.path.rsplit("/", 1)[-1])
+        and f.path[len(prefix) :].count("/") == 0
+    ]
+
+
+def masked_url(url: str) -> str:
+    """The URL with any password replaced, safe for messages and results."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:********@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=user + host))
 
 
 def resolve_source(source: str | Path | BackupSource) -> BackupSource:
