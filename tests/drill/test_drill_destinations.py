@@ -1,0 +1,89 @@
+"""Task drills read the chain from the task's destination: S3 on moto, and never past the
+file the task last wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from rookdb import Instance
+from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
+
+from .chains import fill
+
+
+@pytest.fixture
+def service(instance: Instance) -> Iterator[BackupTasks]:
+    fill(instance.create_database("shop"))
+    clock = ManualClock("2026-11-22T10:00:00Z")
+    svc = BackupTasks(instance, BackupScheduler(instance, clock=clock))
+    yield svc
+    svc.scheduler.stop()
+
+
+@pytest.fixture
+def s3() -> Iterator[dict[str, str]]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="backups")
+    yield {
+        "kind": "s3",
+        "bucket": "backups",
+        "prefix": "prod",
+        "region": "us-east-1",
+        "endpoint_url": endpoint,
+        "access_key_id": "test",
+        "secret_access_key": "test",
+    }
+    server.stop()
+
+
+def test_drill_from_the_chosen_s3_destination(
+    service: BackupTasks, s3: dict[str, str], tmp_path: Path
+) -> None:
+    task = service.create(
+        "shop",
+        {
+            "full_backup_cron": "0 2 * * *",
+            "destinations": [{"kind": "local", "path": str(tmp_path / "out")}, s3],
+            "drill": {"after_full": False, "destination": 1},
+        },
+    )
+    run = service.backup_now("shop", task["id"], full=True, wait=True)
+    assert run["error"] is None
+    drill = service.drill_now("shop", task["id"], wait=True)
+    assert drill["passed"] is True, drill
+    assert drill["destination"].startswith("S3")
+    assert drill["bytes_downloaded"] == run["size_bytes"]
+    scratch = service.instance.data_dir / ".drill-scratch"
+    assert not scratch.exists() or list(scratch.iterdir()) == []
+
+
+def test_a_file_newer_than_the_task_knows_is_not_drilled(
+    service: BackupTasks, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    task = service.create(
+        "shop",
+        {"full_backup_cron": "0 2 * * *", "destinations": [{"kind": "local", "path": str(out)}]},
+    )
+    run = service.backup_now("shop", task["id"], full=True, wait=True)
+    folder = out / run["file"].split("/")[0]
+    # An incremental still arriving on the destination (another uploader, a slow copy).
+    (folder / "2099-01-01-00-00-00.rookdb-incremental-backup").write_bytes(b"ROOKBAK1 partial")
+    drill = service.drill_now("shop", task["id"], wait=True)
+    assert drill["passed"] is True, drill
+    assert drill["file"] == run["file"].split("/")[1]
+    assert drill["bytes_downloaded"] == run["size_bytes"]  # the newer file was not even fetched
