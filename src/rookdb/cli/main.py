@@ -17,6 +17,7 @@ from rookdb.cli import (
     keys,
     restore,
     serve,
+    task_setup,
     transfer,
 )
 from rookdb.errors import RookError
@@ -64,7 +65,17 @@ def _global_options(
     ctx.obj = context.resolve(data_dir, url, quiet, api_key, ca_file)
 
 
-for _module in (serve, databases, documents, attachments, transfer, backup, restore, keys):
+for _module in (
+    serve,
+    databases,
+    documents,
+    attachments,
+    transfer,
+    backup,
+    task_setup,
+    restore,
+    keys,
+):
     _module.register(app)
 
 

@@ -2,7 +2,7 @@
 
 Use ``from_config`` with a task's destination entry or ``from_url`` with a
 URL such as ``s3://bucket/prefix/run-folder``; ``upload_to_all`` fans one file
-out to several destinations in parallel.
+out to several destinations in parallel; ``check_destination`` is "test connection".
 """
 
 from rookdb.destinations.base import (
@@ -14,13 +14,16 @@ from rookdb.destinations.base import (
     public_config,
 )
 from rookdb.destinations.fanout import UploadResult, missing_files, upload_to_all
+from rookdb.destinations.probe import AccessReport, check_destination
 from rookdb.destinations.retry import RetryPolicy, with_retry
 
 __all__ = [
+    "AccessReport",
     "Destination",
     "RemoteFile",
     "RetryPolicy",
     "UploadResult",
+    "check_destination",
     "config_from_url",
     "from_config",
     "from_url",

@@ -24,6 +24,7 @@ from rookdb import __version__, studio
 from rookdb.instance import Instance
 from rookdb.security.keys import ApiKeys
 from rookdb.server import attachments, changes, databases, documents, errors, health, indexes, keys
+from rookdb.server import destinations as destination_routes
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
 from rookdb.server.auth import AuthGate
@@ -101,6 +102,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(indexes.router)
     app.include_router(changes.router)
     app.include_router(task_routes.router)
+    app.include_router(destination_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(keys.router)
     # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
