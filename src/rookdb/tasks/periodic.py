@@ -175,13 +175,18 @@ def _interval_minutes(fields: Mapping[str, Any]) -> int:
         raise InvalidInput(
             f"interval_minutes is required ({ACCEPTED_INTERVALS})", field="interval_minutes"
         )
-    if minutes is not None:
+    if millis is None:
         return _whole_number(minutes, "interval_minutes")
     value = _whole_number(millis, "interval_milliseconds")
     if value % _MS_PER_MINUTE:
         raise InvalidInput(
             f"interval_milliseconds {value} is not a whole number of minutes: {ACCEPTED_INTERVALS}",
             field="interval_milliseconds",
+        )
+    if minutes is not None and _whole_number(minutes, "interval_minutes") * _MS_PER_MINUTE != value:
+        raise InvalidInput(
+            "interval_minutes and interval_milliseconds disagree; give one of them",
+            field="interval_minutes",
         )
     return value // _MS_PER_MINUTE
 
