@@ -35,16 +35,18 @@ class StudioServer:
     url: str
     data_dir: Path
     process: subprocess.Popen[str]
+    admin_key: str | None = None  # printed at the first start when API keys are required
 
     def page_url(self, path: str) -> str:
         """An absolute URL on this server."""
         return self.url.rstrip("/") + path
 
 
-def start_server(data_dir: Path) -> StudioServer:
+def start_server(data_dir: Path, *, auth: bool = False) -> StudioServer:
     """Start `rookdb serve` on a free loopback port; return once it announced its URL."""
     rookdb = Path(sys.executable).with_name("rookdb")
-    command = [str(rookdb), "serve", "--open", "--data-dir", str(data_dir), "--port", "0"]
+    mode = "--auth" if auth else "--open"
+    command = [str(rookdb), "serve", mode, "--data-dir", str(data_dir), "--port", "0"]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -70,7 +72,8 @@ def start_server(data_dir: Path) -> StudioServer:
         seen.append(line)
         match = re.search(r"serving (http://127\.0\.0\.1:\d+/?)", line)
         if match:
-            return StudioServer(match.group(1), data_dir, process)
+            key = next((m.group(0) for s in seen if (m := re.search(r"rk_\S+", s))), None)
+            return StudioServer(match.group(1), data_dir, process, key)
         if process.poll() is not None:
             raise RuntimeError("rookdb serve exited: " + "".join(seen))
 

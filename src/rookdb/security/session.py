@@ -30,7 +30,9 @@ def _sign(secret: bytes, data: bytes) -> str:
 def new_session(secret: bytes, key_id: str, *, now: float | None = None) -> str:
     """A session cookie value for a key id, valid for SESSION_SECONDS."""
     expires = int((now if now is not None else time.time()) + SESSION_SECONDS)
-    payload = base64.urlsafe_b64encode(orjson.dumps({"kid": key_id, "exp": expires})).decode()
+    # No '=' padding: a cookie value with '=' would be sent quoted.
+    data = orjson.dumps({"kid": key_id, "exp": expires})
+    payload = base64.urlsafe_b64encode(data).decode().rstrip("=")
     return f"{payload}.{_sign(secret, payload.encode())}"
 
 
@@ -40,7 +42,7 @@ def session_key_id(secret: bytes, cookie: str, *, now: float | None = None) -> s
     if not signature or not hmac.compare_digest(signature, _sign(secret, payload.encode())):
         return None
     try:
-        data = orjson.loads(base64.urlsafe_b64decode(payload.encode()))
+        data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, orjson.JSONDecodeError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("exp"), int):

@@ -160,7 +160,7 @@ def _cookie(headers: Headers, name: str) -> str | None:
     for part in headers.get("cookie", "").split(";"):
         key, _, value = part.strip().partition("=")
         if key == name:
-            return value
+            return value.strip('"')
     return None
 
 
