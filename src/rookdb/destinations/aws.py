@@ -108,6 +108,12 @@ def translate(
         return DestinationAccessDenied(
             f"{name}: no usable credentials: set access_key_id and secret_access_key"
         )
+    if isinstance(cause, boto_errors.ReadTimeoutError | boto_errors.ConnectTimeoutError):
+        # A slow or overloaded server, not a dead one: say so, the next attempt may succeed.
+        return DestinationUnavailable(
+            f"{name}: could not {action}: timed out waiting for the server (it is slow or "
+            "overloaded; a later attempt may succeed)"
+        )
     if isinstance(
         cause,
         boto_errors.ConnectionError
