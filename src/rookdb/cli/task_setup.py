@@ -20,7 +20,7 @@ from rookdb.errors import InvalidInput
 ConfigArg = Annotated[
     str | None,
     typer.Argument(
-        metavar="[CONFIG]", help='The destination as JSON, e.g. \'{"kind": "s3", "bucket": "b"}\'.'
+        metavar="CONFIG", help='The destination as JSON, e.g. \'{"kind": "s3", "bucket": "b"}\'.'
     ),
 ]
 
@@ -66,7 +66,11 @@ def periodic(
     ctx: typer.Context,
     database: DatabaseArg,
     interval_minutes: Annotated[
-        int, typer.Option("--interval-minutes", help="Back up every N minutes (see below).")
+        int,
+        typer.Option(
+            "--interval-minutes",
+            help="Back up every N minutes: N divides 60, or whole hours dividing 24, or 1440.",
+        ),
     ],
     s3_bucket: Annotated[str | None, typer.Option("--s3-bucket", help="S3 bucket name.")] = None,
     glacier_vault: Annotated[
