@@ -74,3 +74,17 @@ def test_retrieval_not_ready_says_so_and_is_reused(
     assert (tmp_path / "back").read_bytes() == (tmp_path / "a").read_bytes()
     saved = json.loads((tmp_path / "inv.json").read_text())
     assert saved["archives"][FULL]["retrieval_job"] == job_id
+
+
+def test_rebuild_keeps_what_this_machine_knows(moto_glacier: ServerProcess, tmp_path: Path) -> None:
+    """Glacier's inventory lags by up to a day: a rebuild must not forget newer local entries."""
+    vault = unique("vault")
+    create_vault(moto_glacier.url, vault)
+    destination = glacier(moto_glacier, tmp_path / "inv.json", vault)
+    destination.put_file(write(tmp_path / "a", b"full backup"), FULL)
+    inventory = json.loads((tmp_path / "inv.json").read_text())
+    # An archive uploaded after Glacier's last inventory: known here only.
+    inventory["archives"]["recent/file"] = {"archive_id": "recent-id", "size": 3, "created": None}
+    (tmp_path / "inv.json").write_text(json.dumps(inventory))
+    assert destination.rebuild_inventory() == 2
+    assert [f.path for f in destination.list()] == [FULL, "recent/file"]

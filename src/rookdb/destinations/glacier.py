@@ -200,9 +200,10 @@ class GlacierDestination(Destination):
         return len(remote_paths)
 
     def rebuild_inventory(self) -> int:
-        """Recreate the inventory file from Glacier's own inventory job; returns the archive count.
+        """Fill the inventory file from Glacier's own inventory job; returns the archive count.
 
-        Glacier refreshes that inventory about daily, so very recent archives may be missing.
+        Glacier refreshes that inventory about daily, so very recent archives may be missing
+        from it; entries the file already holds are kept.
         """
         try:
             job = self._client.initiate_job(
@@ -228,9 +229,10 @@ class GlacierDestination(Destination):
                 "checksum": archive.get("SHA256TreeHash"),
             }
         with self._inventory() as archives:
-            archives.clear()
+            # Entries already here stay: Glacier's inventory is up to a day old, so an
+            # archive this machine uploaded since would otherwise be forgotten.
             archives.update(rebuilt)
-        return len(rebuilt)
+            return len(archives)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
