@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from rookdb import Instance
 from rookdb.cli.main import app
+from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
 
 from .chains import fill, flip_byte
@@ -72,3 +76,35 @@ def test_bad_drill_cron_is_refused(data: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert isinstance(result.exception, InvalidInput)
     assert result.exception.field == "drill.cron"
+
+
+def test_remote_drill_commands(live_server: object, instance: Instance, tmp_path: Path) -> None:
+    fill(instance.create_database("shop"))
+    env = {"ROOKDB_URL": live_server.url, "ROOKDB_DATA_DIR": ""}  # type: ignore[attr-defined]
+
+    def remote(*args: str) -> Any:
+        return CliRunner().invoke(tasks_app, list(args), env=env)
+
+    created = remote(
+        "create", "shop", "--full-cron", "0 2 * * *", "--to-local", str(tmp_path / "out"), "--drill"
+    )
+    assert created.exit_code == 0, created.output
+    task_id = created.stdout.strip()
+    assert remote("now", "shop", task_id).exit_code == 0
+
+    def drills() -> dict[str, Any]:
+        for _ in range(600):  # the server drills in the background
+            status: dict[str, Any] = json.loads(remote("show", "shop", task_id, "--json").stdout)[
+                "status"
+            ]
+            if status["last_drill"] and status["drilling"] is None:
+                return status
+            time.sleep(0.05)
+        raise AssertionError("no drill was recorded")
+
+    assert drills()["last_drill"]["trigger"] == "after_full"
+    queued = remote("drill", "shop", task_id)
+    assert queued.exit_code == 0, queued.output
+    assert f"queued a restore drill of {task_id}" in queued.stdout
+    status = drills()
+    assert status["last_drill"]["trigger"] == "manual" and status["last_drill"]["passed"] is True
