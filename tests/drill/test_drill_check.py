@@ -15,11 +15,12 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 import rookdb
+from rookdb.backup import write_full_backup
 from rookdb.cli.main import app
 from rookdb.drill import DrillReport, DrillWorker, Scratch, clean_leftovers, run_drill, scratch_root
 from rookdb.restore import DestinationSource
 
-from .chains import Chain, flip_byte, make_chain, rewrite_trailer_count
+from .chains import Chain, fill, flip_byte, make_chain, rewrite_trailer_count
 
 
 @pytest.fixture
@@ -233,3 +234,34 @@ def test_drill_worker_runs_drills_one_at_a_time_at_low_priority() -> None:
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_priority
     finally:
         worker.shutdown()
+
+
+def test_full_backup_with_every_kind_of_tombstone_passes(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    # Deletes made before the full backup: document, attachment and index tombstones
+    # travel in the full file; a restore into an empty file keeps only the first kind.
+    db = instance.create_database("shop")
+    fill(db)
+    db.delete("users/7")
+    db.delete_attachment("users/2", "notes.txt")
+    db.delete_index("OrdersByTotal")
+    full = write_full_backup(db, tmp_path / "backups")
+    assert full.tombstones == 1
+    report = drill(instance, full.path.parent)
+    assert report.passed, report.problems
+    assert report.files[0].found["attachment_tombstones"] == 1
+    assert report.files[0].found["index_tombstones"] == 1
+    assert report.totals["tombstones"] == 1 and report.totals["indexes"] == 1
+
+
+def test_snapshot_alone_passes_and_a_wrong_snapshot_count_fails(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    chain = make_chain(instance, tmp_path / "backups", backup_type="snapshot")
+    report = drill(instance, chain.full.path)
+    assert report.passed, report.problems
+    assert report.totals["documents"] == report.files[0].expected["documents"] == 125
+    rewrite_trailer_count(chain.full.path, "identities", 1)
+    report = drill(instance, chain.full.path)
+    assert not report.passed and report.file_failed == chain.full.file_name
