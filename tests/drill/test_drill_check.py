@@ -6,12 +6,10 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 import rookdb
@@ -147,15 +145,6 @@ def test_leftovers_of_dead_drills_are_removed_but_not_a_running_one(tmp_path: Pa
     assert (running.path / "restore.rookdb").exists()
     running.close()
     assert list(root.iterdir()) == []
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def test_drill_from_a_destination_url(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from rookdb import Instance
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
@@ -26,11 +25,8 @@ def service(instance: Instance) -> Iterator[BackupTasks]:
 
 
 @pytest.fixture
-def s3() -> Iterator[dict[str, str]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def s3(s3_endpoint: str) -> dict[str, str]:
+    endpoint = s3_endpoint
     boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -38,7 +34,7 @@ def s3() -> Iterator[dict[str, str]]:
         aws_secret_access_key="test",
         region_name="us-east-1",
     ).create_bucket(Bucket="backups")
-    yield {
+    return {
         "kind": "s3",
         "bucket": "backups",
         "prefix": "prod",
@@ -47,7 +43,6 @@ def s3() -> Iterator[dict[str, str]]:
         "access_key_id": "test",
         "secret_access_key": "test",
     }
-    server.stop()
 
 
 def test_drill_from_the_chosen_s3_destination(
