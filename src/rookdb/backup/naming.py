@@ -66,6 +66,19 @@ def is_backup_file_name(name: str) -> bool:
     return _FILE.match(name) is not None
 
 
+def order_key(name: str) -> tuple[str, int, bool]:
+    """Creation-order sort key of a run folder or backup file name.
+
+    Plain string order puts "...-05-01.rookdb" (the second folder of a
+    second) before "...-05.rookdb" ('-' sorts before '.'); this key reads the
+    stamp, then the same-second counter, and puts a full file before an
+    incremental of the same second.
+    """
+    head, _, _rest = name.partition(".")
+    base, counter = head[:19], head[20:]
+    return base, int(counter) if counter.isdigit() else 0, name.endswith(INCREMENTAL_SUFFIX)
+
+
 def suffix_for(kind: str, backup_type: str) -> str:
     if kind == "incremental":
         return INCREMENTAL_SUFFIX

@@ -171,16 +171,53 @@ def run(
     )
 
 
+SourceArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A run folder, or a folder of run folders, or a destination URL "
+        "such as s3://bucket/prefix (credentials with --source-option).",
+    ),
+]
+SourceOptions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source-option",
+        help="KEY=VALUE for a destination URL (endpoint_url, access_key_id, "
+        "secret_access_key, region, account_key ...); repeatable.",
+    ),
+]
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source and not source.startswith("file://")
+
+
+def _local_path(source: str, options: list[str] | None) -> Path:
+    if options:
+        raise InvalidInput("--source-option only applies to a destination URL", field="source")
+    return Path(source[len("file://") :] if source.startswith("file://") else source)
+
+
 @backup_app.command("ls")
 def ls(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="A run folder, or a folder of run folders.")],
+    source: SourceArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    source_options: SourceOptions = None,
 ) -> None:
-    """List backup chains: files in order, kinds, etag ranges, sizes, times and problems."""
+    """List backup chains: files in order, kinds, etag ranges, sizes, times and problems.
+
+    On a destination URL the list comes from the destination's listing alone
+    (files, kinds, sizes, upload times; nothing is downloaded).
+    """
     from rookdb.backup import find_run_folders, read_run_folder
 
-    folders = [read_run_folder(path) for path in find_run_folders(source)]
+    if _is_url(source):
+        _ls_remote(source, source_options, as_json)
+        return
+    folders = [
+        read_run_folder(path) for path in find_run_folders(_local_path(source, source_options))
+    ]
     if as_json:
         context.print_json([f.to_json() for f in folders])
         return
@@ -211,14 +248,21 @@ def ls(
 @backup_app.command("verify")
 def verify(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="A run folder, or a folder of run folders.")],
+    source: SourceArgument,
     encryption_key: KeyOption = None,
+    source_options: SourceOptions = None,
 ) -> None:
-    """Read every file completely: checksums, records, chain continuity (exit 1 on any fault)."""
+    """Read every file completely: checksums, records, chain continuity (exit 1 on any fault).
+
+    A destination URL's run folders are downloaded to a temporary folder first.
+    """
     from rookdb.backup import find_run_folders, verify_run_folder
 
+    if _is_url(source):
+        _verify_remote(ctx, source, source_options, encryption_key)
+        return
     faults = 0
-    folders = find_run_folders(source)
+    folders = find_run_folders(_local_path(source, source_options))
     total = sum(f.stat().st_size for folder in folders for f in folder.iterdir() if f.is_file())
     with progress_bar(ctx, "verifying", in_bytes=True) as update:
         done = 0
@@ -244,6 +288,80 @@ def verify(
     if faults:
         sys.stderr.write(f"error: {faults} fault(s) found\n")
         raise typer.Exit(1)
+
+
+def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
+    from rookdb.cli.restore import parse_source_options
+    from rookdb.restore.remote import file_name, kind_of, list_remote_run_folders
+
+    folders = list_remote_run_folders(url, parse_source_options(options or []))
+    if as_json:
+        context.print_json([f.to_json() for f in folders])
+        return
+    out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    if not folders:
+        out.print(f"no run folders at {_masked(url)}")
+    for folder in folders:
+        table = Table(title=folder.name, title_justify="left")
+        for column in ("file", "kind", "size", "uploaded"):
+            table.add_column(column)
+        for f in folder.files:
+            uploaded = f.modified.isoformat() if f.modified else "-"
+            table.add_row(file_name(f), kind_of(f), _human(f.size), uploaded)
+        out.print(table)
+
+
+def _verify_remote(
+    ctx: typer.Context, url: str, options: list[str] | None, encryption_key: str | None
+) -> None:
+    from rookdb.cli.restore import parse_source_options
+    from rookdb.restore.remote import list_remote_run_folders, verify_remote_run_folder
+
+    credentials = parse_source_options(options or [])
+    folders = list_remote_run_folders(url, credentials)
+    if not folders:
+        raise BackupError(f"no run folders at {_masked(url)}")
+    total = sum(f.size for folder in folders for f in folder.files)
+    quiet = context.get(ctx).quiet
+    faults = 0
+    with progress_bar(ctx, "verifying", in_bytes=True) as update:
+        done = 0
+
+        def advance(amount: int) -> None:
+            nonlocal done
+            done += amount
+            update(done, total)
+
+        results = [
+            verify_remote_run_folder(
+                folder,
+                credentials,
+                encryption_key=encryption_key,
+                notify=None if quiet else _announce,
+                progress=advance,
+            )
+            for folder in folders
+        ]
+    for result in results:
+        if result.ok:
+            say(ctx, f"ok {result.name}: {len(result.files)} files, etags up to {result.last_etag}")
+        else:
+            faults += len(result.problems)
+            for problem in result.problems:
+                sys.stderr.write(f"FAULT {result.name}: {problem}\n")
+    if faults:
+        sys.stderr.write(f"error: {faults} fault(s) found\n")
+        raise typer.Exit(1)
+
+
+def _announce(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def _masked(url: str) -> str:
+    from rookdb.restore.source import masked_url
+
+    return masked_url(url)
 
 
 def register(app: typer.Typer) -> None:
