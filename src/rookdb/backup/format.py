@@ -46,6 +46,9 @@ COMPRESSIONS = ("zstd", "gzip", "none")
 BLOCK_SIZE = 1 << 20
 CHUNK_SIZE = 1 << 20
 MAX_STORED_BLOCK = 64 << 20
+# Blocks hold ~1 MB of records plus one record that may be larger (a big document):
+# a claim beyond this is a hostile or broken file, refused before any memory is set aside.
+MAX_RAW_BLOCK = 256 << 20
 ZSTD_LEVEL = 3
 
 _U32 = struct.Struct("<I")
@@ -230,10 +233,16 @@ def _decompressor(name: str) -> Callable[[bytes, int], bytes]:
         dctx = zstandard.ZstdDecompressor()
         return lambda data, size: dctx.decompress(data, max_output_size=size)
     if name == "gzip":
-        return lambda data, _size: gzip.decompress(data)
+        return _gunzip
     if name == "none":
         return lambda data, _size: data
     raise ValueError(name)
+
+
+def _gunzip(data: bytes, size: int) -> bytes:
+    # Bounded: a small block that inflates far beyond what it claims stops at size + 1.
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return inflater.decompress(data, size + 1)
 
 
 # -- writing ---------------------------------------------------------------------
@@ -592,6 +601,11 @@ class BackupReader:
             kind, stored_len, raw_len, crc = _BLOCK.unpack(frame)
             if kind not in (DATA_BLOCK, INDEX_BLOCK) or stored_len > MAX_STORED_BLOCK:
                 raise self._corrupt(f"bad block header at offset {offset}")
+            if raw_len > MAX_RAW_BLOCK:
+                raise self._corrupt(
+                    f"block at offset {offset} claims {raw_len} bytes once decompressed "
+                    f"(at most {MAX_RAW_BLOCK} are plausible)"
+                )
             if offset + _BLOCK.size + stored_len > self.trailer_start:
                 raise self._corrupt(f"block at offset {offset} runs past the trailer")
             stored = self._file.read(stored_len)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from rookdb.backup import naming
-from rookdb.errors import NotFound, RestoreError
+from rookdb.errors import InvalidInput, NotFound, RestoreError
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class DestinationSource:
 
         destination, leaf = from_url(self.url, self.credentials)
         try:
+            local = work_dir / (_local_name(leaf) or "run-folder")
             prefix = f"{leaf}/" if leaf else ""
             files = _backup_files(destination.list(prefix), prefix)
             if not files and destination.local_listing:
@@ -90,13 +91,24 @@ class DestinationSource:
                     "they can be downloaded once the retrieval jobs finish (minutes to hours), "
                     "waiting for them"
                 )
-            local = work_dir / (leaf or "run-folder")
             local.mkdir(parents=True, exist_ok=True)
             for remote in files:
                 destination.get_file(remote, local / remote.rsplit("/", 1)[-1])
             return local
         finally:
             destination.close()
+
+
+def _local_name(leaf: str) -> str:
+    """The URL's last segment as a folder name inside the work dir, never a way out of it."""
+    # The segment is percent-decoded: "%2E%2E" or "a%2F..%2F.." would otherwise
+    # make the download folder land outside the restore's staging folder.
+    if leaf in (".", "..") or any(c in leaf for c in "/\\\0"):
+        raise InvalidInput(
+            f"{leaf!r} is not a run folder name: the URL must end with the run folder",
+            field="source",
+        )
+    return leaf
 
 
 def _backup_files(listed: list[Any], prefix: str) -> list[str]:

@@ -28,6 +28,7 @@ from rookdb.server import destinations as destination_routes
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
 from rookdb.server.auth import AuthGate
+from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
 from rookdb.tasks import BackupScheduler
 
@@ -88,6 +89,8 @@ def create_app(
     app.state.services = list(default_services(instance) if services is None else services)
     app.state.backup_tasks = task_routes.service_for(instance, app.state.services)
     errors.install(app)
+    # The last added runs first: the gate refuses strangers before any body is buffered.
+    app.add_middleware(JsonDepthLimit, max_buffer=max_json_body)
     app.add_middleware(AuthGate)
     _include_routers(app)
     return app

@@ -126,6 +126,9 @@ class BackupTask(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
+        # Names reach headers, logs and metric labels: no line breaks or other controls.
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise PydanticCustomError("name", "a task name must not contain control characters")
         return value.strip()
 
     @property
