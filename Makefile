@@ -23,7 +23,7 @@ install: $(BIN)/rookdb
 install-dev: $(VENV)/.dev-installed
 
 run: install
-	@echo "rookdb: serving http://$(HOST):$(PORT)/ (data in $(DATA_DIR))"
+	@echo "rookdb: serving http://$(HOST):$(PORT)/ (data in $(DATA_DIR)); the first start prints an admin API key for the Studio login"
 	$(BIN)/rookdb serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
 test: install-dev

@@ -29,10 +29,17 @@ The API (OpenAPI at `/openapi.json`, interactive docs at `/docs`)::
     GET    /databases/{db}/changes?since_etag=N      NDJSON, one change per line, in etag
                                                      order; X-Rookdb-Last-Etag to resume
 
+    GET    /admin/keys                               {"keys": [key ...]} (admin)
+    POST   /admin/keys   {"role", "databases"?, "name"?}  201 key + its secret, shown once
+    DELETE /admin/keys/{id}                          the key, revoked
+
 Document ids go in the path with '?', '#', '%' and dot segments
 percent-encoded. Errors are JSON `{"error": code, "message", "field"?}` with
-the status of their RookError; JSON bodies are limited to 32 MiB (413),
-attachment uploads are not.
+the status of their RookError; JSON bodies are limited to 32 MiB (413) and 64
+levels of nesting (400), attachment uploads are not. With authentication on
+(`rookdb serve` by default) every route but /health needs
+`Authorization: Bearer <key>`: 401 without, 403 with the wrong role (see
+`rookdb.server.auth` and `rookdb.security.roles`).
 """
 
 from rookdb.server.app import Service, create_app
