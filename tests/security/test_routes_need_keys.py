@@ -137,3 +137,26 @@ def test_unknown_routes_say_nothing_without_a_key(secure_server: ServerThread, k
     assert httpx.get(secure_server.url + "/nope", timeout=30).status_code == 401
     with client(secure_server, keys.reader) as http:
         assert http.get("/nope").status_code == 404
+
+
+def test_a_studio_session_reads_the_api_but_never_writes(
+    secure_server: ServerThread, keys: Keys
+) -> None:
+    with client(secure_server) as browser:
+        page = browser.get("/studio/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "api_key": keys.admin, "next": "/studio/"}
+        assert browser.post("/studio/login", data=form).status_code == 303
+        assert browser.get("/studio/").status_code == 200
+        assert browser.get("/databases").status_code == 200  # /docs and JSON links work
+        assert browser.get("/openapi.json").status_code == 200
+        # A write through the API with only the cookie, as a cross-site form would send it.
+        assert browser.post("/databases", json={"name": "viacookie"}).status_code == 401
+        assert browser.delete("/databases/shop").status_code == 401
+        assert browser.get("/databases/viacookie").status_code == 404
+        assert browser.get("/databases/shop").status_code == 200
+        # A forged or expired cookie is no session.
+        browser.cookies.clear()
+        browser.cookies.set("rookdb_session", "e30.0000")
+        assert browser.get("/databases").status_code == 401

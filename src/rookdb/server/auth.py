@@ -96,7 +96,7 @@ class AuthGate:
             return None
         if action is Action.PUBLIC:
             return None
-        key = _authenticate(app, headers, path)
+        key = _authenticate(app, headers, method, path)
         if not allows(key.role, action):
             raise Forbidden(
                 f"this API key has the role {key.role!r}; {method} {path} needs "
@@ -129,7 +129,7 @@ class AuthGate:
         return json_response(error.to_dict(), error.http_status, headers)
 
 
-def _authenticate(app: FastAPI, headers: Headers, path: str) -> ApiKey:
+def _authenticate(app: FastAPI, headers: Headers, method: str, path: str) -> ApiKey:
     keys: ApiKeys = app.state.api_keys
     authorization = headers.get("authorization")
     if authorization:
@@ -140,15 +140,17 @@ def _authenticate(app: FastAPI, headers: Headers, path: str) -> ApiKey:
         if key is None:
             raise Unauthorized("the API key is not valid or was revoked")
         return key
-    # Browsers send the Studio's session cookie; the API takes bearer keys only, so
-    # a cookie can never make a cross-site request to the API count as authenticated.
-    if _is_studio(path):
+    # Browsers send the Studio's session cookie. The API honours it for reads only
+    # (so /docs and JSON links work after logging in): a cross-site form can then
+    # never write through the API on a logged-in user's behalf.
+    if _is_studio(path) or method in _SAFE_METHODS:
         cookie = _cookie(headers, SESSION_COOKIE)
         if cookie:
             key_id = session_key_id(app.state.instance.secrets.derive("studio-session"), cookie)
             key = keys.active(key_id) if key_id else None
             if key is not None:
                 return key
+    if _is_studio(path):
         raise Unauthorized("log in to the Studio with an API key")
     raise Unauthorized(
         "this server requires an API key: send `Authorization: Bearer <key>` "
