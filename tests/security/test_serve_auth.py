@@ -80,3 +80,14 @@ def test_open_mode_on_loopback_refuses_foreign_hosts_and_cross_site_writes(tmp_p
         assert httpx.get(f"{url}/databases/evil").status_code == 404
     finally:
         served.stop()
+
+
+def test_keys_on_a_folder_that_is_no_data_dir(tmp_path: Path) -> None:
+    result = cli("--data-dir", str(tmp_path / "nowhere"), "keys", "create", "--role", "admin")
+    assert result.returncode == 1 and "not a rookdb data dir" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+    data = str(tmp_path / "data")
+    assert cli("--data-dir", data, "db", "create", "shop").returncode == 0
+    unknown = cli("--data-dir", data, "keys", "create", "--role", "root")
+    assert unknown.returncode == 1 and "unknown role 'root'" in unknown.stderr
+    assert cli("--data-dir", data, "keys", "list", "--json").stdout.strip() == "[]"

@@ -34,12 +34,12 @@ def register(app: typer.Typer) -> None:
 
 
 class _LocalKeys:
-    """The same three operations as `rookdb.Client`, on a data dir."""
+    """The same three operations as `rookdb.Client`, on a data dir's system store."""
 
-    def __init__(self, instance: Any) -> None:
+    def __init__(self, system: Any) -> None:
         from rookdb.security.keys import ApiKeys
 
-        self._keys = ApiKeys(instance.system)
+        self._keys = ApiKeys(system)
 
     def create_api_key(self, role: str, databases: list[str] | None, name: str) -> dict[str, Any]:
         key, token = self._keys.create(role, databases, name)
@@ -52,10 +52,21 @@ class _LocalKeys:
         return self._keys.revoke(key_id).to_json()
 
 
+def _system_store(ctx: typer.Context) -> Any:
+    # The system store alone, not a whole Instance: opening an Instance clears the
+    # restore staging folder, which a server running on the same data dir may be using.
+    from rookdb.system import SqliteSystemStore
+
+    data_dir = context.get(ctx).data_dir
+    if not (data_dir / "system.sqlite").exists():
+        raise InvalidInput(f"{data_dir} is not a rookdb data dir (no system.sqlite)")
+    return SqliteSystemStore(data_dir / "system.sqlite")
+
+
 @contextmanager
 def _open_keys(ctx: typer.Context) -> Iterator[Any]:
     cli = context.get(ctx)
-    target = cli.open_target()
+    target = cli.client() if cli.url else _system_store(ctx)
     try:
         yield target if cli.url else _LocalKeys(target)
     finally:
@@ -144,12 +155,15 @@ def rotate_master(ctx: typer.Context) -> None:
             "`rookdb keys rotate-master` works on the data dir: use --data-dir on the "
             "server's machine"
         )
-    from rookdb.instance import Instance
+    from rookdb.security.secrets import MasterKeys
     from rookdb.tasks.store import TaskStore
 
-    with Instance(cli.data_dir) as instance:
-        store = TaskStore(instance.system, instance.secrets)
-        old, new, count = instance.secrets.rotate(store.reseal_all)
+    system = _system_store(ctx)
+    master = MasterKeys(cli.data_dir.resolve())
+    try:
+        old, new, count = master.rotate(TaskStore(system, master).reseal_all)
+    finally:
+        system.close()
     sys.stdout.write(f"master key {old} -> {new}: {count} stored secrets sealed again\n")
-    if instance.secrets.from_environment:
+    if master.from_environment:
         sys.stdout.write("now restart the server with ROOKDB_MASTER_KEY set to the new key\n")
