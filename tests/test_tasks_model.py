@@ -42,6 +42,20 @@ def test_generated_names_stay_unique(service: BackupTasks, tmp_path: Path) -> No
     assert a["name"] != b["name"] and b["name"].endswith("#2")
 
 
+def test_a_long_generated_name_is_cut_short_and_the_task_stays_usable(
+    service: BackupTasks, tmp_path: Path
+) -> None:
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4)
+    many = [{"kind": "local", "path": str(deep / str(n))} for n in range(6)]
+    first = service.create("shop", body(tmp_path, destinations=many))
+    second = service.create("shop", body(tmp_path, destinations=many))
+    for task in (first, second):
+        assert len(task["name"]) <= 200 and task["name"].startswith("Backup to Local (")
+        assert service.get("shop", task["id"])["name"] == task["name"]
+    assert first["name"].endswith("…") and second["name"].endswith("… #2")
+    assert len(service.list("shop")) == 2
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -55,6 +55,9 @@ def check_timezone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as 'UTC')") from exc
 
 
+NAME_MAX_LENGTH = 200
+
+
 class Retention(BaseModel):
     """Which old chains to delete after a successful full backup (never the newest one)."""
 
@@ -90,7 +93,7 @@ class BackupTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = ""
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=NAME_MAX_LENGTH)
     disabled: bool = False
     type: BackupType = "backup"
     full_backup_cron: str | None = None
@@ -195,9 +198,15 @@ def destination_label(config: dict[str, Any]) -> str:
 
 
 def generated_name(task: BackupTask) -> str:
-    """The name of a task created without one, from its type and destinations."""
+    """The name of a task created without one, from its type and destinations.
+
+    Cut short with an ellipsis when the destinations make it longer than a
+    name may be, leaving room for the " #2" that keeps names unique.
+    """
     verb = "Snapshot" if task.type == "snapshot" else "Backup"
-    return f"{verb} to " + ", ".join(destination_label(d) for d in task.destination_dicts())
+    name = f"{verb} to " + ", ".join(destination_label(d) for d in task.destination_dicts())
+    room = NAME_MAX_LENGTH - 8
+    return name if len(name) <= room else name[: room - 1].rstrip(", ") + "…"
 
 
 def cron_next(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
