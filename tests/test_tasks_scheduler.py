@@ -308,3 +308,16 @@ def test_progress_shows_in_status_while_running(
     assert seen and seen[0]["kind"] == "full" and seen[0]["started_at"]
     assert 0 < seen[0]["progress"]["done"] <= seen[0]["progress"]["total"]
     assert service.status("shop", task_id)["running"] is None
+
+
+def test_a_database_with_an_unreadable_task_does_not_stop_the_others(
+    service: BackupTasks, clock: ManualClock, instance: Instance, tmp_path: Path
+) -> None:
+    task_id = create(service, tmp_path / "out", full_backup_cron="0 12 * * *")
+    instance.create_database("attic")
+    # A definition no version of rookdb could have written (say, edited by hand).
+    instance.system.put("backup-tasks", "attic/t-bad0", {"destinations": "nowhere"})
+    clock.set("2026-11-22T12:00:00Z")
+    [run] = run_due(service)
+    assert run["kind"] == "full" and run["error"] is None
+    assert service.status("shop", task_id)["last_full_backup"] == "2026-11-22T12:00:00Z"

@@ -263,13 +263,12 @@ class TaskDrills:
     def _drill_tasks(self) -> list[tuple[str, BackupTask, StatusRecord]]:
         scheduler = self._scheduler
         found = []
-        for database in scheduler.instance.database_names():
-            for task in scheduler.tasks.list(database):
-                if task.drill is None or task.drill.cron is None or not scheduler.runs_here(task):
-                    continue
-                record = scheduler.statuses.get(database, task.id)
-                if record is not None:
-                    found.append((database, task, record))
+        for database, task in scheduler.readable_tasks():
+            if task.drill is None or task.drill.cron is None or not scheduler.runs_here(task):
+                continue
+            record = scheduler.statuses.get(database, task.id)
+            if record is not None:
+                found.append((database, task, record))
         return found
 
 

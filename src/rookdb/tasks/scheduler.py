@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,13 +99,28 @@ class BackupScheduler:
         """Start every run due at the clock's current time; the handles of those started."""
         now = self.clock.now()
         started = []
-        for database in self.instance.database_names():
-            for task in self.tasks.list(database):
+        for database, task in self.readable_tasks():
+            try:
                 handle = self._start_if_due(database, task, now)
-                if handle is not None:
-                    started.append(handle)
+            except Exception:
+                log.exception("cannot start backup task %r of %r", task.id, database)
+                continue
+            if handle is not None:
+                started.append(handle)
         self.drills.tick(now)
         return started
+
+    def readable_tasks(self) -> Iterator[tuple[str, BackupTask]]:
+        """(database, task) for every task of every database whose definitions can be read."""
+        for database in self.instance.database_names():
+            # One database whose tasks cannot be read must not stop the others' backups.
+            try:
+                tasks = self.tasks.list(database)
+            except Exception:
+                log.exception("cannot read the backup tasks of database %r", database)
+                continue
+            for task in tasks:
+                yield database, task
 
     def _start_if_due(self, database: str, task: BackupTask, now: datetime) -> RunHandle | None:
         if not self.runs_here(task):
