@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
+import httpx
 import orjson
 import pytest
 import zstandard
@@ -135,6 +136,8 @@ def s3() -> Iterator[dict[str, str]]:
         "region": "us-east-1",
     }
     yield options
+    # moto keeps its buckets in process-wide state: leave none behind for other tests.
+    httpx.post(f"{options['endpoint_url']}/moto-api/reset", timeout=10)
     server.stop()
 
 
