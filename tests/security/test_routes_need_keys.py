@@ -160,3 +160,18 @@ def test_a_studio_session_reads_the_api_but_never_writes(
         browser.cookies.clear()
         browser.cookies.set("rookdb_session", "e30.0000")
         assert browser.get("/databases").status_code == 401
+
+
+def test_the_openapi_schema_declares_the_key(secure_server: ServerThread, keys: Keys) -> None:
+    with client(secure_server, keys.reader) as http:
+        schema = http.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert schema["paths"]["/health"]["get"]["security"] == []
+    operations = [
+        (method, path, op) for path, ops in schema["paths"].items() for method, op in ops.items()
+    ]
+    assert len(operations) > 30
+    for method, path, op in operations:
+        if path != "/health":
+            assert op["security"] == [{"apiKey": []}], (method, path)
+            assert {"401", "403"} <= set(op["responses"]), (method, path)

@@ -27,7 +27,7 @@ from rookdb.server import attachments, changes, databases, documents, errors, he
 from rookdb.server import destinations as destination_routes
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
-from rookdb.server.auth import AuthGate
+from rookdb.server.auth import AuthGate, document_security
 from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
 from rookdb.tasks import BackupScheduler
@@ -93,6 +93,7 @@ def create_app(
     app.add_middleware(JsonDepthLimit, max_buffer=max_json_body)
     app.add_middleware(AuthGate)
     _include_routers(app)
+    document_security(app)
     return app
 
 

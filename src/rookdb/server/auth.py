@@ -15,6 +15,7 @@ server through DNS rebinding) and writes from another origin are refused.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI
@@ -181,3 +182,33 @@ def _check_open_request(headers: Headers, method: str, path: str, action: Action
             raise Forbidden(f"a write from another web site ({origin}) was refused")
     elif method not in _SAFE_METHODS and origin == "null":
         raise Forbidden("a write from an opaque origin was refused")
+
+
+def document_security(app: FastAPI) -> None:
+    """Declare the bearer key in the OpenAPI schema: per operation, required or not."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["apiKey"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key (`rookdb keys create`), unless the server runs --open.",
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if required_action(method, path) is Action.PUBLIC:
+                    operation["security"] = []
+                    continue
+                operation["security"] = [{"apiKey": []}]
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", {"description": "No valid API key"})
+                responses.setdefault(
+                    "403", {"description": "The key's role or databases do not allow this"}
+                )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
