@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,10 @@ SECRET = "ls-remote-secret-5d1c"
 
 @pytest.fixture
 def s3() -> Iterator[Any]:
-    """A moto S3 server with the bucket 'backups'; yields (boto3 client, source options)."""
+    """A moto S3 server with an empty bucket; yields (boto3 client, source options, bucket).
+
+    moto keeps its buckets in process-wide memory, so each test gets a bucket of its own.
+    """
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -34,7 +38,8 @@ def s3() -> Iterator[Any]:
         aws_secret_access_key=SECRET,
         region_name="us-east-1",
     )
-    client.create_bucket(Bucket="backups")
+    bucket = f"backups-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
     options = [
         f"--source-option={k}={v}"
         for k, v in {
@@ -44,13 +49,13 @@ def s3() -> Iterator[Any]:
             "region": "us-east-1",
         }.items()
     ]
-    yield client, options
+    yield client, options, bucket
     server.stop()
 
 
-def upload(client: Any, files: list[BackupFile]) -> None:
+def upload(client: Any, bucket: str, files: list[BackupFile]) -> None:
     for written in files:
-        client.upload_file(str(written.path), "backups", f"prod/{written.relative_path}")
+        client.upload_file(str(written.path), bucket, f"prod/{written.relative_path}")
 
 
 def two_chains(instance: rookdb.Instance, out: Path) -> tuple[list[BackupFile], list[BackupFile]]:
@@ -72,18 +77,18 @@ def run(instance: rookdb.Instance, *args: str) -> Any:
 def test_ls_lists_every_run_folder_from_the_listing(
     instance: rookdb.Instance, tmp_path: Path, s3: Any
 ) -> None:
-    client, options = s3
+    client, options, bucket = s3
     chain_a, chain_b = two_chains(instance, tmp_path / "local")
-    upload(client, chain_a + chain_b)
+    upload(client, bucket, chain_a + chain_b)
 
-    listed = run(instance, "backup", "ls", "s3://backups/prod", "--json", *options)
+    listed = run(instance, "backup", "ls", f"s3://{bucket}/prod", "--json", *options)
     assert listed.exit_code == 0, listed.output
     folders = json.loads(listed.stdout)
     assert [f["name"] for f in folders] == [chain_a[0].run_folder, chain_b[0].run_folder]
     assert [f["kind"] for f in folders[0]["files"]] == ["full", "incremental"]
     assert [f["kind"] for f in folders[1]["files"]] == ["snapshot"]
     assert folders[0]["files"][0]["size"] == chain_a[0].path.stat().st_size
-    assert folders[1]["url"] == f"s3://backups/prod/{chain_b[0].run_folder}"
+    assert folders[1]["url"] == f"s3://{bucket}/prod/{chain_b[0].run_folder}"
 
     one = run(instance, "backup", "ls", folders[0]["url"], *options)
     assert one.exit_code == 0, one.output
@@ -95,18 +100,18 @@ def test_ls_lists_every_run_folder_from_the_listing(
 def test_verify_downloads_and_names_a_damaged_file(
     instance: rookdb.Instance, tmp_path: Path, s3: Any
 ) -> None:
-    client, options = s3
+    client, options, bucket = s3
     chain_a, chain_b = two_chains(instance, tmp_path / "local")
-    upload(client, chain_a + chain_b)
+    upload(client, bucket, chain_a + chain_b)
 
-    good = run(instance, "backup", "verify", "s3://backups/prod", *options)
+    good = run(instance, "backup", "verify", f"s3://{bucket}/prod", *options)
     assert good.exit_code == 0, good.output
 
     damaged = bytearray(chain_a[1].path.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     key = f"prod/{chain_a[1].relative_path}"
-    client.put_object(Bucket="backups", Key=key, Body=bytes(damaged))
-    bad = run(instance, "backup", "verify", "s3://backups/prod", *options)
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(damaged))
+    bad = run(instance, "backup", "verify", f"s3://{bucket}/prod", *options)
     assert bad.exit_code == 1
     assert f"FAULT {chain_a[0].run_folder}: {chain_a[1].file_name}" in bad.stderr
     assert SECRET not in good.output + bad.output
@@ -121,9 +126,11 @@ def test_source_options_are_refused_on_a_local_folder(
 
 
 def test_an_empty_prefix_says_so(instance: rookdb.Instance, s3: Any) -> None:
-    _client, options = s3
-    listed = run(instance, "backup", "ls", "s3://backups/nothing-here", *options)
-    assert listed.exit_code == 0 and "no run folders at s3://backups/nothing-here" in listed.stdout
-    verified = run(instance, "backup", "verify", "s3://backups/nothing-here", *options)
+    _client, options, bucket = s3
+    listed = run(instance, "backup", "ls", f"s3://{bucket}/nothing-here", *options)
+    assert (
+        listed.exit_code == 0 and f"no run folders at s3://{bucket}/nothing-here" in listed.stdout
+    )
+    verified = run(instance, "backup", "verify", f"s3://{bucket}/nothing-here", *options)
     assert isinstance(verified.exception, BackupError)
-    assert "no run folders at s3://backups/nothing-here" in str(verified.exception)
+    assert f"no run folders at s3://{bucket}/nothing-here" in str(verified.exception)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rookdb import staging
 from rookdb.errors import AlreadyExists, InvalidInput, NotFound
 from rookdb.security.secrets import MasterKeys
 from rookdb.storage import Database, DatabaseStats
@@ -137,11 +137,13 @@ class Instance:
         return self.databases_dir / f"{name.lower()}{DATABASE_SUFFIX}"
 
     # -- staging, for restore ----------------------------------------------------
-    def staging_dir(self) -> Path:
-        """A private temporary folder inside the data dir (same filesystem: renames are atomic)."""
-        root = self.data_dir / "staging"
-        root.mkdir(exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=root))
+    def staging(self) -> AbstractContextManager[Path]:
+        """A private work folder inside the data dir (same filesystem: renames are atomic).
+
+        Removed on exit; locked while in use, so another process opening this
+        data dir (a CLI command beside `rookdb serve`) never cleans it away.
+        """
+        return staging.work_folder(self.data_dir / "staging")
 
     def adopt_database(self, name: str, built_file: Path) -> Database:
         """Move a completely built database file in under `name` and register it."""
@@ -160,8 +162,8 @@ class Instance:
             return db
 
     def _clean_staging(self) -> None:
-        # Leftovers of a restore that was interrupted: never visible, so safe to drop.
-        shutil.rmtree(self.data_dir / "staging", ignore_errors=True)
+        # Leftovers of a restore that was killed: never visible, so safe to drop.
+        staging.remove_abandoned(self.data_dir / "staging")
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:

@@ -9,7 +9,6 @@ Any failure removes the staging folder and leaves the data dir as it was.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 import uuid
@@ -94,14 +93,11 @@ def restore_database(
         until = until or Path(source).name
         source = Path(source).parent
     backup_source = resolve_source(source)
-    staging = instance.staging_dir()
-    try:
+    with instance.staging() as staging:
         folder = pick_run_folder(backup_source.fetch(staging / "download"), until)
         plan = plan_restore(read_run_folder(folder), until)
         built, counts = build_database(staging, plan, encryption_key, progress)
         db = instance.adopt_database(new_name, built)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return RestoreResult(
         database=db.name,
         source=backup_source.description,
@@ -300,13 +296,10 @@ def _import_new(
     from rookdb.backup.chain import RunFolderInfo, read_file_info
 
     info = read_file_info(file)
-    staging = instance.staging_dir()
-    try:
+    with instance.staging() as staging:
         plan = RestorePlan(RunFolderInfo(file.parent, file.parent.name, (info,)), (info,))
         built, counts = build_database(staging, plan, encryption_key, progress)
         db: Database = instance.adopt_database(db_name, built)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return RestoreResult(
         database=db.name,
         source=str(file),
