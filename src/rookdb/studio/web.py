@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from rookdb.errors import Forbidden, RookError
 from rookdb.instance import Instance
+from rookdb.security.roles import Action, allows
 from rookdb.security.session import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -67,6 +68,7 @@ def render(
     Every page carries the CSRF token its forms send back (and sets the CSRF
     cookie on a browser's first visit) and says who is logged in.
     """
+    key = principal(request)
     cookie = request.cookies.get(CSRF_COOKIE)
     fresh = not cookie
     if not cookie:
@@ -74,8 +76,11 @@ def render(
     full = {
         "notice": request.query_params.get("notice"),
         "csrf_token": csrf_token(csrf_secret(request), cookie),
-        "principal": principal(request),
+        "principal": key,
         "auth_required": bool(getattr(request.app.state, "auth_required", False)),
+        # Controls a key may not use are not shown (the server refuses them anyway).
+        "can_admin": key is None or allows(key.role, Action.ADMIN),
+        "can_backup": key is None or allows(key.role, Action.BACKUP_NOW),
         **context,
     }
     response = templates.TemplateResponse(request, template, full, status_code=status_code)
