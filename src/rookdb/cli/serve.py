@@ -54,6 +54,7 @@ def serve(
     """
     from rookdb.server import Tls
     from rookdb.server import serve as run_server
+    from rookdb.server.auth import is_loopback
 
     target = data_dir if data_dir is not None else context.get(ctx).data_dir
     tls = Tls.from_options(tls_cert, tls_key)
@@ -62,6 +63,11 @@ def serve(
         mode = "API keys required" if auth else "open: no authentication, loopback only"
         sys.stdout.write(f"rookdb serving {url} (data dir {target.resolve()}; {mode})\n")
         sys.stdout.flush()
+        if tls is None and not is_loopback(host):
+            sys.stderr.write(
+                f"warning: serving {host} without TLS: API keys and data cross the network "
+                "in clear text (use --tls-cert and --tls-key)\n"
+            )
 
     def show_admin_key(key: str) -> None:
         sys.stdout.write(
