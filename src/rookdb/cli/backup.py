@@ -8,6 +8,7 @@ added to it as `backup tasks ...` by their own module.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from rookdb.backup.chain import RunFolderInfo
 from rookdb.cli import context
 from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
@@ -37,6 +39,9 @@ backup_app = typer.Typer(
     no_args_is_help=True,
 )
 backup_app.add_typer(tasks_app, name="tasks")
+
+# One run folder's verification, waiting only for its progress callback.
+FolderCheck = Callable[..., RunFolderInfo]
 
 KeyOption = Annotated[
     str | None,
@@ -261,33 +266,18 @@ def verify(
     if _is_url(source):
         _verify_remote(ctx, source, source_options, encryption_key)
         return
-    faults = 0
     folders = find_run_folders(_local_path(source, source_options))
-    total = sum(f.stat().st_size for folder in folders for f in folder.iterdir() if f.is_file())
-    with progress_bar(ctx, "verifying", in_bytes=True) as update:
-        done = 0
-
-        def advance(amount: int) -> None:
-            nonlocal done
-            done += amount
-            update(done, total)
-
-        results = [
-            verify_run_folder(path, encryption_key=encryption_key, progress=advance)
-            for path in folders
-        ]
-    for result in results:
-        if result.ok:
-            say(ctx, f"ok {result.name}: {len(result.files)} files, etags up to {result.last_etag}")
-        else:
-            faults += len(result.problems)
-            for problem in result.problems:
-                sys.stderr.write(f"FAULT {result.name}: {problem}\n")
     if not folders:
         raise BackupError(f"no backup files or run folders in {source}")
-    if faults:
-        sys.stderr.write(f"error: {faults} fault(s) found\n")
-        raise typer.Exit(1)
+    total = sum(f.stat().st_size for folder in folders for f in folder.iterdir() if f.is_file())
+    _verify_each(
+        ctx,
+        total,
+        [
+            functools.partial(verify_run_folder, path, encryption_key=encryption_key)
+            for path in folders
+        ],
+    )
 
 
 def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
@@ -322,8 +312,25 @@ def _verify_remote(
     if not folders:
         raise BackupError(f"no run folders at {_masked(url)}")
     total = sum(f.size for folder in folders for f in folder.files)
-    quiet = context.get(ctx).quiet
-    faults = 0
+    notify = None if context.get(ctx).quiet else _announce
+    _verify_each(
+        ctx,
+        total,
+        [
+            functools.partial(
+                verify_remote_run_folder,
+                folder,
+                credentials,
+                encryption_key=encryption_key,
+                notify=notify,
+            )
+            for folder in folders
+        ],
+    )
+
+
+def _verify_each(ctx: typer.Context, total: int, checks: list[FolderCheck]) -> None:
+    """Run each run folder's check under one progress bar; report; exit 1 on any fault."""
     with progress_bar(ctx, "verifying", in_bytes=True) as update:
         done = 0
 
@@ -332,16 +339,8 @@ def _verify_remote(
             done += amount
             update(done, total)
 
-        results = [
-            verify_remote_run_folder(
-                folder,
-                credentials,
-                encryption_key=encryption_key,
-                notify=None if quiet else _announce,
-                progress=advance,
-            )
-            for folder in folders
-        ]
+        results = [check(progress=advance) for check in checks]
+    faults = 0
     for result in results:
         if result.ok:
             say(ctx, f"ok {result.name}: {len(result.files)} files, etags up to {result.last_etag}")
