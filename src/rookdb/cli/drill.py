@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rookdb.cli import context
-from rookdb.cli.backup import KeyOption, progress_bar
+from rookdb.cli.backup import KeyOption, SourceOptions, progress_bar
 from rookdb.cli.restore import parse_source_options
 from rookdb.drill import DrillReport, run_drill, scratch_root
 from rookdb.errors import InvalidInput
@@ -31,14 +31,7 @@ def drill(
         typer.Option("--until", help="Drill the chain up to this file (name) or ISO time."),
     ] = None,
     encryption_key: KeyOption = None,
-    source_options: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--source-option",
-            help="KEY=VALUE for a destination URL (endpoint_url, access_key_id, "
-            "secret_access_key, region, account_key ...); repeatable.",
-        ),
-    ] = None,
+    source_options: SourceOptions = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Restore a chain into a scratch database, check it, delete it (exit 1 on any fault).

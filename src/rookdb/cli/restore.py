@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rookdb.cli import context
-from rookdb.cli.backup import KeyOption, embedded_instance, progress_bar
+from rookdb.cli.backup import KeyOption, SourceOptions, embedded_instance, progress_bar
 from rookdb.errors import InvalidInput
 
 
@@ -33,14 +33,7 @@ def restore(
         ),
     ] = None,
     encryption_key: KeyOption = None,
-    source_options: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--source-option",
-            help="KEY=VALUE for a destination URL (endpoint_url, access_key_id, "
-            "secret_access_key, region, account_key ...); repeatable.",
-        ),
-    ] = None,
+    source_options: SourceOptions = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Restore a backup chain into a NEW database: verified first, visible only when complete."""
