@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rookdb import staging
+from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, InvalidInput, NotFound
 from rookdb.security.secrets import MasterKeys
 from rookdb.storage import Database, DatabaseStats
@@ -155,7 +156,7 @@ class Instance:
             for stale in _sqlite_files(target):
                 stale.unlink(missing_ok=True)
             os.replace(built_file, target)
-            _fsync_dir(self.databases_dir)
+            fsync_path(self.databases_dir)
             self.system.add_database(DatabaseRecord(name, utc_now_iso(), target.name))
             db = Database(target, name, node_tag=self.node_tag, durable=self.durable)
             self._open[name.lower()] = db
@@ -182,14 +183,6 @@ class Instance:
 
 def _sqlite_files(path: Path) -> list[Path]:
     return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def open(data_dir: str | os.PathLike[str], **kwargs: Any) -> Instance:  # noqa: A001

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from rookdb.durability import fsync_path
 from rookdb.errors import StorageError
 
 FULL_SUFFIX = ".rookdb-full-backup"
@@ -147,8 +148,4 @@ def atomic_file(final: Path) -> Iterator[IO[bytes]]:
 
 
 def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)

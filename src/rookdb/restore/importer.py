@@ -20,6 +20,7 @@ from typing import Any
 from rookdb.backup.chain import BackupFileInfo, read_run_folder
 from rookdb.backup.format import BackupReader
 from rookdb.backup.naming import fsync_dir, is_backup_file_name, parse_run_folder_name
+from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageError
 from rookdb.instance import Instance, check_database_name
 from rookdb.restore.apply import Applier, ApplyCounts
@@ -224,11 +225,7 @@ def _extract_snapshot(reader: BackupReader, target: Path, tracker: _ByteProgress
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)
     fsync_dir(path.parent)
 
 

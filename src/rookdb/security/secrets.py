@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from rookdb.durability import fsync_path
 from rookdb.errors import InvalidInput, MasterKeyError
 
 MASTER_KEY_FILE = "master.key"
@@ -155,7 +156,7 @@ class MasterKeys:
         count = reseal(new)
         self._write_atomically(previous, old)
         os.replace(pending, self.path)
-        _fsync_dir(self.data_dir)
+        fsync_path(self.data_dir)
         # A writer that sealed with the old key meanwhile is caught by this second pass.
         count += reseal(new)
         previous.unlink()
@@ -186,7 +187,7 @@ class MasterKeys:
             out.write(base64.b64encode(key).decode() + "\n")
             out.flush()
             os.fsync(out.fileno())
-        _fsync_dir(path.parent)
+        fsync_path(path.parent)
         return key
 
     def _write_atomically(self, path: Path, key: bytes) -> None:
@@ -198,11 +199,3 @@ class MasterKeys:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
