@@ -202,7 +202,9 @@ class ServerThread:
         """Start serving; return once the server accepts connections."""
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while not self._server.started:
+        # Wait for the URL, not uvicorn's `started`: that flag is set inside
+        # startup() a moment before the listening address is read.
+        while self._server.url is None:
             if not self._thread.is_alive():
                 raise RookError("the HTTP server failed to start (see the log)")
             if time.monotonic() > deadline:
