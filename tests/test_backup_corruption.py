@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 import rookdb
+from drill.chains import rewrite_trailer_count
 from rookdb.backup import (
     BackupFile,
     read_run_folder,
@@ -64,6 +65,21 @@ def test_truncated_file_is_reported_by_name(instance: rookdb.Instance, tmp_path:
     assert_nothing_restored(instance, "copy")
     problems = verify_run_folder(files[0].path.parent).problems
     assert any(victim.name in p for p in problems)
+
+
+@pytest.mark.parametrize(("index", "count"), [(0, "documents"), (2, "tombstones")])
+def test_a_rewritten_trailer_count_is_refused_and_named(
+    instance: rookdb.Instance, tmp_path: Path, index: int, count: str
+) -> None:
+    # The SHA-256 covers every byte before the trailer, so only replaying the
+    # records and counting them can tell that the trailer was rewritten.
+    files = make_chain(instance.create_database("shop"), tmp_path)
+    victim = files[index].path
+    rewrite_trailer_count(victim, count, 1)
+    with pytest.raises(BackupCorrupted, match=f"{victim.name}: its records differ") as info:
+        restore_database(instance, files[0].path.parent, "copy")
+    assert f"{count}: the trailer says" in info.value.message
+    assert_nothing_restored(instance, "copy")
 
 
 @pytest.mark.parametrize("where", [0.1, 0.5, 0.95])

@@ -109,6 +109,9 @@ def _build(
     checks = {check.file: check for check in report.files}
 
     def on_file(info: BackupFileInfo, counts: ApplyCounts | None, database: Path) -> None:
+        # Replay starts only once every file's SHA-256 was verified.
+        for each in report.files:
+            each.checksum_ok = True
         check = checks[info.file_name]
         if counts is None:
             state.check_snapshot(check, database)
@@ -119,9 +122,8 @@ def _build(
 
     staging.mkdir(parents=True, exist_ok=True)
     built, _totals = build_database(staging, plan, encryption_key, meter, on_file)
-    # build_database verified every file's SHA-256 before replaying any of them.
     for check in report.files:
-        check.checksum_ok = True
+        check.checksum_ok = True  # also when no file was replayed (a lone snapshot)
     return built
 
 

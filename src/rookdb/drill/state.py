@@ -21,7 +21,7 @@ from pathlib import Path
 from rookdb.backup.chain import BackupFileInfo
 from rookdb.drill.report import DrillReport, FileCheck, IndexCheck
 from rookdb.errors import RookError
-from rookdb.restore.apply import ApplyCounts
+from rookdb.restore.apply import TRAILER_COUNTS, ApplyCounts
 from rookdb.storage import indexes as index_store
 from rookdb.storage import schema
 from rookdb.storage.model import Condition, IndexDefinition
@@ -34,16 +34,6 @@ ROW_TABLES = {
     "identities": "identities",
     "indexes": "indexes",
 }
-# Trailer count name -> the ApplyCounts field that counts the same records.
-APPLIED = {
-    "documents": "documents",
-    "tombstones": "deletes",
-    "attachments": "attachments",
-    "attachment_tombstones": "attachment_deletes",
-    "identities": "identities",
-    "indexes": "indexes",
-    "index_tombstones": "index_deletes",
-}
 _SCHEMA_INDEXES = re.findall(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)", schema.DDL)
 
 
@@ -54,7 +44,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def check_applied(check: FileCheck, counts: ApplyCounts) -> None:
     """A replayed file: the records the restore applied, kind by kind, against its trailer."""
-    check.found = {name: getattr(counts, attr) for name, attr in APPLIED.items()}
+    check.found = {name: getattr(counts, attr) for name, attr in TRAILER_COUNTS.items()}
     _compare(check, exact=True, what="the restore applied")
 
 

@@ -65,16 +65,29 @@ class ApplyCounts:
     by_file: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: ApplyCounts) -> None:
-        for name in (
-            "documents",
-            "deletes",
-            "attachments",
-            "attachment_deletes",
-            "identities",
-            "indexes",
-            "index_deletes",
-        ):
+        for name in TRAILER_COUNTS.values():
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def trailer_mismatches(self, trailer_counts: dict[str, int]) -> list[str]:
+        """Where the records applied from a file differ from the counts its trailer records."""
+        return [
+            f"{name}: the trailer says {trailer_counts.get(name, 0)}, the file holds "
+            f"{getattr(self, attr)}"
+            for name, attr in TRAILER_COUNTS.items()
+            if trailer_counts.get(name, 0) != getattr(self, attr)
+        ]
+
+
+# A trailer's count name -> the ApplyCounts field that counts the same records.
+TRAILER_COUNTS = {
+    "documents": "documents",
+    "tombstones": "deletes",
+    "attachments": "attachments",
+    "attachment_tombstones": "attachment_deletes",
+    "identities": "identities",
+    "indexes": "indexes",
+    "index_tombstones": "index_deletes",
+}
 
 
 class Applier:

@@ -184,6 +184,14 @@ def build_database(
                 totals.add(counts)
                 if on_file is not None:
                     on_file(info, counts, target)
+                # The SHA-256 covers every byte before the trailer, not the trailer's
+                # own counts: a file whose counts disagree was rewritten or damaged.
+                mismatches = counts.trailer_mismatches(reader.trailer.counts)
+                if mismatches:
+                    raise BackupCorrupted(
+                        f"{info.file_name}: its records differ from its trailer "
+                        f"({'; '.join(mismatches)})"
+                    )
                 tracker(size)
                 fresh = False
             engine.checkpoint()
