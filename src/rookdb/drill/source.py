@@ -57,10 +57,4 @@ class DestinationChainSource:
 
     def _wanted(self, name: str) -> bool:
         # Names sort in creation order (same-second names get -01, -02 ...).
-        return self.until is None or _order_key(name) <= _order_key(self.until)
-
-
-def _order_key(name: str) -> tuple[str, bool]:
-    # A chain's full file comes first even when an incremental shares its second.
-    stamp, _, _suffix = name.partition(".")
-    return stamp, name.endswith(naming.INCREMENTAL_SUFFIX)
+        return self.until is None or naming.order_key(name) <= naming.order_key(self.until)

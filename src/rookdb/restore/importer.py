@@ -19,7 +19,12 @@ from typing import Any
 
 from rookdb.backup.chain import BackupFileInfo, read_run_folder
 from rookdb.backup.format import BackupReader
-from rookdb.backup.naming import fsync_dir, is_backup_file_name, parse_run_folder_name
+from rookdb.backup.naming import (
+    fsync_dir,
+    is_backup_file_name,
+    order_key,
+    parse_run_folder_name,
+)
 from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageError
 from rookdb.instance import Instance, check_database_name
@@ -117,7 +122,7 @@ def pick_run_folder(folder: Path, until: str | None) -> Path:
             return folder
         runs = sorted(
             (p for p in folder.iterdir() if p.is_dir() and parse_run_folder_name(p.name)),
-            key=_run_folder_stamp,
+            key=lambda p: order_key(p.name),
             reverse=True,
         )
     except OSError as exc:
@@ -134,13 +139,6 @@ def pick_run_folder(folder: Path, until: str | None) -> Path:
     if runs and moment is not None:
         raise RestoreError(f"no run folder in {folder} starts at or before {until}")
     raise RestoreError(f"{folder} holds no backup files or run folders")
-
-
-def _run_folder_stamp(folder: Path) -> str:
-    # By stamp, not whole name: "…-05.rookdb-…" sorts after "…-05-01.rookdb-…" by name,
-    # yet the second run folder of a second is the newer one.
-    parsed = parse_run_folder_name(folder.name)
-    return parsed[0] if parsed else ""
 
 
 def build_database(

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rookdb.backup import naming
 from rookdb.errors import RookError
 from rookdb.tasks.model import Retention
 from rookdb.tasks.upload import delete_file, display_name, list_files
 
-_FULL_SUFFIXES = (".rookdb-full-backup", ".rookdb-snapshot")
+_FULL_SUFFIXES = (naming.FULL_SUFFIX, naming.SNAPSHOT_SUFFIX)
 _STAMP_LENGTH = len("yyyy-MM-dd-HH-mm-ss")
 
 
@@ -35,9 +36,9 @@ class Chain:
         return any(f.rsplit("/", 1)[-1].endswith(_FULL_SUFFIXES) for f in self.files)
 
     @property
-    def order(self) -> tuple[str, int]:
+    def order(self) -> tuple[str, int, bool]:
         """Chronological sort key: the stamp, then the same-second counter ("-01", "-02" ...)."""
-        return _order(self.folder)
+        return naming.order_key(self.folder)
 
     @property
     def started(self) -> datetime | None:
@@ -135,18 +136,8 @@ def apply(
 
 
 def _folder_database(folder: str) -> str | None:
-    # "{stamp}.rookdb-{db}-{node}-backup": the node tag is the last dash-separated part.
-    head, sep, rest = folder.partition(".rookdb-")
-    if not sep or not rest.endswith("-backup") or _stamp_time(head) is None:
-        return None
-    database, _, _node = rest.removesuffix("-backup").rpartition("-")
-    return database.lower() or None
-
-
-def _order(name: str) -> tuple[str, int]:
-    head = name.partition(".")[0]
-    counter = head[_STAMP_LENGTH + 1 :]
-    return head[:_STAMP_LENGTH], int(counter) if counter.isdigit() else 0
+    parsed = naming.parse_run_folder_name(folder)
+    return parsed[1].lower() if parsed else None
 
 
 def _stamp_time(name: str) -> datetime | None:
