@@ -38,6 +38,7 @@ import zstandard
 
 from rookdb.backup import crypto
 from rookdb.errors import BackupCorrupted, EncryptionKeyError, InvalidInput
+from rookdb.storage.changes import IdentityChange, IndexChange, TombstoneChange
 
 FORMAT_VERSION = 1
 MAGIC = b"ROOKBAK1"
@@ -158,17 +159,6 @@ class DocumentRecord:
     kind: str = "document"
 
 
-@dataclass(frozen=True, slots=True)
-class TombstoneRecord:
-    etag: int
-    of: str
-    id: str
-    name: str | None
-    collection: str | None
-    deleted_at: str
-    kind: str = "tombstone"
-
-
 @dataclass(slots=True)
 class AttachmentRecord:
     etag: int
@@ -181,22 +171,11 @@ class AttachmentRecord:
     kind: str = "attachment"
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityRecord:
-    etag: int
-    name: str
-    value: int
-    kind: str = "identity"
-
-
-@dataclass(frozen=True, slots=True)
-class IndexRecord:
-    etag: int
-    name: str
-    collection: str
-    fields: tuple[str, ...]
-    kind: str = "index"
-
+# Deletes, identities and index definitions read back exactly as the change feed
+# gave them to the writer.
+TombstoneRecord = TombstoneChange
+IdentityRecord = IdentityChange
+IndexRecord = IndexChange
 
 Record = DocumentRecord | TombstoneRecord | AttachmentRecord | IdentityRecord | IndexRecord
 
