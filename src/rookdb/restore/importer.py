@@ -28,7 +28,7 @@ from rookdb.backup.naming import (
 from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageError
 from rookdb.instance import Instance, check_database_name
-from rookdb.restore.apply import Applier, ApplyCounts
+from rookdb.restore.apply import TRAILER_COUNTS, Applier, ApplyCounts
 from rookdb.restore.planner import RestorePlan, parse_time, plan_restore
 from rookdb.restore.source import BackupSource, resolve_source
 from rookdb.storage import Database
@@ -104,14 +104,8 @@ def restore_database(
         plan = plan_restore(read_run_folder(folder), until)
         built, counts = build_database(staging, plan, encryption_key, progress)
         db = instance.adopt_database(new_name, built)
-    return RestoreResult(
-        database=db.name,
-        source=backup_source.description,
-        files=tuple(f.file_name for f in plan.files),
-        last_etag=db.last_etag,
-        documents=db.count(),
-        duration_ms=int((time.monotonic() - started) * 1000),
-        counts=_counts_json(counts),
+    return _result(
+        db, backup_source.description, tuple(f.file_name for f in plan.files), counts, started
     )
 
 
@@ -235,16 +229,18 @@ def _fsync(path: Path) -> None:
     fsync_dir(path.parent)
 
 
-def _counts_json(counts: ApplyCounts) -> dict[str, int]:
-    return {
-        "documents": counts.documents,
-        "deletes": counts.deletes,
-        "attachments": counts.attachments,
-        "attachment_deletes": counts.attachment_deletes,
-        "identities": counts.identities,
-        "indexes": counts.indexes,
-        "index_deletes": counts.index_deletes,
-    }
+def _result(
+    db: Database, source: str, files: tuple[str, ...], counts: ApplyCounts, started: float
+) -> RestoreResult:
+    return RestoreResult(
+        database=db.name,
+        source=source,
+        files=files,
+        last_etag=db.last_etag,
+        documents=db.count(),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        counts={name: getattr(counts, name) for name in TRAILER_COUNTS.values()},
+    )
 
 
 def import_file(
@@ -277,15 +273,7 @@ def import_file(
         applier = Applier(db.engine, keep_etags=False, apply_deletes=incremental)
         counts = applier.apply(reader)
         tracker(reader.size)
-    return RestoreResult(
-        database=db.name,
-        source=str(file),
-        files=(file.name,),
-        last_etag=db.last_etag,
-        documents=db.count(),
-        duration_ms=int((time.monotonic() - started) * 1000),
-        counts=_counts_json(counts),
-    )
+    return _result(db, str(file), (file.name,), counts, started)
 
 
 def _import_new(
@@ -303,12 +291,4 @@ def _import_new(
         plan = RestorePlan(RunFolderInfo(file.parent, file.parent.name, (info,)), (info,))
         built, counts = build_database(staging, plan, encryption_key, progress)
         db: Database = instance.adopt_database(db_name, built)
-    return RestoreResult(
-        database=db.name,
-        source=str(file),
-        files=(file.name,),
-        last_etag=db.last_etag,
-        documents=db.count(),
-        duration_ms=int((time.monotonic() - started) * 1000),
-        counts=_counts_json(counts),
-    )
+    return _result(db, str(file), (file.name,), counts, started)
