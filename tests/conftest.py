@@ -49,3 +49,21 @@ def remote(live_server: rookdb.server.ServerThread) -> Iterator[rookdb.Client]:
 
     with Client(live_server.url) as client:
         yield client
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """The URL of a moto S3 server on a free 127.0.0.1 port (any keys are accepted).
+
+    moto keeps its buckets in process-wide state, so the fixture resets it when
+    done: no test sees another's buckets.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    yield endpoint
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10)
+    server.stop()

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 import rookdb
@@ -22,18 +20,11 @@ SECRET = "ls-remote-secret-5d1c"
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
-    """A moto S3 server with an empty bucket; yields (boto3 client, source options, bucket).
-
-    moto keeps its buckets in process-wide memory, so each test gets a bucket of its own.
-    """
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def s3(s3_endpoint: str) -> tuple[Any, list[str], str]:
+    """A client, the --source-option flags, and an empty bucket on the moto server."""
     client = boto3.client(
         "s3",
-        endpoint_url=endpoint,
+        endpoint_url=s3_endpoint,
         aws_access_key_id="ls-key",
         aws_secret_access_key=SECRET,
         region_name="us-east-1",
@@ -43,14 +34,13 @@ def s3() -> Iterator[Any]:
     options = [
         f"--source-option={k}={v}"
         for k, v in {
-            "endpoint_url": endpoint,
+            "endpoint_url": s3_endpoint,
             "access_key_id": "ls-key",
             "secret_access_key": SECRET,
             "region": "us-east-1",
         }.items()
     ]
-    yield client, options, bucket
-    server.stop()
+    return client, options, bucket
 
 
 def upload(client: Any, bucket: str, files: list[BackupFile]) -> None:

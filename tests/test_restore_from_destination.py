@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 import rookdb
 from rookdb.backup import write_full_backup, write_incremental_backup
 from rookdb.cli.main import app
 from rookdb.restore import DestinationSource, restore_database
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def test_restore_from_s3_url(instance: rookdb.Instance, tmp_path: Path, s3_endpoint: str) -> None:

@@ -7,15 +7,13 @@ import hashlib
 import struct
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
-import httpx
 import orjson
 import pytest
 import zstandard
-from moto.server import ThreadedMotoServer
 
 from rookdb import Instance
 from rookdb.backup import write_full_backup
@@ -125,20 +123,13 @@ def test_a_claimed_4gib_block_in_a_file_is_reported_by_name(
 
 
 @pytest.fixture
-def s3() -> Iterator[dict[str, str]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    options = {
-        "endpoint_url": f"http://{host}:{port}",
+def s3(s3_endpoint: str) -> dict[str, str]:
+    return {
+        "endpoint_url": s3_endpoint,
         "access_key_id": "test",
         "secret_access_key": "test",
         "region": "us-east-1",
     }
-    yield options
-    # moto keeps its buckets in process-wide state: leave none behind for other tests.
-    httpx.post(f"{options['endpoint_url']}/moto-api/reset", timeout=10)
-    server.stop()
 
 
 def test_a_url_whose_folder_name_climbs_out_is_refused(
