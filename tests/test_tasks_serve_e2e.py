@@ -4,11 +4,8 @@ before a cron minute instead of waiting up to a minute of real time."""
 
 from __future__ import annotations
 
-import os
-import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,37 +15,19 @@ from typing import Any
 import httpx
 import pytest
 
+import rookdb_process
 from rookdb.backup import verify_run_folder
 from rookdb.tasks.clock import CLOCK_OFFSET_ENV
 
-_SCRIPT = Path(sys.executable).parent / "rookdb"
-ROOKDB = (
-    [str(_SCRIPT)]
-    if _SCRIPT.exists()
-    else [sys.executable, "-c", "from rookdb.cli.main import main; main()"]
-)
 BASE = "/databases/shop/tasks/backups"
 LEAD_SECONDS = 6.0  # how far before a minute boundary the server's clock starts
 
 
 def serve(data: Path, offset: float) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOKDB_")}
-    env[CLOCK_OFFSET_ENV] = str(offset)
-    proc = subprocess.Popen(
-        [*ROOKDB, "serve", "--open", "--data-dir", str(data), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    served = rookdb_process.serve(
+        ["--open", "--data-dir", str(data), "--port", "0"], env={CLOCK_OFFSET_ENV: str(offset)}
     )
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], 20)
-    if not ready:
-        proc.kill()
-        pytest.fail("rookdb serve did not announce itself in 20 s")
-    line = proc.stdout.readline()
-    assert line.startswith("rookdb serving http://"), line
-    return proc, line.split()[2].rstrip("/")
+    return served.process, served.url
 
 
 def stop(proc: subprocess.Popen[str]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from .process import ENV, serve
+from rookdb_process import ENV, serve
 
 ST = Path(sys.executable).parent / "st"
 

@@ -16,8 +16,7 @@ import rookdb
 from destinations.servers import FtpServer
 from rookdb.errors import MasterKeyError
 from rookdb.tasks import BackupTasks
-
-from .process import cli
+from rookdb_process import cli
 
 PASSWORD = "rook-secret"  # the FTP server's real password: uploads prove it was opened right
 KEY = "correct horse battery staple, sealed"

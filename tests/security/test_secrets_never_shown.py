@@ -14,8 +14,7 @@ import rookdb
 from destinations.servers import dead_port
 from rookdb.errors import RookError
 from rookdb.tasks import BackupTasks
-
-from .process import serve
+from rookdb_process import serve
 
 S3_SECRET = "s3-SECRET-7f1e9a"
 FTP_SECRET = "ftp-SECRET-c0ffee"

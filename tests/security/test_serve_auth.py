@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from .process import cli, serve
+from rookdb_process import cli, serve
 
 
 def test_first_start_prints_an_admin_key_once_and_the_cli_uses_it(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 
 import rookdb
 from rookdb.errors import InvalidInput, ServerUnreachable
+from rookdb_process import Served, cli, serve
 
 from .certs import Certificates, make_certificates
-from .process import Served, cli, serve
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""A real `rookdb serve` process for the security tests, and the `rookdb` CLI as a process."""
+"""A real `rookdb serve` process for tests that need one, and the `rookdb` CLI as a process."""
 
 from __future__ import annotations
 
