@@ -7,8 +7,10 @@ contain '/', which would make a path-based URL ambiguous.
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -16,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from rookdb.errors import NotFound
+from rookdb.errors import NotFound, StorageError
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.render import etag_header, json_response
 from rookdb.storage import AttachmentInfo
@@ -80,8 +82,11 @@ async def put_attachment(
     # The core stores an attachment inside the database's single write transaction;
     # staging the upload first means a slow client never holds that lock.
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, dir=instance.data_dir) as spool:  # type: ignore[call-overload]
-        async for chunk in request.stream():
-            spool.write(chunk)
+        try:
+            async for chunk in request.stream():
+                spool.write(chunk)
+        except OSError as exc:
+            raise _staging_failed(exc, instance.data_dir) from exc
         spool.seek(0)
         info = await run_in_threadpool(
             database.put_attachment,
@@ -114,6 +119,15 @@ def delete_attachment(db: str, doc_id: DocId, name: Name, instance: InstanceDep)
     """Delete one attachment; `deleted` is false when there was none."""
     deleted = instance.database(db).delete_attachment(doc_id, name)
     return json_response({"id": doc_id, "name": name, "deleted": deleted})
+
+
+def _staging_failed(exc: OSError, folder: Path) -> StorageError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(
+            f"disk full while receiving the attachment in {folder}: nothing was saved; "
+            "free space on that disk and retry"
+        )
+    return StorageError(f"cannot receive the attachment in {folder}: {exc.strerror or exc}")
 
 
 async def _closing(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:

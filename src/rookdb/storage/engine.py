@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,6 +79,9 @@ class Engine:
         with self._write_lock:
             self._check_open()
             conn = self._writer
+            # A rollback that itself failed (the disk went away) left a transaction
+            # open: end it now, or no write could ever start again.
+            _rollback(conn)
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -92,9 +95,9 @@ class Engine:
                     )
                 conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"write to {self.path.name} failed: {exc}") from exc
+                    raise write_failed(self.path, exc) from exc
                 raise
             self.last_etag = tx.etag
 
@@ -150,3 +153,29 @@ class Engine:
     def _check_open(self) -> None:
         if self._closed:
             raise StorageError(f"database file {self.path.name} is closed")
+
+
+def write_failed(path: Path, exc: sqlite3.Error) -> StorageError:
+    """The StorageError for a write SQLite refused, saying what to do about it."""
+    # Python 3.11+ carries SQLite's result code; the low byte is the primary code.
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return StorageError(
+            f"disk full while writing database file {path}: nothing of this write was saved; "
+            "free space on that disk and retry"
+        )
+    if code == sqlite3.SQLITE_IOERR:
+        return StorageError(
+            f"I/O error while writing database file {path} ({exc}): nothing of this write was "
+            "saved; check that the disk has room (and no file size limit) and works, then retry"
+        )
+    return StorageError(f"write to {path.name} failed: {exc}")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite rolls a transaction back by itself after some failures (a full disk
+    # at COMMIT): a second ROLLBACK would raise "no transaction is active" and
+    # hide the real error. A rollback that fails is left for the next write to retry.
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
