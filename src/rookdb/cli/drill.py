@@ -74,6 +74,8 @@ def drill(
 def print_report(report: DrillReport) -> None:
     """The files of the chain, expected against found, then the verdict and its cost."""
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    if report.chain_choice is not None and report.chain_choice.was_a_choice:
+        out.print(report.chain_choice.describe(), highlight=False)
     table = Table(title=report.run_folder or report.source, title_justify="left")
     for column in ("file", "kind", "checksum", "documents", "deletes", "attachments", "result"):
         table.add_column(column)

@@ -63,6 +63,9 @@ def restore(
             )
     finally:
         instance.close()
+    choice = result.chain_choice
+    if choice is not None and choice.was_a_choice and not context.get(ctx).quiet:
+        _announce(choice.describe())  # on stderr: stdout stays the result alone
     if as_json:
         context.print_json(result.to_json())
         return

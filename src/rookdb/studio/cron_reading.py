@@ -49,8 +49,11 @@ def preview(expression: str, timezone: str, now: datetime, count: int = 3) -> Cr
     times: list[datetime] = []
     after = now
     for _ in range(count):
-        after = cron_next(cron, zone, after)
-        times.append(after)
+        upcoming = cron_next(cron, zone, after)
+        if upcoming is None:  # check_cron saw it fire; a None here would be croniter's limit
+            break
+        times.append(upcoming)
+        after = upcoming
     words = describe(cron)
     if zone.key != "UTC":
         words += f" ({zone.key} time)"

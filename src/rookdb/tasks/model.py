@@ -8,12 +8,19 @@ rendered: `public_json()` is the only form that leaves the process.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from croniter import CroniterError, croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from rookdb.errors import InvalidInput
@@ -35,16 +42,40 @@ _LABELS = {
 }
 
 
+# Whether a cron fires at all does not depend on when one looks: a 5-field cron
+# that fires does so at least every 8 years (29 February around 2100), well
+# inside the 50 years croniter searches from this fixed point.
+_FIRES_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+# Pydantic context of a task read back from the store (see `load_task`).
+_STORED = {"stored": True}
+
+
 def check_cron(expression: str) -> str:
-    """A standard 5-field cron expression, or ValueError saying why not."""
+    """A standard 5-field cron expression that fires, or ValueError saying why not."""
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(
             f"a cron expression has 5 fields (minute hour day month weekday), got {len(fields)}"
         )
-    if not croniter.is_valid(" ".join(fields)):
+    cron = " ".join(fields)
+    if not croniter.is_valid(cron):
         raise ValueError(f"{expression!r} is not a valid cron expression")
-    return " ".join(fields)
+    if cron_next(cron, ZoneInfo("UTC"), _FIRES_FROM) is None:
+        raise ValueError(
+            f"{cron!r} never fires: no date has that day in that month (such as 31 February)"
+        )
+    return cron
+
+
+def cron_problem(expression: str | None) -> str | None:
+    """Why a cron cannot schedule anything, or None when it is fine (or not set)."""
+    if not expression:
+        return None
+    try:
+        check_cron(expression)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def check_timezone(name: str) -> ZoneInfo:
@@ -78,13 +109,8 @@ class DrillConfig(BaseModel):
 
     @field_validator("cron")
     @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            return check_cron(value)
-        except ValueError as exc:
-            raise PydanticCustomError("cron", str(exc)) from None
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _valid_cron(value, info)
 
 
 class BackupTask(BaseModel):
@@ -109,13 +135,8 @@ class BackupTask(BaseModel):
 
     @field_validator("full_backup_cron", "incremental_backup_cron")
     @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            return check_cron(value)
-        except ValueError as exc:
-            raise PydanticCustomError("cron", str(exc)) from None
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _valid_cron(value, info)
 
     @field_validator("timezone")
     @classmethod
@@ -138,6 +159,20 @@ class BackupTask(BaseModel):
     def zone(self) -> ZoneInfo:
         """The time zone the crons are read in."""
         return ZoneInfo(self.timezone)
+
+    def schedule_error(self) -> str | None:
+        """Why some of the task's crons cannot fire (a task stored before they were refused)."""
+        crons = {
+            "full_backup_cron": self.full_backup_cron,
+            "incremental_backup_cron": self.incremental_backup_cron,
+            "drill.cron": self.drill.cron if self.drill else None,
+        }
+        problems = [
+            f"{field}: {why}" for field, cron in crons.items() if (why := cron_problem(cron))
+        ]
+        if not problems:
+            return None
+        return "; ".join(problems) + "; edit the task to give it a schedule that fires"
 
     def destination_dicts(self) -> list[dict[str, Any]]:
         """The destination configs as plain dicts (secrets included: internal use only)."""
@@ -183,10 +218,15 @@ def parse_task(payload: object) -> BackupTask:
 
 
 def load_task(stored: dict[str, Any]) -> BackupTask:
-    """A task as kept in the system store (already validated when it was stored)."""
+    """A task as kept in the system store (already validated when it was stored).
+
+    Its crons are not checked again: a task saved by an older version with a
+    cron that never fires must still load, so every reader can show it (with
+    `schedule_error`) instead of failing.
+    """
     fields = dict(stored)
     fields["destinations"] = [parse_destination(d) for d in fields.get("destinations", [])]
-    return BackupTask.model_validate(fields)
+    return BackupTask.model_validate(fields, context=_STORED)
 
 
 def destination_label(config: dict[str, Any]) -> str:
@@ -209,19 +249,39 @@ def generated_name(task: BackupTask) -> str:
     return name if len(name) <= room else name[: room - 1].rstrip(", ") + "…"
 
 
-def cron_next(expression: str, zone: ZoneInfo, after: datetime) -> datetime:
-    """The first time strictly after `after` that the cron fires, read in `zone`."""
-    result: datetime = croniter(expression, after.astimezone(zone)).get_next(datetime)
+def cron_next(expression: str, zone: ZoneInfo, after: datetime) -> datetime | None:
+    """The first time strictly after `after` that the cron fires, read in `zone`.
+
+    None when it never fires (refused at the edge, but a stored task may hold one).
+    """
+    try:
+        result: datetime = croniter(expression, after.astimezone(zone)).get_next(datetime)
+    except CroniterError:
+        return None
     return result
 
 
-def cron_prev(expression: str, zone: ZoneInfo, before: datetime) -> datetime:
-    """The last time at or before `before` that the cron fired, read in `zone`."""
+def cron_prev(expression: str, zone: ZoneInfo, before: datetime) -> datetime | None:
+    """The last time at or before `before` that the cron fired, read in `zone` (None: never)."""
     start = before.astimezone(zone)
-    if croniter.match(expression, start) and start.second == 0 and start.microsecond == 0:
-        return start
-    result: datetime = croniter(expression, start).get_prev(datetime)
+    try:
+        if croniter.match(expression, start) and start.second == 0 and start.microsecond == 0:
+            return start
+        result: datetime = croniter(expression, start).get_prev(datetime)
+    except CroniterError:
+        return None
     return result
+
+
+def _valid_cron(value: str | None, info: ValidationInfo) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if info.context == _STORED:
+        return " ".join(value.split())
+    try:
+        return check_cron(value)
+    except ValueError as exc:
+        raise PydanticCustomError("cron", str(exc)) from None
 
 
 def _destination(index: int, config: object) -> DestinationConfig:

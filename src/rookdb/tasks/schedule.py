@@ -39,14 +39,16 @@ class NextBackup:
 
 
 def next_fires(task: BackupTask, state: ScheduleState) -> dict[BackupKind, datetime]:
-    """The next fire time of each configured cron after its anchor."""
+    """The next fire time of each configured cron after its anchor (none if it never fires)."""
+    crons: list[tuple[BackupKind, str | None, datetime]] = [
+        ("full", task.full_backup_cron, state.full_anchor),
+        ("incremental", task.incremental_backup_cron, state.incremental_anchor),
+    ]
     fires: dict[BackupKind, datetime] = {}
-    if task.full_backup_cron:
-        fires["full"] = cron_next(task.full_backup_cron, task.zone, state.full_anchor)
-    if task.incremental_backup_cron:
-        fires["incremental"] = cron_next(
-            task.incremental_backup_cron, task.zone, state.incremental_anchor
-        )
+    for kind, cron, anchor in crons:
+        at = cron_next(cron, task.zone, anchor) if cron else None
+        if at is not None:
+            fires[kind] = at
     return fires
 
 
@@ -93,8 +95,8 @@ def overdue(
     deadline = now - grace
     expected: datetime | None = None
     for cron in (task.full_backup_cron, task.incremental_backup_cron):
-        if cron:
-            fired = cron_prev(cron, task.zone, deadline)
+        fired = cron_prev(cron, task.zone, deadline) if cron else None
+        if fired is not None:
             expected = fired if expected is None else max(expected, fired)
     if expected is None or expected <= state.since:
         return False

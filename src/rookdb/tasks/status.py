@@ -188,6 +188,7 @@ def render(
             {"at": format_time(upcoming.at), "kind": upcoming.kind} if upcoming else None
         ),
         "overdue": state == "active" and overdue(task, schedule, now),
+        "schedule_error": task.schedule_error(),
         "running": _running(record.running),
         "last_run": record.last_run,
         "destinations": record.destinations,
