@@ -167,9 +167,13 @@ def test_a_failing_destination_shows_in_status_and_the_next_run_recovers(
     [run] = run_due(service)
     assert run["error"] and "1 of 2 destinations failed" in run["error"]
     status = service.status("shop", task["id"])
-    assert [d["state"] for d in status["destinations"]] == ["done", "failed"]
+    # The full that reached `good` is taken back: the task stays without a chain,
+    # so no destination may hold one.
+    assert [d["state"] for d in status["destinations"]] == ["failed", "failed"]
+    assert "removed again" in status["destinations"][0]["error"]
     assert status["destinations"][1]["error"]
     assert status["last_full_backup"] is None
+    assert not good.exists() or list(good.iterdir()) == []
     # Not retried in a hot loop: nothing is due until the next fire time.
     clock.set("2026-11-22T11:30:00Z")
     assert run_due(service) == []

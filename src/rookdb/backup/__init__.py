@@ -5,11 +5,13 @@ The API other layers build on (the task runner, the CLI, the HTTP routes)::
     write_full_backup(db, out_dir, ...) -> BackupFile          # new run folder
     write_incremental_backup(db, run_folder, since_etag, ...) -> BackupFile | None
     latest_chain(out_dir) -> RunFolderInfo | None             # where to continue
+    choose_chain(folder, until) -> ChainChoice                # the current chain, and why
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rookdb.backup import naming
+from rookdb.backup.catalog import ChainChoice, choose_chain, find_run_folders, latest_chain
 from rookdb.backup.chain import (
     BackupFileInfo,
     RunFolderInfo,
-    find_run_folders,
-    latest_chain,
     read_file_info,
     read_run_folder,
     verify_file,
@@ -39,6 +40,7 @@ from rookdb.backup.format import (
 from rookdb.backup.logical import write_logical_file
 from rookdb.backup.snapshot import write_snapshot_file
 from rookdb.errors import BackupError, ChainBroken, InvalidInput
+from rookdb.partial import remove_abandoned
 from rookdb.storage import Database
 
 Progress = Callable[[int, int], None]
@@ -62,6 +64,8 @@ class BackupFile:
     size_bytes: int
     sha256: str  # of the whole file, as uploaded
     created_at: str
+    # Partial files of killed runs removed from the folder of run folders meanwhile.
+    cleaned_up: tuple[str, ...] = ()
 
     @property
     def relative_path(self) -> str:
@@ -82,6 +86,7 @@ class BackupFile:
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             "created_at": self.created_at,
+            "cleaned_up": list(self.cleaned_up),
         }
 
 
@@ -159,7 +164,7 @@ def write_full_backup(
         with contextlib.suppress(OSError):
             folder.rmdir()  # only when empty: a failed first file leaves no folder
         raise
-    return _backup_file(path, summary)
+    return _with_cleanup(_backup_file(path, summary), Path(out_dir))
 
 
 def write_incremental_backup(
@@ -194,7 +199,17 @@ def write_incremental_backup(
         now=now,
         skip_if_empty=True,
     )
-    return _backup_file(path, summary) if summary is not None else None
+    if summary is None:
+        return None
+    return _with_cleanup(_backup_file(path, summary), run_folder.parent)
+
+
+def _with_cleanup(written: BackupFile, out_dir: Path) -> BackupFile:
+    # A backup killed mid-write left partial files (and maybe a run folder holding
+    # nothing else): every reader passes over them already, and the next backup
+    # into the same folder removes those their writer abandoned.
+    cleanup = remove_abandoned(out_dir)
+    return dataclasses.replace(written, cleaned_up=cleanup.files) if cleanup.files else written
 
 
 def _check_same_database(db: Database, run_folder: Path) -> None:
@@ -218,8 +233,10 @@ __all__ = [
     "BackupFileInfo",
     "BackupHeader",
     "BackupReader",
+    "ChainChoice",
     "RunFolderInfo",
     "check_backup_type",
+    "choose_chain",
     "export_database",
     "find_run_folders",
     "latest_chain",

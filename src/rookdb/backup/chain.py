@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ class BackupFileInfo:
     @property
     def is_full(self) -> bool:
         return self.kind == "full"
+
+    @property
+    def created(self) -> datetime:
+        """`created_at` as a time (the earliest time when the header's text is not one)."""
+        return naming.parse_time(self.created_at) or datetime.min.replace(tzinfo=UTC)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -210,38 +216,6 @@ def read_run_folder(path: Path) -> RunFolderInfo:
     problems = [f"{name}: {message}" for name, message in unreadable.items()]
     problems += chain_problems(ordered)
     return RunFolderInfo(path, path.name, tuple(ordered), unreadable, tuple(problems))
-
-
-def find_run_folders(root: Path) -> list[Path]:
-    """`root` itself when it holds backup files, else its run folders (oldest first)."""
-    if not root.is_dir():
-        raise BackupError(f"backup folder {root} does not exist")
-    if backup_files_in(root):
-        return [root]
-    return sorted(
-        p
-        for p in root.iterdir()
-        if p.is_dir() and (naming.is_run_folder_name(p.name) or backup_files_in(p))
-    )
-
-
-def latest_chain(out_dir: Path, database: str | None = None) -> RunFolderInfo | None:
-    """The newest run folder in `out_dir` (optionally of one database) and where it ends."""
-    if not out_dir.is_dir():
-        return None
-    candidates = []
-    for folder in out_dir.iterdir():
-        parsed = naming.parse_run_folder_name(folder.name)
-        if not folder.is_dir() or parsed is None:
-            continue
-        if database is not None and parsed[1].lower() != database.lower():
-            continue
-        candidates.append((parsed[0], folder))
-    for _stamp, folder in sorted(candidates, reverse=True):
-        info = read_run_folder(folder)
-        if info.files:
-            return info
-    return None
 
 
 def verify_run_folder(

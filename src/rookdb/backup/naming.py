@@ -19,11 +19,12 @@ from typing import IO
 
 from rookdb.durability import fsync_path
 from rookdb.errors import StorageError
+from rookdb.partial import IN_PROGRESS_SUFFIX, open_locked
 
 FULL_SUFFIX = ".rookdb-full-backup"
 SNAPSHOT_SUFFIX = ".rookdb-snapshot"
 INCREMENTAL_SUFFIX = ".rookdb-incremental-backup"
-IN_PROGRESS = ".in-progress"
+IN_PROGRESS = IN_PROGRESS_SUFFIX
 BACKUP_SUFFIXES = (FULL_SUFFIX, SNAPSHOT_SUFFIX, INCREMENTAL_SUFFIX)
 
 _STAMP = r"\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d(?:-\d+)?"
@@ -47,6 +48,15 @@ def iso_time(now: datetime | None = None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time (naive means UTC), or None when `text` is not one."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_folder_name(when: str, database: str, node: str) -> str:
@@ -121,12 +131,13 @@ def new_file_path(folder: Path, suffix: str, now: datetime | None) -> Path:
 def atomic_file(final: Path) -> Iterator[IO[bytes]]:
     """Write `final` as `final.in-progress`; rename it only when complete (fsync'd).
 
-    On any failure the partial file is deleted and OSError becomes a
-    StorageError naming the file.
+    The partial file is locked while written (see `rookdb.partial`), so a
+    clean-up never takes it from a live writer. On any failure it is deleted
+    and OSError becomes a StorageError naming the file.
     """
     temp = Path(f"{final}{IN_PROGRESS}")
     try:
-        out = open(temp, "xb")  # noqa: SIM115 - closed below on every path
+        out = open_locked(temp)
     except OSError as exc:
         raise StorageError(f"cannot create backup file {temp}: {exc.strerror or exc}") from exc
     try:
@@ -134,9 +145,9 @@ def atomic_file(final: Path) -> Iterator[IO[bytes]]:
             yield out
             out.flush()
             os.fsync(out.fileno())
+            os.replace(temp, final)  # renamed while still locked: never seen unlocked
         finally:
             out.close()
-        os.replace(temp, final)
         fsync_dir(final.parent)
     except BaseException as exc:
         temp.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from rookdb.backup import naming
 from rookdb.backup.format import CHUNK_SIZE, BackupHeader, BackupWriter, FileSummary
 from rookdb.errors import StorageError
+from rookdb.partial import open_locked
 from rookdb.storage import Database
 
 Progress = Callable[[int, int], None]
@@ -63,8 +64,12 @@ def write_snapshot_file(
 ) -> FileSummary:
     """Write a snapshot of `db` to `path` (atomically)."""
     copy = Path(f"{path}.sqlite{naming.IN_PROGRESS}")
+    lock = None
     try:
         try:
+            # Held until the copy is deleted, so a clean-up of abandoned partial
+            # files never removes it while the snapshot is still being compressed.
+            lock = open_locked(copy)
             last_etag, database_id, counts = copy_database(db, copy)
             total = copy.stat().st_size
         except OSError as exc:
@@ -99,5 +104,7 @@ def write_snapshot_file(
             return FileSummary(writer.header, trailer, out.tell(), sha)
     finally:
         copy.unlink(missing_ok=True)
+        if lock is not None:
+            lock.close()
         for extra in ("-wal", "-shm", "-journal"):
             Path(f"{copy}{extra}").unlink(missing_ok=True)

@@ -116,6 +116,14 @@ class Destination(ABC):
         """
         return 0
 
+    def remove_abandoned_uploads(self, grace_seconds: float) -> tuple[str, ...]:
+        """Delete partial uploads of killed processes, untouched for `grace_seconds`.
+
+        Object stores never show a partial upload (it is not an object until it
+        completes), so only backends that write under a temporary name clean up.
+        """
+        return ()
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections held by the destination."""
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rookdb import partial
 from rookdb.destinations.base import (
     Destination,
     Progress,
@@ -27,7 +28,7 @@ from rookdb.errors import (
 )
 
 # Files being written carry this marker; list() never shows them.
-TEMP_MARKER = ".rookdb-upload-"
+TEMP_MARKER = partial.UPLOAD_PREFIX
 _CHUNK = 1024 * 1024
 
 
@@ -53,11 +54,14 @@ class LocalDestination(Destination):
         with self._errors(f"write {remote_path}"):
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = target.with_name(f"{TEMP_MARKER}{uuid.uuid4().hex}-{target.name}")
+            # Locked while written, so a clean-up never removes a live upload.
+            lock = partial.open_locked(temp)
             try:
                 _copy(local_path, temp, progress)
                 os.replace(temp, target)
             finally:
                 temp.unlink(missing_ok=True)
+                lock.close()
 
     def list(self, prefix: str = "") -> list[RemoteFile]:
         """Files under the root whose relative path starts with prefix."""
@@ -114,6 +118,14 @@ class LocalDestination(Destination):
                 except OSError:
                     break  # not empty: other files of the run folder remain
                 parent = parent.parent
+
+    def remove_abandoned_uploads(self, grace_seconds: float) -> tuple[str, ...]:
+        """Delete uploads a killed process left half-written (and run folders left empty)."""
+        if not self.root.is_dir():
+            return ()
+        with self._errors("clean up abandoned uploads"):
+            cleanup = partial.remove_abandoned(self.root, grace_seconds=grace_seconds)
+        return cleanup.files
 
     def _path(self, remote_path: str) -> Path:
         return self.root / clean_remote_path(remote_path)

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rookdb.backup import naming
-from rookdb.backup.chain import BackupFileInfo, backup_files_in, read_run_folder
+from rookdb.backup.catalog import choose_chain
+from rookdb.backup.chain import BackupFileInfo, backup_files_in
 from rookdb.drill import state
 from rookdb.drill.report import DrillReport, FileCheck
 from rookdb.drill.scratch import Scratch, clean_leftovers
 from rookdb.errors import RookError
 from rookdb.restore.apply import ApplyCounts
-from rookdb.restore.importer import build_database, pick_run_folder
+from rookdb.restore.importer import build_database
 from rookdb.restore.planner import RestorePlan, plan_restore
 from rookdb.restore.source import BackupSource, resolve_source
 
@@ -80,12 +81,14 @@ def _restore_and_check(
     meter = _Meter(progress)
     try:
         downloads = scratch.path / "download"
-        folder = pick_run_folder(source.fetch(downloads), until)
+        choice = choose_chain(source.fetch(downloads), until)
+        folder = choice.folder.path
         report.run_folder = folder.name
+        report.chain_choice = choice
         names = [p.name for p in backup_files_in(folder)]
         if folder.is_relative_to(downloads):
             report.bytes_downloaded = sum((folder / name).stat().st_size for name in names)
-        plan = plan_restore(read_run_folder(folder), until)
+        plan = plan_restore(choice.folder, until)
         report.files = [_file_check(info) for info in plan.files]
         built = _build(report, plan, scratch.path / "build", encryption_key, meter)
     except RookError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rookdb.backup.catalog import ChainChoice
+
 
 @dataclass
 class FileCheck:
@@ -68,6 +70,8 @@ class DrillReport:
     source: str
     started_at: str
     run_folder: str | None = None
+    # Which run folder a folder of run folders gave, and why.
+    chain_choice: ChainChoice | None = None
     files: list[FileCheck] = field(default_factory=list)
     last_etag_expected: int | None = None
     last_etag_found: int | None = None
@@ -109,6 +113,7 @@ class DrillReport:
             "source": self.source,
             "started_at": self.started_at,
             "run_folder": self.run_folder,
+            "chain_choice": self.chain_choice.to_json() if self.chain_choice else None,
             "last_file": self.last_file,
             "file_failed": self.file_failed,
             "error": self.error,

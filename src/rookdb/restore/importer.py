@@ -8,6 +8,7 @@ Any failure removes the staging folder and leaves the data dir as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import time
@@ -17,19 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rookdb.backup.chain import BackupFileInfo, read_run_folder
+from rookdb.backup.catalog import ChainChoice, choose_chain
+from rookdb.backup.chain import BackupFileInfo
 from rookdb.backup.format import BackupReader
-from rookdb.backup.naming import (
-    fsync_dir,
-    is_backup_file_name,
-    order_key,
-    parse_run_folder_name,
-)
+from rookdb.backup.naming import fsync_dir
 from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageError
 from rookdb.instance import Instance, check_database_name
 from rookdb.restore.apply import TRAILER_COUNTS, Applier, ApplyCounts
-from rookdb.restore.planner import RestorePlan, parse_time, plan_restore
+from rookdb.restore.planner import RestorePlan, plan_restore
 from rookdb.restore.source import BackupSource, resolve_source
 from rookdb.storage import Database
 from rookdb.storage.engine import Engine
@@ -53,6 +50,8 @@ class RestoreResult:
     documents: int
     duration_ms: int
     counts: dict[str, int] = field(default_factory=dict)
+    # Which run folder a folder of run folders gave, and why (None for an import).
+    chain_choice: ChainChoice | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +62,7 @@ class RestoreResult:
             "documents": self.documents,
             "duration_ms": self.duration_ms,
             "counts": self.counts,
+            "chain_choice": self.chain_choice.to_json() if self.chain_choice else None,
         }
 
 
@@ -100,39 +100,14 @@ def restore_database(
         source = Path(source).parent
     backup_source = resolve_source(source)
     with instance.staging() as staging:
-        folder = pick_run_folder(backup_source.fetch(staging / "download"), until)
-        plan = plan_restore(read_run_folder(folder), until)
+        choice = choose_chain(backup_source.fetch(staging / "download"), until)
+        plan = plan_restore(choice.folder, until)
         built, counts = build_database(staging, plan, encryption_key, progress)
         db = instance.adopt_database(new_name, built)
-    return _result(
+    result = _result(
         db, backup_source.description, tuple(f.file_name for f in plan.files), counts, started
     )
-
-
-def pick_run_folder(folder: Path, until: str | None) -> Path:
-    """`folder` when it holds backup files, else its newest run folder (at or before `until`)."""
-    try:
-        if any(is_backup_file_name(p.name) for p in folder.iterdir()):
-            return folder
-        runs = sorted(
-            (p for p in folder.iterdir() if p.is_dir() and parse_run_folder_name(p.name)),
-            key=lambda p: order_key(p.name),
-            reverse=True,
-        )
-    except OSError as exc:
-        raise RestoreError(f"cannot read backup folder {folder}: {exc.strerror}") from exc
-    moment = parse_time(until) if until else None
-    for run in runs:
-        if moment is None:
-            return run
-        info = read_run_folder(run)
-        first = info.files[0] if info.files else None
-        created = parse_time(first.created_at) if first else None
-        if created is not None and created <= moment:
-            return run
-    if runs and moment is not None:
-        raise RestoreError(f"no run folder in {folder} starts at or before {until}")
-    raise RestoreError(f"{folder} holds no backup files or run folders")
+    return dataclasses.replace(result, chain_choice=choice)
 
 
 def build_database(

@@ -10,9 +10,9 @@ stop a restore to an earlier point.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from rookdb.backup.chain import BackupFileInfo, RunFolderInfo, chain_problems
+from rookdb.backup.naming import parse_time
 from rookdb.errors import BackupCorrupted, ChainBroken, InvalidInput, RestoreError
 
 
@@ -30,20 +30,6 @@ class RestorePlan:
     @property
     def total_bytes(self) -> int:
         return sum(f.size_bytes for f in self.files)
-
-
-def parse_time(text: str) -> datetime | None:
-    """An ISO 8601 time (naive means UTC), or None when `text` is not one."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _created(info: BackupFileInfo) -> datetime:
-    parsed = parse_time(info.created_at)
-    return parsed or datetime.min.replace(tzinfo=UTC)
 
 
 def plan_restore(folder: RunFolderInfo, until: str | None = None) -> RestorePlan:
@@ -93,7 +79,7 @@ def _cut(
             "(such as 2026-11-22T06:00:00Z)",
             field="until",
         )
-    chosen = [f for f in files if _created(f) <= moment]
+    chosen = [f for f in files if f.created <= moment]
     if not chosen or not chosen[0].is_full:
         raise RestoreError(
             f"nothing to restore at or before {wanted}: the chain in {folder.name} starts "
@@ -101,6 +87,6 @@ def _cut(
         )
     # Keep the chain's order: stop at the first file created after the time asked.
     for position, info in enumerate(files):
-        if _created(info) > moment:
+        if info.created > moment:
             return files[:position]
     return files

@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from rookdb.backup.chain import find_run_folders, read_run_folder
+from rookdb.backup.catalog import find_run_folders
+from rookdb.backup.chain import read_run_folder
 from rookdb.backup.naming import is_backup_file_name, parse_run_folder_name
 from rookdb.destinations import config_from_url, from_config
 from rookdb.errors import InvalidInput, NotFound, RookError

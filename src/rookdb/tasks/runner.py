@@ -18,16 +18,24 @@ from typing import Any
 from rookdb.backup import BackupFile, write_full_backup, write_incremental_backup
 from rookdb.errors import RookError
 from rookdb.instance import Instance
+from rookdb.partial import DEFAULT_GRACE_SECONDS
 from rookdb.tasks import retention
 from rookdb.tasks.clock import Clock, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.status import StatusRecord, StatusStore
-from rookdb.tasks.upload import delete_file, display_name, upload_all
+from rookdb.tasks.upload import (
+    delete_file,
+    display_name,
+    remove_abandoned_uploads,
+    upload_all,
+)
 
 log = logging.getLogger(__name__)
 
 # Progress is written to the status store at most this often (seconds).
 PROGRESS_INTERVAL = 1.0
+# A partial upload untouched this long, and not locked by a live writer, is abandoned.
+ABANDONED_GRACE_SECONDS = DEFAULT_GRACE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +140,9 @@ def run_backup(
     run["duration_ms"] = int((time.monotonic() - t0) * 1000)
     if run["error"] is None and written is not None and kind == "full":
         run["retention"] = _apply_retention(instance, database, task, written, clock)
+    cleaned = _remove_abandoned_uploads(task, state_root(instance, task.id))
+    if cleaned:
+        run["cleaned_up"] = cleaned
 
     def finish(r: StatusRecord) -> None:
         r.running = None
@@ -190,6 +201,21 @@ def _apply_retention(
     return [r.to_json() for r in results]
 
 
+def _remove_abandoned_uploads(task: BackupTask, state_dir: Path) -> list[str]:
+    # Uploads of runs killed mid-way (a server stopped with SIGKILL) stay behind as
+    # partial files on folder-like destinations; every reader passes over them, and
+    # the next run removes them. Best effort: a failure here never fails a backup.
+    removed: list[str] = []
+    for config in task.destination_dicts():
+        try:
+            removed += remove_abandoned_uploads(
+                config, ABANDONED_GRACE_SECONDS, state_dir=state_dir
+            )
+        except RookError as exc:
+            log.warning("cleaning up abandoned uploads of task %s: %s", task.id, exc.message)
+    return removed
+
+
 def _upload(
     task: BackupTask, written: BackupFile, state_dir: Path
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -199,17 +225,19 @@ def _upload(
     if not failed:
         return entries, None
     names = ", ".join(f"{e['name']}: {e['error']}" for e in failed)
-    if written.kind == "incremental":
-        # The chain position stays put, so the next incremental covers this range
-        # again; take this file back off the destinations that got it, or they
-        # would hold two overlapping files and their chain would not add up.
-        for config, entry in zip(configs, entries, strict=True):
-            if entry["state"] == "done":
-                try:
-                    delete_file(config, written.relative_path, state_dir=state_dir)
-                    entry.update(state="failed", error="removed again: another destination failed")
-                except RookError as exc:
-                    entry.update(state="failed", error=f"could not remove again: {exc.message}")
+    # A failed run leaves the chain position where it was, so the file is taken
+    # back off the destinations that got it: a failed incremental would overlap
+    # the next one, and a failed full would leave a newer-looking chain there
+    # while the task goes on with the old one (a restore of that folder would
+    # then miss every later incremental). Restore still picks the chain by the
+    # evidence (rookdb.backup.catalog) for when taking back fails too.
+    for config, entry in zip(configs, entries, strict=True):
+        if entry["state"] == "done":
+            try:
+                delete_file(config, written.relative_path, state_dir=state_dir)
+                entry.update(state="failed", error="removed again: another destination failed")
+            except RookError as exc:
+                entry.update(state="failed", error=f"could not remove again: {exc.message}")
     return entries, f"{len(failed)} of {len(entries)} destinations failed ({names})"
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "list_files",
     "parse_destination",
     "public_config",
+    "remove_abandoned_uploads",
     "reveal",
     "upload_all",
 ]
@@ -108,6 +109,17 @@ def list_files(
     destination = from_config(config, state_dir=state_dir)
     try:
         return [StoredFile(f.path, f.size) for f in destination.list(prefix)]
+    finally:
+        destination.close()
+
+
+def remove_abandoned_uploads(
+    config: dict[str, Any], grace_seconds: float, *, state_dir: Path | None = None
+) -> tuple[str, ...]:
+    """Remove partial uploads of killed runs from one destination; the paths removed."""
+    destination = from_config(config, state_dir=state_dir)
+    try:
+        return destination.remove_abandoned_uploads(grace_seconds)
     finally:
         destination.close()
 
