@@ -50,6 +50,20 @@ def test_until_a_file_name(instance: rookdb.Instance, tmp_path: Path) -> None:
     assert instance.database("at2").list_attachments("users/2") == []
 
 
+def test_until_a_path_to_a_file_as_a_shell_completes_it(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    files = hourly_chain(instance.create_database("shop"), tmp_path)
+    folder = files[0].path.parent
+    result = restore_database(instance, folder, "at1", until=str(files[1].path))
+    assert result.files[-1] == files[1].file_name
+    assert ids(instance.database("at1")) == ["users/1", "users/2"]
+    # From the folder of run folders too, and relative to it.
+    relative = f"{folder.name}/{files[2].file_name}"
+    restore_database(instance, tmp_path, "at2", until=relative)
+    assert ids(instance.database("at2")) == ["users/2"]
+
+
 def test_until_a_time_takes_the_last_file_at_or_before_it(
     instance: rookdb.Instance, tmp_path: Path
 ) -> None:

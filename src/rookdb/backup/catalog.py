@@ -129,7 +129,7 @@ def choose_chain(root: Path, until: str | None = None, database: str | None = No
         raise RestoreError(f"{root} holds no {what}{detail}")
     if len(found.chains) == 1 and found.chains[0].path == root:
         return ChainChoice(found.chains[0], _THE_RUN_FOLDER)
-    wanted = until.strip() if until and until.strip() else None
+    wanted = naming.point_in_chain(until)
     if wanted is not None:
         holder = _holding_file(found.chains, wanted)
         if holder is not None:

@@ -59,6 +59,16 @@ def parse_time(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def point_in_chain(until: str | None) -> str | None:
+    """What `--until` names: a file name (a path to the file is cut to its name), an ISO
+    time, or None for "the whole chain"."""
+    if until is None or not until.strip():
+        return None
+    wanted = until.strip()
+    # An ISO time has no "/": anything with one is a path a user tab-completed.
+    return wanted.rstrip("/").rsplit("/", 1)[-1] if "/" in wanted else wanted
+
+
 def run_folder_name(when: str, database: str, node: str) -> str:
     return f"{when}.rookdb-{database}-{node}-backup"
 

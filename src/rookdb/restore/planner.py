@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rookdb.backup.chain import BackupFileInfo, RunFolderInfo, chain_problems
-from rookdb.backup.naming import parse_time
+from rookdb.backup.naming import parse_time, point_in_chain
 from rookdb.errors import BackupCorrupted, ChainBroken, InvalidInput, RestoreError
 
 
@@ -64,9 +64,9 @@ def plan_restore(folder: RunFolderInfo, until: str | None = None) -> RestorePlan
 def _cut(
     files: list[BackupFileInfo], until: str | None, folder: RunFolderInfo
 ) -> list[BackupFileInfo]:
-    if until is None or not until.strip():
+    wanted = point_in_chain(until)
+    if wanted is None:
         return files
-    wanted = until.strip()
     for position, info in enumerate(files):
         if wanted in (info.file_name, info.file_name.split(".", 1)[0]) or info.path.name == wanted:
             return files[: position + 1]
