@@ -191,14 +191,39 @@ def test_failed_write_leaves_no_partial_file(instance: rookdb.Instance, tmp_path
     out = tmp_path / "backups"
     full = write_full_backup(db, out)
     db.put("users/2", {"a": 2})
+    instance.close()
+    # The incremental runs in a child without the capability that lets root write
+    # into a read-only folder, so the permission is enforced as it would be for
+    # any other user (CI runs as root).
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        import rookdb
+        from rookdb.backup import write_incremental_backup
+        from rookdb.errors import StorageError
+        with rookdb.open(sys.argv[1]) as inst:
+            try:
+                write_incremental_backup(inst.database("shop"), Path(sys.argv[2]), int(sys.argv[3]))
+            except StorageError as exc:
+                print("error:", exc.message)
+                sys.exit(3)
+        """
+    )
+    without_override = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
     os.chmod(full.path.parent, 0o500)
     try:
-        if os.access(full.path.parent, os.W_OK):
-            pytest.skip("running as root: a read-only folder is still writable")
-        with pytest.raises(StorageError, match="in-progress|backup file"):
-            write_incremental_backup(db, full.path.parent, full.last_etag)
+        proc = subprocess.run(
+            [*(without_override if os.geteuid() == 0 else []), sys.executable, "-c", script]
+            + [str(tmp_path / "data"), str(full.path.parent), str(full.last_etag)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.chmod(full.path.parent, 0o700)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "in-progress" in proc.stdout or "backup file" in proc.stdout
     assert sorted(p.name for p in full.path.parent.iterdir()) == [full.file_name]
 
 
