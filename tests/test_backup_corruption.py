@@ -23,7 +23,7 @@ from rookdb.backup import (
     write_incremental_backup,
 )
 from rookdb.backup.format import MAGIC
-from rookdb.errors import BackupCorrupted, ChainBroken, EncryptionKeyError, StorageError
+from rookdb.errors import BackupCorrupted, ChainBroken, EncryptionKeyError
 from rookdb.restore import restore_database
 
 RAW_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="  # 32 bytes in base64
