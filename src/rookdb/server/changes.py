@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from rookdb.server.dependencies import InstanceDep
 from rookdb.storage import Change, ChangeFeed, DocumentChange
+from rookdb.storage.model import MAX_INTEGER
 
 router = APIRouter(prefix="/databases/{db}", tags=["changes"])
 
@@ -65,7 +66,7 @@ def ndjson_chunks(feed: ChangeFeed) -> Iterator[bytes]:
 def stream_changes(
     db: str,
     instance: InstanceDep,
-    since_etag: Annotated[int, Query(ge=0)] = 0,
+    since_etag: Annotated[int, Query(ge=0, le=MAX_INTEGER)] = 0,
 ) -> StreamingResponse:
     """Every change after `since_etag` in etag order, streamed as NDJSON."""
     feed = instance.database(db).changes(since_etag)

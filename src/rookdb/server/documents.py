@@ -16,6 +16,7 @@ from rookdb.errors import NotFound
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.render import etag_header, expected_etag, json_response
 from rookdb.storage import BatchOperation, Document
+from rookdb.storage.model import MAX_INTEGER
 
 router = APIRouter(prefix="/databases/{db}", tags=["documents"])
 
@@ -37,7 +38,7 @@ class BatchOperationIn(BaseModel):
     type: Literal["put", "delete"]
     id: str
     body: dict[str, Any] | None = None
-    expected_etag: int | None = Field(default=None, ge=0)
+    expected_etag: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
 
 
 class BatchRequest(BaseModel):
@@ -57,7 +58,7 @@ def list_documents(
     db: str,
     instance: InstanceDep,
     collection: str | None = None,
-    start: Annotated[int, Query(ge=0)] = 0,
+    start: Annotated[int, Query(ge=0, le=MAX_INTEGER)] = 0,
     page_size: Annotated[int, Query(ge=1)] = 100,
 ) -> Response:
     """Documents, optionally of one collection, ordered by id, one page at a time."""
@@ -89,7 +90,9 @@ def put_document(
     instance: InstanceDep,
     if_match: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
-    expected_etag_param: Annotated[int | None, Query(alias="expected_etag", ge=0)] = None,
+    expected_etag_param: Annotated[
+        int | None, Query(alias="expected_etag", ge=0, le=MAX_INTEGER)
+    ] = None,
 ) -> Response:
     """Create or replace a document; `If-Match: "N"` or `?expected_etag=N` guards the write."""
     expected = expected_etag(if_match, if_none_match, expected_etag_param)
@@ -106,7 +109,9 @@ def delete_document(
     doc_id: str,
     instance: InstanceDep,
     if_match: Annotated[str | None, Header()] = None,
-    expected_etag_param: Annotated[int | None, Query(alias="expected_etag", ge=0)] = None,
+    expected_etag_param: Annotated[
+        int | None, Query(alias="expected_etag", ge=0, le=MAX_INTEGER)
+    ] = None,
 ) -> Response:
     """Delete a document and its attachments, leaving a tombstone; `deleted` is false if missing."""
     expected = expected_etag(if_match, None, expected_etag_param)

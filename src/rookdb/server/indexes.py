@@ -11,6 +11,7 @@ from rookdb.errors import NotFound
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.render import json_response
 from rookdb.storage import Condition
+from rookdb.storage.model import MAX_INTEGER
 
 router = APIRouter(prefix="/databases/{db}", tags=["indexes"])
 
@@ -38,7 +39,7 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     collection: str
     where: list[WhereClause] = Field(default_factory=list)
-    start: int = Field(default=0, ge=0)
+    start: int = Field(default=0, ge=0, le=MAX_INTEGER)
     page_size: int = Field(default=100, ge=1)
     index: str | None = None
     order_by: str | None = None

@@ -9,6 +9,7 @@ import orjson
 from fastapi import Response
 
 from rookdb.errors import InvalidInput
+from rookdb.storage.model import MAX_INTEGER
 
 
 class JSONBody(Response):
@@ -38,7 +39,10 @@ def parse_etag(value: str, header: str) -> int:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit():
+    # isdigit() alone also takes '²', which int() refuses; int() refuses thousands of
+    # digits too: check the length before converting.
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_INTEGER))
+    if not digits or int(text) > MAX_INTEGER:
         raise InvalidInput(
             f'{header} must be a document etag such as "42", not {value!r}', field=header
         )

@@ -15,6 +15,7 @@ from rookdb.storage import indexes as index_store
 from rookdb.storage.changes import ChangeFeed
 from rookdb.storage.engine import Engine, WriteTx
 from rookdb.storage.model import (
+    MIN_INTEGER,
     AttachmentInfo,
     Condition,
     Document,
@@ -22,6 +23,7 @@ from rookdb.storage.model import (
     PutResult,
     QueryResult,
     check_document_id,
+    check_integer,
     check_name,
     collection_for,
 )
@@ -262,6 +264,7 @@ class Database:
 
     def set_identity(self, name: str, value: int) -> None:
         check_name(name, "identity name")
+        check_integer(value, "value", minimum=MIN_INTEGER)
         with self._engine.write() as tx:
             identity_store.set_value(tx, name, value)
 
@@ -310,8 +313,7 @@ class Database:
     # -- change feed and stats ---------------------------------------------------
     def changes(self, since_etag: int = 0) -> ChangeFeed:
         """Open a change feed: every change after `since_etag`, from one read transaction."""
-        if since_etag < 0:
-            raise InvalidInput("since_etag must be >= 0", field="since_etag")
+        check_integer(since_etag, "since_etag")
         return ChangeFeed(self._engine.snapshot_connection(), since_etag)
 
     def stats(self) -> DatabaseStats:
@@ -335,7 +337,6 @@ class Database:
 
 
 def _check_paging(start: int, page_size: int) -> None:
-    if start < 0:
-        raise InvalidInput("start must be >= 0", field="start")
+    check_integer(start, "start")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page size must be between 1 and {MAX_PAGE_SIZE}", field="page_size")

@@ -9,6 +9,7 @@ and a snapshot (a raw copy of the file) carries it along.
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 from typing import Any
 
@@ -18,11 +19,14 @@ from rookdb.errors import InvalidInput, NotFound
 from rookdb.storage.documents import row_to_document
 from rookdb.storage.engine import WriteTx
 from rookdb.storage.model import (
+    MAX_INTEGER,
+    MIN_INTEGER,
     Condition,
     IndexDefinition,
     QueryResult,
     check_collection,
     check_field_path,
+    check_integer,
     check_name,
 )
 
@@ -114,10 +118,9 @@ def query(
     order_by: str | None = None,
 ) -> QueryResult:
     """Documents of `collection` matching every condition, served by index data."""
-    if page_size < 1 or page_size > MAX_PAGE_SIZE or start < 0:
-        raise InvalidInput(
-            f"page size must be 1..{MAX_PAGE_SIZE} and start must be >= 0", field="page_size"
-        )
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page size must be 1..{MAX_PAGE_SIZE}", field="page_size")
+    check_integer(start, "start")
     indexed = _indexed_fields(conn, collection, index)
     where = ["collection_lower = ?"]
     params: list[Any] = [collection.lower()]
@@ -171,6 +174,15 @@ def _condition_sql(cond: Condition, params: list[Any]) -> str:
 def _sql_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
+        # Past 64 bits SQLite has no integer for it; json_extract reads such a
+        # number from a document as a float, so compare it as one (by value).
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, float) and math.isnan(value):
+        raise InvalidInput("query values must be numbers, not NaN", field="where")
     if isinstance(value, int | float | str):
         return value
     raise InvalidInput(

@@ -9,6 +9,10 @@ from typing import Any
 from rookdb.errors import InvalidInput
 
 MAX_ID_LENGTH = 512
+# SQLite keeps integers in 64 bits: a start, etag or counter past that could
+# never match anything stored, and would fail deep in the driver.
+MAX_INTEGER = 2**63 - 1
+MIN_INTEGER = -(2**63)
 MAX_NAME_LENGTH = 256
 EMPTY_COLLECTION = "@empty"
 _FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -109,6 +113,13 @@ def check_document_id(doc_id: object) -> str:
     if _CONTROL.search(doc_id):
         raise InvalidInput("document id must not contain control characters", field="id")
     return doc_id
+
+
+def check_integer(value: int, field: str, *, minimum: int = 0) -> int:
+    """A whole number SQLite can store, at least `minimum`; InvalidInput naming the field."""
+    if not minimum <= value <= MAX_INTEGER:
+        raise InvalidInput(f"{field} must be from {minimum} to {MAX_INTEGER}", field=field)
+    return value
 
 
 def check_name(value: object, what: str) -> str:
