@@ -14,6 +14,7 @@ from rookdb.errors import (
     DestinationAccessDenied,
     DestinationError,
     DestinationUnavailable,
+    InvalidInput,
     NotFound,
     RookError,
 )
@@ -77,7 +78,18 @@ def client(
         max_pool_connections=16,
         **(extra or {}),
     )
-    return session.client(service, endpoint_url=endpoint_url or None, config=config)
+    try:
+        return session.client(service, endpoint_url=endpoint_url or None, config=config)
+    except boto_errors.InvalidRegionError as exc:
+        raise InvalidInput(
+            "region must be an AWS region name such as eu-west-1", field="region"
+        ) from exc
+    except ValueError as exc:
+        # botocore refuses an endpoint it cannot parse with a bare ValueError (a config
+        # stored before endpoint URLs were checked); its text may hold the URL's password.
+        raise InvalidInput(
+            "endpoint_url must be an http:// or https:// URL with a host", field="endpoint_url"
+        ) from exc
 
 
 def translate(

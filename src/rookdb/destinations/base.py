@@ -198,15 +198,18 @@ _SCHEMES: dict[str, str] = {
 }
 
 
-def from_config(config: dict[str, Any], *, state_dir: Path | None = None) -> Destination:
+def from_config(
+    config: dict[str, Any], *, state_dir: Path | None = None, as_input: bool = False
+) -> Destination:
     """Build a destination from one entry of a task's "destinations" list.
 
     ``state_dir`` is where a backend may keep local state (the Glacier
-    inventory); the task runner passes the task's data folder.
+    inventory); the task runner passes the task's data folder. ``as_input``:
+    the config was just entered, so ``parse_config``'s input-only rules apply.
     """
     from rookdb.destinations.config import parse_config
 
-    model = parse_config(config)
+    model = parse_config(config, as_input=as_input)
     module = importlib.import_module(_BACKENDS[model.kind])
     destination: Destination = module.create(model, state_dir=state_dir)
     return destination
@@ -223,7 +226,7 @@ def from_url(
     the remaining config fields (keys, endpoint_url, region ...).
     """
     config, leaf = config_from_url(url, credentials)
-    return from_config(config, state_dir=state_dir), leaf
+    return from_config(config, state_dir=state_dir, as_input=True), leaf
 
 
 def config_from_url(
@@ -231,7 +234,10 @@ def config_from_url(
 ) -> tuple[dict[str, Any], str]:
     """The destination config and leaf name that ``from_url`` builds from a URL."""
     extra = dict(credentials or {})
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
+        raise InvalidInput(f"{_masked(url)} is not a valid URL: {exc}", field="url") from None
     scheme = parts.scheme.lower()
     # A Windows drive letter parses as a one-letter scheme; treat it as a path.
     if not scheme or len(scheme) == 1:
@@ -255,8 +261,14 @@ def config_from_url(
         config.update(vault=parts.netloc, prefix=prefix)
     else:  # ftp
         config.update(host=parts.hostname or "", folder="/" + prefix, tls=scheme == "ftps")
-        if parts.port:
-            config["port"] = parts.port
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or not 0-65535
+            raise InvalidInput(
+                f"{_masked(url)}: the port must be a number from 1 to 65535", field="url"
+            ) from None
+        if port:
+            config["port"] = port
         if parts.username:
             config["user"] = unquote(parts.username)
         if parts.password:
@@ -266,8 +278,23 @@ def config_from_url(
 
 
 def _local_config(path: Path, extra: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    path = path.expanduser()
+    # Resolved here, by the process given the path: a local config must be absolute.
+    try:
+        path = path.expanduser().absolute()
+    except RuntimeError as exc:  # "~someone" with no such user
+        raise InvalidInput(f"cannot resolve {str(path)!r}: {exc}", field="url") from None
     return {"kind": "local", "path": str(path.parent), **extra}, path.name
+
+
+def _masked(url: str) -> str:
+    # A URL's password must not reach an error message. Split by hand: the URL
+    # may be the malformed one being reported, which urlsplit cannot take apart.
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.partition(':')[0]}:********@{host}{slash}{path}"
 
 
 def public_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,32 @@
 
 Secrets are ``SecretStr``: they never show in ``repr``, error messages or
 logs; ``public_config`` masks them in API responses.
+
+Newly entered configs (``parse_config(..., as_input=True)``) pass stricter
+rules than stored ones: no NUL character in any field, endpoint URLs that are
+http(s) with a host, absolute local paths. Configs stored by an older version
+may break them; they are still read, so their tasks can be listed, fixed and
+deleted, and they fail at run time with the destination's own error.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from rookdb.errors import InvalidInput
 
@@ -26,6 +45,37 @@ SECRET_FIELDS = frozenset(
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
+_AS_INPUT = "as_input"  # the validation context key that turns the input-only rules on
+
+
+def _as_input(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(_AS_INPUT))
+
+
+def _check_endpoint(value: str | None, info: ValidationInfo) -> str | None:
+    # An SDK given "not a url" raises a bare ValueError deep inside; say so here, by field.
+    if value is None or not _as_input(info):
+        return value
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in value)
+    ):
+        raise PydanticCustomError(
+            "endpoint_url",
+            "must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:9000",
+        )
+    return value
+
+
+EndpointUrl = Annotated[str | None, AfterValidator(_check_endpoint)]
+
 S3StorageClass = Literal[
     "STANDARD",
     "REDUCED_REDUNDANCY",
@@ -41,8 +91,20 @@ S3StorageClass = Literal[
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    # The fields that decide where this kind's secrets are sent (besides the kind itself):
+    # a stored secret is kept on an edit only while all of them stay the same.
+    secret_scope: ClassVar[tuple[str, ...]] = ()
+
     # Network timeout for one request; retries are handled by rookdb, not the SDK.
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        # A NUL passes JSON but no file system, socket or SDK takes it: refuse it up front.
+        if _as_input(info) and isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("nul", "must not contain a NUL character")
+        return value
 
 
 class LocalConfig(_Config):
@@ -51,15 +113,29 @@ class LocalConfig(_Config):
     kind: Literal["local"] = "local"
     path: NonEmpty
 
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str, info: ValidationInfo) -> str:
+        # A relative path would be read from the server's working directory, which
+        # nobody chose; the CLI turns its own relative arguments into absolute ones.
+        if _as_input(info) and not (
+            PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()
+        ):
+            raise PydanticCustomError(
+                "absolute_path", "must be an absolute path, e.g. /var/backups/rookdb"
+            )
+        return value
+
 
 class S3Config(_Config):
     """An Amazon S3 bucket or an S3-compatible store (``endpoint_url``)."""
 
     kind: Literal["s3"] = "s3"
+    secret_scope = ("endpoint_url", "region", "bucket", "access_key_id")
     bucket: NonEmpty
     region: str | None = None
     prefix: str = ""
-    endpoint_url: str | None = None
+    endpoint_url: EndpointUrl = None
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
@@ -70,13 +146,14 @@ class AzureConfig(_Config):
     """An Azure Blob Storage container."""
 
     kind: Literal["azure"] = "azure"
+    secret_scope = ("endpoint_url", "account_name", "container")
     container: NonEmpty
     prefix: str = ""
     account_name: str | None = None
     account_key: SecretStr | None = None
     sas_token: SecretStr | None = None
     connection_string: SecretStr | None = None
-    endpoint_url: str | None = None
+    endpoint_url: EndpointUrl = None
 
     @model_validator(mode="after")
     def _one_credential(self) -> AzureConfig:
@@ -95,25 +172,27 @@ class GcsConfig(_Config):
     """A Google Cloud Storage bucket."""
 
     kind: Literal["gcs"] = "gcs"
+    secret_scope = ("endpoint_url", "project", "bucket")
     bucket: NonEmpty
     prefix: str = ""
     # The service-account key file's JSON text; absent means anonymous (emulators).
     credentials_json: SecretStr | None = None
     project: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: EndpointUrl = None
 
 
 class GlacierConfig(_Config):
     """An Amazon S3 Glacier vault (archives need a retrieval job before download)."""
 
     kind: Literal["glacier"] = "glacier"
+    secret_scope = ("endpoint_url", "region", "vault", "access_key_id")
     vault: NonEmpty
     region: str | None = None
     prefix: str = ""
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
-    endpoint_url: str | None = None
+    endpoint_url: EndpointUrl = None
     # Where the archive-id inventory is kept; default: the task's state folder.
     inventory_path: str | None = None
     # How long get_file waits for a retrieval job (real Glacier: hours).
@@ -126,6 +205,8 @@ class FtpConfig(_Config):
     """A folder on an FTP or FTPS (explicit TLS) server."""
 
     kind: Literal["ftp"] = "ftp"
+    # TLS settings too: a password kept across a switch to plain FTP would cross in clear.
+    secret_scope = ("host", "port", "user", "tls", "tls_verify", "tls_ca_file")
     host: NonEmpty
     port: int = Field(default=21, ge=1, le=65535)
     user: str = "anonymous"
@@ -149,8 +230,12 @@ CONFIG_MODELS: dict[str, type[_Config]] = {
 }
 
 
-def parse_config(config: dict[str, Any]) -> DestinationConfig:
-    """Validate one destination entry; InvalidInput names the offending field."""
+def parse_config(config: dict[str, Any], *, as_input: bool = False) -> DestinationConfig:
+    """Validate one destination entry; InvalidInput names the offending field.
+
+    ``as_input``: the config was just entered (a task, a test connection, a URL
+    on the command line), so the input-only rules of this module's docstring apply.
+    """
     if not isinstance(config, dict):
         raise InvalidInput("a destination must be a JSON object", field="destinations")
     kind = config.get("kind")
@@ -161,7 +246,9 @@ def parse_config(config: dict[str, Any]) -> DestinationConfig:
         )
     model = CONFIG_MODELS[kind]
     try:
-        parsed: DestinationConfig = model.model_validate(config)  # type: ignore[assignment]
+        parsed: DestinationConfig = model.model_validate(  # type: ignore[assignment]
+            config, context={_AS_INPUT: as_input}
+        )
     except ValidationError as exc:
         raise _invalid(kind, model, exc) from None
     return parsed
@@ -184,6 +271,16 @@ def _invalid(kind: str, model: type[_Config], exc: ValidationError) -> InvalidIn
     if field is None:
         return InvalidInput(f"{kind_text}: {message.removeprefix('Value error, ')}")
     return InvalidInput(f"{kind_text}: field '{field}': {message}", field=field)
+
+
+def secret_scope_change(stored: DestinationConfig, given: DestinationConfig) -> str | None:
+    """The first field deciding where secrets go that differs ("kind" too), or None."""
+    if stored.kind != given.kind:
+        return "kind"
+    for name in type(stored).secret_scope:
+        if getattr(stored, name) != getattr(given, name):
+            return name
+    return None
 
 
 def secret(value: SecretStr | None) -> str | None:

@@ -67,7 +67,7 @@ def check_destination(config: dict[str, Any], *, state_dir: Path | None = None) 
     kind = str(config.get("kind"))
     secrets = _secret_values(config)
     try:
-        destination = from_config(config, state_dir=state_dir)
+        destination = from_config(config, state_dir=state_dir, as_input=True)
     except RookError as exc:
         return AccessReport(kind, kind, _scrubbed(exc, secrets), "config")
     try:

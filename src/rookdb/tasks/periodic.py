@@ -148,6 +148,12 @@ def _with_stored_keys(aws: Mapping[str, Any], stored: Mapping[str, Any]) -> dict
     # Keys left out of a change are the ones the periodic task already holds.
     given = _canonical(aws, AWS_FIELDS, "AWS settings")
     if not given.get("aws_access_key") and not given.get("aws_secret_key"):
+        if given.get("endpoint_url", stored.get("endpoint_url")) != stored.get("endpoint_url"):
+            # The keys are AWS's (any bucket or vault), never another server's.
+            raise InvalidInput(
+                "aws_secret_key: the endpoint_url changed; give the AWS keys again",
+                field="aws_secret_key",
+            )
         given["aws_access_key"] = stored.get("access_key_id")
         given["aws_secret_key"] = stored.get("secret_access_key")
         given.setdefault("endpoint_url", stored.get("endpoint_url"))

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import builtins
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
+from rookdb.destinations.config import parse_config, secret_scope_change
 from rookdb.errors import InvalidInput
 from rookdb.instance import Instance
 from rookdb.tasks.clock import Clock
 from rookdb.tasks.model import BackupTask, generated_name, parse_task
 from rookdb.tasks.scheduler import BackupScheduler
 from rookdb.tasks.status import StatusRecord, render
-from rookdb.tasks.upload import MASK, SECRET_FIELDS
+from rookdb.tasks.upload import MASK, SECRET_FIELDS, DestinationConfig, reveal
 
 # Changing these starts a new chain: the next run is a full backup.
 _CHAIN_FIELDS = ("type", "compression", "encryption_key", "destinations")
@@ -44,7 +46,7 @@ class BackupTasks:
     def create(self, database: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Validate and store a new task; nothing is stored when the input is invalid."""
         self.instance.database(database)
-        task = parse_task(payload)
+        task = parse_task(_with_stored_secrets([], payload))
         now = self.clock.now()
         task = task.model_copy(
             update={
@@ -72,11 +74,13 @@ class BackupTasks:
         return self.tasks.get(database, task_id).public_json()
 
     def update(self, database: str, task_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Replace a task's definition; masked secrets sent back keep their stored value."""
+        """Replace a task's definition; masked secrets sent back keep their stored value.
+
+        A masked secret is kept only while its destination still sends it to the
+        same place (`secret_scope_change`); otherwise the secret must be given again.
+        """
         old = self.tasks.get(database, task_id)
-        if not isinstance(payload, dict):
-            raise InvalidInput("a backup task is a JSON object", field="task")
-        task = parse_task(_keep_secrets(old, payload))
+        task = parse_task(_with_stored_secrets(old.destinations, payload))
         task = task.model_copy(
             update={
                 "id": old.id,
@@ -205,23 +209,65 @@ class BackupTasks:
         return name
 
 
-def _keep_secrets(old: BackupTask, payload: dict[str, Any]) -> dict[str, Any]:
-    # A client that edits what GET returned sends the masks back: keep the stored value.
+def _with_stored_secrets(stored: Sequence[DestinationConfig], payload: object) -> dict[str, Any]:
+    """The payload, its destinations checked as new input, with masked secrets filled in."""
+    # A client that edits what GET returned sends the masks back: they stand for the
+    # stored value, but only where the secret would still be sent to the same place.
+    if not isinstance(payload, dict):
+        raise InvalidInput("a backup task is a JSON object", field="task")
     destinations = payload.get("destinations")
     if not isinstance(destinations, list):
-        return payload
-    stored = old.destination_dicts()
+        return payload  # parse_task names what is wrong with it
     merged = []
     for index, config in enumerate(destinations):
-        if isinstance(config, dict) and index < len(stored):
-            previous = stored[index]
-            if previous.get("kind") == config.get("kind"):
-                config = {
-                    k: previous.get(k) if k in SECRET_FIELDS and v == MASK else v
-                    for k, v in config.items()
-                }
+        if isinstance(config, dict):
+            given = _new_destination(index, config)
+            masked = sorted(k for k in SECRET_FIELDS if config.get(k) == MASK)
+            if masked:
+                previous = _stored_match(stored, index, given, masked)
+                revealed = reveal(previous)
+                config = {**config, **{k: revealed[k] for k in masked}}
         merged.append(config)
     return {**payload, "destinations": merged}
+
+
+def _new_destination(index: int, config: dict[str, Any]) -> DestinationConfig:
+    try:
+        return parse_config(config, as_input=True)
+    except InvalidInput as exc:
+        field = f"destinations.{index}" + (f".{exc.field}" if exc.field else "")
+        raise InvalidInput(f"destinations[{index}]: {exc.message}", field=field) from None
+
+
+def _stored_match(
+    stored: Sequence[DestinationConfig], index: int, given: DestinationConfig, masked: list[str]
+) -> DestinationConfig:
+    """The stored destination whose secrets the masks may stand for, or InvalidInput why not."""
+    # The same position first; then any other with the same place, so that removing
+    # or reordering destinations keeps their secrets too.
+    order = ([index] if index < len(stored) else []) + [i for i in range(len(stored)) if i != index]
+    for i in order:
+        candidate = stored[i]
+        values = reveal(candidate)
+        if secret_scope_change(candidate, given) is None and all(values.get(k) for k in masked):
+            return candidate
+    field = masked[0]
+    if index >= len(stored):
+        reason = "there is no stored secret for a new destination"
+    else:
+        changed = secret_scope_change(stored[index], given)
+        if changed == "kind":
+            reason = "the destination kind changed"
+        elif changed is not None:
+            reason = f"the {changed} changed"
+        else:
+            field = next(k for k in masked if not reveal(stored[index]).get(k))
+            reason = "no secret is stored for it"
+    raise InvalidInput(
+        f"destinations[{index}].{field}: {reason}; enter the secret again "
+        f"({MASK} stands for a stored secret)",
+        field=f"destinations.{index}.{field}",
+    )
 
 
 def _encryption_key(old: BackupTask, payload: dict[str, Any]) -> str | None:
