@@ -30,6 +30,7 @@ from rookdb.server import tasks as task_routes
 from rookdb.server.auth import AuthGate, document_security
 from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
+from rookdb.server.url_text import RequireUtf8Url
 from rookdb.tasks import BackupScheduler
 
 log = logging.getLogger("rookdb.server")
@@ -90,6 +91,7 @@ def create_app(
     app.state.backup_tasks = task_routes.service_for(instance, app.state.services)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
+    app.add_middleware(RequireUtf8Url)
     app.add_middleware(JsonDepthLimit, max_buffer=max_json_body)
     app.add_middleware(AuthGate)
     _include_routers(app)

@@ -20,10 +20,11 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from rookdb.errors import NotFound, StorageError
 from rookdb.server.dependencies import InstanceDep
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import etag_header, json_response
 from rookdb.storage import AttachmentInfo
 
-router = APIRouter(prefix="/databases/{db}", tags=["attachments"])
+router = APIRouter(prefix="/databases/{db}", tags=["attachments"], route_class=StrictJsonRoute)
 
 # Uploads are staged in memory up to this size, then in a file in the data dir.
 SPOOL_IN_MEMORY = 1 << 20

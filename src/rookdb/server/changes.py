@@ -16,10 +16,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from rookdb.server.dependencies import InstanceDep
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.storage import Change, ChangeFeed, DocumentChange
 from rookdb.storage.model import MAX_INTEGER
 
-router = APIRouter(prefix="/databases/{db}", tags=["changes"])
+router = APIRouter(prefix="/databases/{db}", tags=["changes"], route_class=StrictJsonRoute)
 
 # Lines are sent in chunks of about this size: each chunk is one hop to a worker thread.
 CHUNK_BYTES = 256 * 1024

@@ -11,9 +11,10 @@ from rookdb.errors import NotFound
 from rookdb.instance import DatabaseInfo, Instance
 from rookdb.server.auth import visible
 from rookdb.server.dependencies import InstanceDep
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 
-router = APIRouter(tags=["databases"])
+router = APIRouter(tags=["databases"], route_class=StrictJsonRoute)
 
 
 class CreateDatabase(BaseModel):

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rookdb.errors import NotFound
 from rookdb.server.dependencies import InstanceDep
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import etag_header, expected_etag, json_response
 from rookdb.storage import BatchOperation, Document
 from rookdb.storage.model import MAX_INTEGER
 
-router = APIRouter(prefix="/databases/{db}", tags=["documents"])
+router = APIRouter(prefix="/databases/{db}", tags=["documents"], route_class=StrictJsonRoute)
 
 MAX_BATCH_OPERATIONS = 100_000
 MAX_GET_MANY = 10_000

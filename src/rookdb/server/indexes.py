@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rookdb.errors import NotFound
 from rookdb.server.dependencies import InstanceDep
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 from rookdb.storage import Condition
 from rookdb.storage.model import MAX_INTEGER
 
-router = APIRouter(prefix="/databases/{db}", tags=["indexes"])
+router = APIRouter(prefix="/databases/{db}", tags=["indexes"], route_class=StrictJsonRoute)
 
 
 class IndexRequest(BaseModel):

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rookdb.security.keys import ApiKeys
 from rookdb.server.dependencies import InstanceDep
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 
-router = APIRouter(prefix="/admin/keys", tags=["api keys"])
+router = APIRouter(prefix="/admin/keys", tags=["api keys"], route_class=StrictJsonRoute)
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}$", description="The key's public id.")]
 

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.tasks import TasksDep
 from rookdb.tasks.clock import parse_time
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], route_class=StrictJsonRoute)
 
 _LABELS = ("database", "task_id", "task")
 

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from rookdb.instance import Instance
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 from rookdb.tasks import BackupScheduler, BackupTasks
 
-router = APIRouter(tags=["backup tasks"])
+router = APIRouter(tags=["backup tasks"], route_class=StrictJsonRoute)
 
 PREFIX = "/databases/{db}/tasks/backups"
 
