@@ -273,8 +273,9 @@ class Database:
 
     # -- indexes -----------------------------------------------------------------
     def create_index(self, name: str, collection: str, fields: list[str]) -> IndexDefinition:
-        """Define an index and build it over the existing documents."""
+        """Define an index and build it over the existing documents (see the width limits)."""
         with self._engine.write() as tx:
+            index_store.check_width(tx.conn, name, fields)
             return index_store.define(tx, name, collection, fields)
 
     def delete_index(self, name: str) -> bool:
