@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rookdb import Instance
+from rookdb.destinations import RemoteFile
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
 from rookdb.tasks.model import Retention
 from rookdb.tasks.retention import chains_of, plan
@@ -29,7 +30,8 @@ def listing(*days: int, incomplete: tuple[int, ...] = (), db: str = "shop") -> l
 
 
 def doomed(paths: list[str], retention: Retention, current: str | None = None) -> list[str]:
-    return [c.folder for c in plan(chains_of(paths, "shop"), retention, NOW, current)]
+    listed = [RemoteFile(path, 100, None) for path in paths]
+    return [c.name for c in plan(chains_of(listed, "shop"), retention, NOW, current)]
 
 
 def test_keep_n_full_chains() -> None:

@@ -1,8 +1,12 @@
-"""The backups in a folder: which run folders hold a chain, and which chain is current.
+"""The backups in a folder or on a destination: run folders, chains, and the current one.
 
-Restore, drills, `backup ls`, `backup run --incremental` and retention all
-ask the same two questions of a folder of run folders, so they are answered
-here once:
+Restore, drills, `backup ls`, `backup run --incremental`, retention and the
+Studio all ask the same questions of a folder of run folders, so they are
+answered here once:
+
+- *What run folders are there?* On a local folder by reading each file's
+  header (`scan`); on a destination from its listing alone, no download
+  (`group_listing`): file names carry the kind and the time.
 
 - *Does a run folder hold a chain?* Only when it holds at least one finished
   backup file. A folder holding nothing but partial files (``*.in-progress``,
@@ -19,15 +23,19 @@ here once:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rookdb.backup import naming
 from rookdb.backup.chain import RunFolderInfo, backup_files_in, read_run_folder
 from rookdb.errors import BackupError, InvalidInput, RestoreError
 from rookdb.partial import is_partial_name
+
+if TYPE_CHECKING:  # the destinations package is heavy; the catalog only reads listings
+    from rookdb.destinations.base import RemoteFile
 
 _THE_RUN_FOLDER = "the folder is a run folder"
 
@@ -70,6 +78,97 @@ class ChainChoice:
             "reason": self.reason,
             "passed_over": [p.to_json() for p in self.passed_over],
         }
+
+
+@dataclass(frozen=True)
+class ListedFile:
+    """A finished backup file seen in a destination's listing (nothing downloaded)."""
+
+    path: str  # relative to the destination's root, "/"-separated
+    size: int
+    modified: datetime | None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def kind(self) -> str:
+        """full, snapshot or incremental, read from the name."""
+        return naming.kind_of_file_name(self.name) or "unknown"
+
+    @property
+    def is_full(self) -> bool:
+        return self.kind in ("full", "snapshot")
+
+    @property
+    def taken_at(self) -> datetime | None:
+        """When the backup was taken: the UTC stamp its name starts with."""
+        return naming.stamp_time(self.name)
+
+
+@dataclass(frozen=True)
+class ListedRunFolder:
+    """A run folder seen in a listing: its path on the destination and its files in order."""
+
+    path: str  # "" when the listing's own root is the run folder
+    name: str
+    files: tuple[ListedFile, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Holds a finished full backup or snapshot, so a restore can start from it."""
+        return any(f.is_full for f in self.files)
+
+    @property
+    def database(self) -> str | None:
+        parsed = naming.parse_run_folder_name(self.name)
+        return parsed[1] if parsed else None
+
+    @property
+    def order(self) -> tuple[str, int, bool]:
+        """Creation order of run folders (see `naming.order_key`)."""
+        return naming.order_key(self.name)
+
+    @property
+    def last_backup(self) -> datetime | None:
+        """When the newest file of the chain was taken (the folder's stamp when none)."""
+        times = [t for t in (f.taken_at for f in self.files) if t is not None]
+        return max(times) if times else naming.stamp_time(self.name)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def group_listing(listed: Iterable[RemoteFile], root: str = "") -> list[ListedRunFolder]:
+    """Group a destination's listing below `root` into run folders, oldest first.
+
+    A finished backup file directly in `root` makes `root` itself the run
+    folder; otherwise each run folder one level below `root` is one entry.
+    Partial files and anything else are left out.
+    """
+    prefix = f"{root.strip('/')}/" if root.strip("/") else ""
+    groups: dict[str, list[ListedFile]] = {}
+    for remote in listed:
+        if not remote.path.startswith(prefix):
+            continue
+        parts = remote.path[len(prefix) :].split("/")
+        if not naming.is_backup_file_name(parts[-1]) or len(parts) > 2:
+            continue
+        if len(parts) == 2 and not naming.is_run_folder_name(parts[0]):
+            continue
+        folder = prefix + parts[0] if len(parts) == 2 else prefix.rstrip("/")
+        groups.setdefault(folder, []).append(ListedFile(remote.path, remote.size, remote.modified))
+    folders = [
+        ListedRunFolder(
+            path=folder,
+            name=folder.rsplit("/", 1)[-1],
+            files=tuple(sorted(files, key=lambda f: naming.order_key(f.name))),
+        )
+        for folder, files in groups.items()
+    ]
+    return sorted(folders, key=lambda f: f.order)
 
 
 @dataclass(frozen=True)

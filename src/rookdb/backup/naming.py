@@ -87,6 +87,24 @@ def is_backup_file_name(name: str) -> bool:
     return _FILE.match(name) is not None
 
 
+def kind_of_file_name(name: str) -> str | None:
+    """full, snapshot or incremental for a backup file name, else None."""
+    match = _FILE.match(name)
+    if match is None:
+        return None
+    return {"full-backup": "full", "incremental-backup": "incremental"}.get(
+        match["what"], match["what"]
+    )
+
+
+def stamp_time(name: str) -> datetime | None:
+    """The UTC time a run folder or backup file name starts with, or None."""
+    try:
+        return datetime.strptime(name[:19], "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def order_key(name: str) -> tuple[str, int, bool]:
     """Creation-order sort key of a run folder or backup file name.
 

@@ -193,10 +193,6 @@ SourceOptions = Annotated[
 ]
 
 
-def _is_url(source: str) -> bool:
-    return "://" in source and not source.startswith("file://")
-
-
 def _local_path(source: str, options: list[str] | None) -> Path:
     if options:
         raise InvalidInput("--source-option only applies to a destination URL", field="source")
@@ -216,8 +212,9 @@ def ls(
     (files, kinds, sizes, upload times; nothing is downloaded).
     """
     from rookdb.backup import find_run_folders, read_run_folder
+    from rookdb.restore.source import is_destination_url
 
-    if _is_url(source):
+    if is_destination_url(source):
         _ls_remote(source, source_options, as_json)
         return
     folders = [
@@ -262,8 +259,9 @@ def verify(
     A destination URL's run folders are downloaded to a temporary folder first.
     """
     from rookdb.backup import find_run_folders, verify_run_folder
+    from rookdb.restore.source import is_destination_url
 
-    if _is_url(source):
+    if is_destination_url(source):
         _verify_remote(ctx, source, source_options, encryption_key)
         return
     folders = find_run_folders(_local_path(source, source_options))
@@ -282,7 +280,7 @@ def verify(
 
 def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
     from rookdb.cli.restore import parse_source_options
-    from rookdb.restore.remote import file_name, kind_of, list_remote_run_folders
+    from rookdb.restore.remote import list_remote_run_folders
 
     folders = list_remote_run_folders(url, parse_source_options(options or []))
     if as_json:
@@ -297,7 +295,7 @@ def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
             table.add_column(column)
         for f in folder.files:
             uploaded = f.modified.isoformat() if f.modified else "-"
-            table.add_row(file_name(f), kind_of(f), _human(f.size), uploaded)
+            table.add_row(f.name, f.kind, _human(f.size), uploaded)
         out.print(table)
 
 

@@ -14,7 +14,7 @@ from rookdb.cli.backup import KeyOption, SourceOptions, progress_bar
 from rookdb.cli.restore import parse_source_options
 from rookdb.drill import DrillReport, run_drill, scratch_root
 from rookdb.errors import InvalidInput
-from rookdb.restore import DestinationSource
+from rookdb.restore.source import resolve_source
 
 
 def drill(
@@ -48,11 +48,7 @@ def drill(
             "folder) instead of --url",
             field="url",
         )
-    target: str | DestinationSource = source
-    if source_options:
-        if "://" not in source:
-            raise InvalidInput("--source-option only applies to a destination URL", field="source")
-        target = DestinationSource(source, parse_source_options(source_options))
+    target = resolve_source(source, parse_source_options(source_options or []))
     with progress_bar(ctx, "drilling", in_bytes=True) as update:
         report = run_drill(
             target,

@@ -37,19 +37,14 @@ def restore(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Restore a backup chain into a NEW database: verified first, visible only when complete."""
-    from rookdb.restore import DestinationSource, restore_database
+    from rookdb.restore import restore_database
+    from rookdb.restore.source import resolve_source
 
-    target: str | DestinationSource = source
-    if source_options and "://" not in source:
-        raise InvalidInput("--source-option only applies to a destination URL", field="source")
-    if "://" in source and not source.startswith("file://"):
-        # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
-        quiet = context.get(ctx).quiet
-        target = DestinationSource(
-            source,
-            parse_source_options(source_options or []),
-            notify=None if quiet else _announce,
-        )
+    # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
+    quiet = context.get(ctx).quiet
+    target = resolve_source(
+        source, parse_source_options(source_options or []), notify=None if quiet else _announce
+    )
     instance = embedded_instance(ctx, "restore")
     try:
         with progress_bar(ctx, f"restoring {database}", in_bytes=True) as update:

@@ -23,7 +23,7 @@ from rookdb.errors import RookError
 from rookdb.restore.apply import ApplyCounts
 from rookdb.restore.importer import build_database
 from rookdb.restore.planner import RestorePlan, plan_restore
-from rookdb.restore.source import BackupSource, resolve_source
+from rookdb.restore.source import BackupSource, resolve_point
 
 Progress = Callable[[int, int], None]
 
@@ -38,10 +38,7 @@ def run_drill(
 ) -> DrillReport:
     """Prove that `source` (run folder, file, folder of run folders or URL) restores."""
     wall0, cpu0 = time.monotonic(), time.thread_time()
-    if isinstance(source, str | Path) and Path(source).is_file():
-        until = until or Path(source).name
-        source = Path(source).parent
-    backup_source = resolve_source(source)
+    backup_source, until = resolve_point(source, until)
     report = DrillReport(source=backup_source.description, started_at=naming.iso_time())
     clean_leftovers(scratch_root)
     scratch = Scratch(scratch_root)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rookdb.backup import naming
+from rookdb.backup.catalog import group_listing
 from rookdb.destinations import from_config
 from rookdb.errors import RestoreError
 
@@ -37,20 +38,16 @@ class DestinationChainSource:
         """Download the chain's files (up to `until`) into `work_dir/<run folder>`."""
         destination = from_config(self.config, state_dir=self.state_dir)
         try:
-            prefix = f"{self.run_folder}/"
-            names = sorted(
-                name
-                for name in (f.path[len(prefix) :] for f in destination.list(prefix))
-                if "/" not in name and naming.is_backup_file_name(name) and self._wanted(name)
-            )
-            if not names:
+            listed = group_listing(destination.list(f"{self.run_folder}/"), self.run_folder)
+            files = [f for folder in listed for f in folder.files if self._wanted(f.name)]
+            if not files:
                 raise RestoreError(
                     f"no backup files of run folder {self.run_folder} on {destination.name}"
                 )
             local = work_dir / self.run_folder
             local.mkdir(parents=True, exist_ok=True)
-            for name in names:
-                destination.get_file(prefix + name, local / name)
+            for file in files:
+                destination.get_file(file.path, local / file.name)
             return local
         finally:
             destination.close()

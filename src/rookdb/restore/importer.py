@@ -27,7 +27,7 @@ from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageE
 from rookdb.instance import Instance, check_database_name
 from rookdb.restore.apply import TRAILER_COUNTS, Applier, ApplyCounts
 from rookdb.restore.planner import RestorePlan, plan_restore
-from rookdb.restore.source import BackupSource, resolve_source
+from rookdb.restore.source import BackupSource, resolve_point
 from rookdb.storage import Database
 from rookdb.storage.engine import Engine
 
@@ -94,11 +94,7 @@ def restore_database(
     check_database_name(new_name)
     if instance.has_database(new_name):
         raise AlreadyExists(f"database {new_name!r} already exists; restore under a new name")
-    if isinstance(source, str | Path) and Path(source).is_file():
-        # A single file: restore its run folder up to that file.
-        until = until or Path(source).name
-        source = Path(source).parent
-    backup_source = resolve_source(source)
+    backup_source, until = resolve_point(source, until)
     with instance.staging() as staging:
         choice = choose_chain(backup_source.fetch(staging / "download"), until)
         plan = plan_restore(choice.folder, until)

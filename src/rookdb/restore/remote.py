@@ -16,44 +16,42 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from rookdb.backup import naming
+from rookdb.backup.catalog import ListedFile, ListedRunFolder, group_listing
 from rookdb.backup.chain import RunFolderInfo, verify_run_folder
-from rookdb.destinations import RemoteFile, from_url
+from rookdb.destinations import from_url
 from rookdb.restore.source import DestinationSource, Notify, masked_url
-
-_KINDS = {
-    naming.FULL_SUFFIX: "full",
-    naming.SNAPSHOT_SUFFIX: "snapshot",
-    naming.INCREMENTAL_SUFFIX: "incremental",
-}
 
 
 @dataclass(frozen=True)
 class RemoteRunFolder:
     """One run folder found on a destination, with its backup files in chain order."""
 
-    name: str
+    listed: ListedRunFolder
     url: str
-    files: list[RemoteFile]
+
+    @property
+    def name(self) -> str:
+        return self.listed.name
+
+    @property
+    def files(self) -> tuple[ListedFile, ...]:
+        return self.listed.files
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "url": masked_url(self.url),
             "files": [
-                {**f.to_json(), "file": file_name(f), "kind": kind_of(f)} for f in self.files
+                {
+                    "path": f.path,
+                    "size": f.size,
+                    "modified": f.modified.isoformat() if f.modified else None,
+                    "file": f.name,
+                    "kind": f.kind,
+                }
+                for f in self.files
             ],
         }
-
-
-def file_name(remote: RemoteFile) -> str:
-    return remote.path.rsplit("/", 1)[-1]
-
-
-def kind_of(remote: RemoteFile) -> str:
-    """full, snapshot or incremental, read from the file's name."""
-    name = file_name(remote)
-    return next((kind for suffix, kind in _KINDS.items() if name.endswith(suffix)), "unknown")
 
 
 def list_remote_run_folders(
@@ -70,22 +68,9 @@ def list_remote_run_folders(
             listed = destination.list(prefix)
     finally:
         destination.close()
-    groups: dict[str, list[RemoteFile]] = {}
-    for remote in listed:
-        parts = remote.path.split("/")
-        if len(parts) < 2 or not naming.is_backup_file_name(parts[-1]):
-            continue
-        if naming.is_run_folder_name(parts[-2]):
-            groups.setdefault("/".join(parts[:-1]), []).append(remote)
     return [
-        RemoteRunFolder(
-            name=folder.rsplit("/", 1)[-1],
-            url=_folder_url(url, leaf, folder),
-            files=sorted(files, key=lambda f: naming.order_key(file_name(f))),
-        )
-        for folder, files in sorted(
-            groups.items(), key=lambda item: naming.order_key(item[0].rsplit("/", 1)[-1])
-        )
+        RemoteRunFolder(folder, _folder_url(url, leaf, folder.path))
+        for folder in group_listing(listed, leaf)
     ]
 
 

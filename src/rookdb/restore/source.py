@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from rookdb.backup import naming
+from rookdb.backup.catalog import group_listing
 from rookdb.errors import InvalidInput, NotFound, RestoreError
 
 log = logging.getLogger(__name__)
@@ -74,14 +74,14 @@ class DestinationSource:
         try:
             local = work_dir / (_local_name(leaf) or "run-folder")
             prefix = f"{leaf}/" if leaf else ""
-            files = _backup_files(destination.list(prefix), prefix)
+            files = _backup_files(destination.list(prefix), leaf)
             if not files and destination.local_listing:
                 self.notify(
                     f"{destination.name}: this machine has no record of {self.description}; "
                     "asking the service for its inventory (on AWS Glacier this takes hours)"
                 )
                 destination.rebuild_listing()
-                files = _backup_files(destination.list(prefix), prefix)
+                files = _backup_files(destination.list(prefix), leaf)
             if not files:
                 raise RestoreError(f"no backup files found at {self.description}")
             waiting = destination.request_retrieval(files)
@@ -111,13 +111,13 @@ def _local_name(leaf: str) -> str:
     return leaf
 
 
-def _backup_files(listed: list[Any], prefix: str) -> list[str]:
+def _backup_files(listed: list[Any], leaf: str) -> list[str]:
     # Only the run folder's own backup files, not what sits in folders below it.
     return [
         f.path
-        for f in listed
-        if naming.is_backup_file_name(f.path.rsplit("/", 1)[-1])
-        and f.path[len(prefix) :].count("/") == 0
+        for folder in group_listing(listed, leaf)
+        if folder.path == leaf
+        for f in folder.files
     ]
 
 
@@ -133,14 +133,36 @@ def masked_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
-def resolve_source(source: str | Path | BackupSource) -> BackupSource:
-    """A BackupSource for a path, a URL, or an object that already is one."""
+def is_destination_url(source: str) -> bool:
+    """True for a destination URL (s3://, ftp:// ...); False for a path or a file:// URL."""
+    return "://" in source and not source.startswith("file://")
+
+
+def resolve_source(
+    source: str | Path | BackupSource,
+    credentials: dict[str, Any] | None = None,
+    *,
+    notify: Notify | None = None,
+) -> BackupSource:
+    """A BackupSource for a path, a destination URL (with `credentials` for it), a file://
+    URL, or an object that already is one."""
     if isinstance(source, Path):
         return LocalFolderSource(source)
-    if isinstance(source, str):
-        if "://" in source and not source.startswith("file://"):
-            return DestinationSource(source)
-        if source.startswith("file://"):
-            return LocalFolderSource(Path(source[len("file://") :]))
-        return LocalFolderSource(Path(source))
-    return source
+    if not isinstance(source, str):
+        return source
+    if is_destination_url(source):
+        return DestinationSource(source, credentials, notify=notify)
+    if credentials:
+        raise InvalidInput("--source-option only applies to a destination URL", field="source")
+    return LocalFolderSource(Path(source.removeprefix("file://")).expanduser())
+
+
+def resolve_point(
+    source: str | Path | BackupSource, until: str | None
+) -> tuple[BackupSource, str | None]:
+    """The source and the point asked; a path to one backup file means its run folder up to
+    that file (unless `until` says otherwise)."""
+    resolved = resolve_source(source)
+    if isinstance(resolved, LocalFolderSource) and resolved.path.is_file():
+        return LocalFolderSource(resolved.path.parent), until or resolved.path.name
+    return resolved, until

@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from rookdb.backup.catalog import find_run_folders
 from rookdb.backup.chain import read_run_folder
-from rookdb.backup.naming import is_backup_file_name, parse_run_folder_name
-from rookdb.destinations import config_from_url, from_config
+from rookdb.destinations import config_from_url
 from rookdb.errors import InvalidInput, NotFound, RookError
 from rookdb.instance import check_database_name
-from rookdb.restore import DestinationSource, LocalFolderSource, restore_database
+from rookdb.restore import restore_database
+from rookdb.restore.remote import list_remote_run_folders
+from rookdb.restore.source import is_destination_url, resolve_source
 from rookdb.studio.restore_jobs import ListedSource, RestoreJobs
 from rookdb.studio.web import error_page, instance_of, redirect, render
 
@@ -34,7 +35,6 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "gcs": {"secret": "credentials_json"},
     "ftp": {"user": "user", "secret": "password"},
 }
-_KINDS = {"full-backup": "full", "snapshot": "full", "incremental-backup": "incremental"}
 
 
 def restore_jobs(request: Request) -> RestoreJobs:
@@ -112,11 +112,7 @@ async def start_restore(request: Request) -> Response:
         folders = list_chains(listed)
         context_form = {"database": database, "point": point}
         return _page(request, listed, folders, errors, context_form, status_code=400)
-    source: Any = (
-        DestinationSource(folder, listed.credentials)
-        if _is_url(folder)
-        else LocalFolderSource(Path(folder))
-    )
+    source = resolve_source(folder, listed.credentials)
     job = jobs.start(source, database, until=until or None, encryption_key=key, description=folder)
     return redirect(f"/restore/jobs/{job.id}")
 
@@ -143,7 +139,7 @@ def job_json(request: Request, job_id: str) -> Response:
 
 def list_chains(listed: ListedSource) -> list[dict[str, Any]]:
     """The run folders at a source as timeline entries, oldest first."""
-    if _is_url(listed.source):
+    if is_destination_url(listed.source):
         return _remote_chains(listed.source, listed.credentials)
     root = Path(listed.source.removeprefix("file://")).expanduser()
     return [_local_chain(read_run_folder(path)) for path in find_run_folders(root)]
@@ -173,44 +169,29 @@ def _local_chain(folder: Any) -> dict[str, Any]:
 
 
 def _remote_chains(url: str, credentials: dict[str, Any] | None) -> list[dict[str, Any]]:
-    config, leaf = config_from_url(url, credentials)
-    destination = from_config(config)
-    try:
-        listed = destination.list(f"{leaf}/" if leaf else "")
-    finally:
-        destination.close()
-    base = url.rstrip("/")
-    folders: dict[str, dict[str, Any]] = {}
-    for remote in listed:
-        parts = remote.path.split("/")
-        rest = parts[1:] if leaf else parts
-        if not rest or len(rest) > 2 or not is_backup_file_name(rest[-1]):
-            continue
-        name = rest[0] if len(rest) == 2 else leaf
-        folder_url = f"{base}/{rest[0]}" if len(rest) == 2 else base
-        entry = folders.setdefault(
-            name,
-            {"name": name, "database": _database_of(name), "problems": [], "size_bytes": 0,
-             "files": []},
-        )  # fmt: skip
-        stamp, _, what = rest[-1].partition(".rookdb-")
-        entry["size_bytes"] += remote.size
-        entry["files"].append(
-            {
-                "file_name": rest[-1],
-                "kind": _KINDS.get(what, what),
-                "type": "snapshot" if what == "snapshot" else "backup",
-                "created_at": _stamp_time(stamp),
-                "etags": None,
-                "size_bytes": remote.size,
-                "documents": None,
-                "encrypted": None,
-                "value": f"{folder_url}|{rest[-1]}",
-            }
-        )
-    for entry in folders.values():
-        entry["files"].sort(key=lambda f: f["file_name"])
-    return [folders[name] for name in sorted(folders)]
+    return [
+        {
+            "name": folder.name,
+            "database": folder.listed.database,
+            "problems": [],
+            "size_bytes": folder.listed.size_bytes,
+            "files": [
+                {
+                    "file_name": f.name,
+                    "kind": "full" if f.is_full else f.kind,
+                    "type": "snapshot" if f.kind == "snapshot" else "backup",
+                    "created_at": f.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if f.taken_at else None,
+                    "etags": None,
+                    "size_bytes": f.size,
+                    "documents": None,
+                    "encrypted": None,
+                    "value": f"{folder.url}|{f.name}",
+                }
+                for f in folder.files
+            ],
+        }
+        for folder in list_remote_run_folders(url, credentials)
+    ]
 
 
 def _page(
@@ -235,7 +216,7 @@ def _page(
 
 def _config_fields(source: str, given: dict[str, str]) -> dict[str, Any] | None:
     """The generic credential inputs as the config fields of the URL's destination kind."""
-    if not _is_url(source) or not given:
+    if not is_destination_url(source) or not given:
         return None
     kind = config_from_url(source)[0]["kind"]
     names = {**CREDENTIALS.get(kind, {}), "endpoint_url": "endpoint_url", "region": "region"}
@@ -249,23 +230,6 @@ def _config_fields(source: str, given: dict[str, str]) -> dict[str, Any] | None:
         what = ", ".join(labels.get(u, u) for u in unknown)
         raise InvalidInput(f"{kind} locations do not take: {what}", field="source")
     return {names[key]: value for key, value in given.items()}
-
-
-def _is_url(source: str) -> bool:
-    return "://" in source and not source.startswith("file://")
-
-
-def _database_of(folder: str) -> str | None:
-    parsed = parse_run_folder_name(folder)
-    return parsed[1] if parsed else None
-
-
-def _stamp_time(stamp: str) -> str | None:
-    parts = stamp.split("-")
-    if len(parts) < 6:
-        return None
-    y, mo, d, h, mi, s = parts[:6]
-    return f"{y}-{mo}-{d}T{h}:{mi}:{s}Z"
 
 
 def _suggested_name(request: Request, folders: list[dict[str, Any]]) -> str:

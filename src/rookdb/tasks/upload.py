@@ -7,13 +7,18 @@ in plain config dicts (as stored with the task) and never in backend types.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from rookdb.destinations import Destination, from_config, public_config, upload_to_all
+from rookdb.destinations import (
+    Destination,
+    RemoteFile,
+    from_config,
+    public_config,
+    upload_to_all,
+)
 from rookdb.destinations.config import SECRET_FIELDS, DestinationConfig, parse_config
 from rookdb.destinations.retry import RetryPolicy
 from rookdb.errors import RookError
@@ -24,7 +29,6 @@ __all__ = [
     "MASK",
     "SECRET_FIELDS",
     "DestinationConfig",
-    "StoredFile",
     "delete_file",
     "display_name",
     "list_files",
@@ -34,14 +38,6 @@ __all__ = [
     "reveal",
     "upload_all",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file found on a destination, by its path relative to the destination root."""
-
-    path: str
-    size: int
 
 
 def parse_destination(config: object) -> DestinationConfig:
@@ -104,11 +100,11 @@ def upload_all(
 
 def list_files(
     config: dict[str, Any], prefix: str = "", *, state_dir: Path | None = None
-) -> list[StoredFile]:
+) -> list[RemoteFile]:
     """Every file under `prefix` on one destination."""
     destination = from_config(config, state_dir=state_dir)
     try:
-        return [StoredFile(f.path, f.size) for f in destination.list(prefix)]
+        return destination.list(prefix)
     finally:
         destination.close()
 
