@@ -11,7 +11,9 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+import rookdb
 from rookdb import Instance
+from rookdb.errors import InvalidInput
 from rookdb.server import create_app
 from rookdb.server.json_body import StrictJsonRoute
 
@@ -122,3 +124,16 @@ def test_every_json_body_route_refuses_nan(shop: httpx.Client, instance: Instanc
             response = shop.request(method, path, content=b'{"a": NaN}', headers=J)
             body = refused(response, "body")
             assert "JSON" in str(body["message"]), (method, path, body)
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+def test_the_embedded_api_refuses_nan_and_infinity_too(db: rookdb.Database, number: float) -> None:
+    # orjson would write them as null: the document would come back changed.
+    for body in ({"a": number}, {"a": [1, {"b": number}]}, {"ok": None, "deep": [[number]]}):
+        with pytest.raises(InvalidInput, match="NaN or Infinity") as refused:
+            db.put("users/1", body)
+        assert refused.value.field == "body"
+        with pytest.raises(InvalidInput, match="NaN or Infinity"):
+            db.bulk_insert([("users/2", body)])
+    assert db.count() == 0
+    assert db.put("users/3", {"a": None, "b": 1.5}).etag == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
@@ -47,9 +48,30 @@ def encode_body(body: object) -> tuple[dict[str, Any], str]:
 def _dumps(body: dict[str, Any]) -> str:
     # orjson refuses non-JSON values and nesting deeper than 254 levels.
     try:
-        return orjson.dumps(body).decode()
+        text = orjson.dumps(body)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise InvalidInput(f"document body is not valid JSON: {exc}", field="body") from exc
+    # But it writes NaN and Infinity as null: the document would come back changed.
+    # Only a body whose text holds a null can have one, so most are never walked.
+    if b"null" in text and _has_non_finite(body):
+        raise InvalidInput(
+            "document body holds NaN or Infinity, which JSON does not have", field="body"
+        )
+    return text.decode()
+
+
+def _has_non_finite(value: object) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def get(conn: sqlite3.Connection, doc_id: str) -> Document | None:
