@@ -179,3 +179,39 @@ def test_backup_run_incremental_continues_the_current_chain(
     done = rook(data, "backup", "run", "shop", "--to", str(out), "--incremental", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["run_folder"] == history["current"]
+
+
+def test_a_bucket_of_run_folders_restores_its_current_chain(
+    tmp_path: Path, history: dict[str, Any], s3_endpoint: str
+) -> None:
+    import boto3
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="backups")
+    for file in out.rglob("*"):
+        if file.is_file():
+            client.upload_file(str(file), "backups", f"prod/{file.relative_to(out).as_posix()}")
+    options = [
+        f"--source-option={k}={v}"
+        for k, v in {
+            "endpoint_url": s3_endpoint,
+            "access_key_id": "test",
+            "secret_access_key": "test",
+            "region": "us-east-1",
+        }.items()
+    ]
+    done = rook(data, "restore", "s3://backups/prod", "-d", "s3now", "--json", *options)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["chain_choice"]["run_folder"] == history["current"]
+    assert restored(data, "s3now") == (4, ["users/1", "users/2", "users/3", "users/4"])
+    at9 = ["--until", "2026-11-22T09:00:00Z"]
+    done = rook(data, "restore", "s3://backups/prod", "-d", "s3at9", "--json", *at9, *options)
+    assert done.returncode == 0, done.stderr
+    assert restored(data, "s3at9") == (3, ["users/1", "users/2", "users/3"])

@@ -23,7 +23,7 @@ answered here once:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -169,6 +169,33 @@ def group_listing(listed: Iterable[RemoteFile], root: str = "") -> list[ListedRu
         for folder, files in groups.items()
     ]
     return sorted(folders, key=lambda f: f.order)
+
+
+def choose_listed(
+    folders: Sequence[ListedRunFolder], until: str | None = None
+) -> ListedRunFolder | None:
+    """The current complete chain in a listing (as of `until`), by `choose_chain`'s rule
+    without the etag, which a listing does not show: the newest backup file wins."""
+    complete = [f for f in folders if f.complete]
+    wanted = naming.point_in_chain(until)
+    if wanted is not None:
+        for folder in reversed(complete):
+            if any(wanted in (f.name, f.name.split(".", 1)[0]) for f in folder.files):
+                return folder
+    moment = _moment(wanted)
+
+    def newest(folder: ListedRunFolder) -> tuple[Any, ...] | None:
+        names = [
+            f.name
+            for f in folder.files
+            if moment is None or (f.taken_at is not None and f.taken_at <= moment)
+        ]
+        if not names:
+            return None
+        return (naming.order_key(max(names, key=naming.order_key))[:2], folder.order)
+
+    ranked = [(key, folder) for folder in complete if (key := newest(folder)) is not None]
+    return max(ranked, key=lambda item: item[0])[1] if ranked else None
 
 
 @dataclass(frozen=True)

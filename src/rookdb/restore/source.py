@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from rookdb.backup.catalog import group_listing
+from rookdb.backup.catalog import choose_listed, group_listing
 from rookdb.errors import InvalidInput, NotFound, RestoreError
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class DestinationSource:
         self.credentials = credentials
         self.description = masked_url(url)
         self.notify: Notify = notify or log.info
+        # The point asked, so a folder of run folders downloads only the chain it needs.
+        self.until: str | None = None
 
     def fetch(self, work_dir: Path) -> Path:
         from rookdb.destinations import from_url
@@ -74,14 +76,14 @@ class DestinationSource:
         try:
             local = work_dir / (_local_name(leaf) or "run-folder")
             prefix = f"{leaf}/" if leaf else ""
-            files = _backup_files(destination.list(prefix), leaf)
+            files = self._backup_files(destination.list(prefix), leaf)
             if not files and destination.local_listing:
                 self.notify(
                     f"{destination.name}: this machine has no record of {self.description}; "
                     "asking the service for its inventory (on AWS Glacier this takes hours)"
                 )
                 destination.rebuild_listing()
-                files = _backup_files(destination.list(prefix), leaf)
+                files = self._backup_files(destination.list(prefix), leaf)
             if not files:
                 raise RestoreError(f"no backup files found at {self.description}")
             waiting = destination.request_retrieval(files)
@@ -93,10 +95,20 @@ class DestinationSource:
                 )
             local.mkdir(parents=True, exist_ok=True)
             for remote in files:
-                destination.get_file(remote, local / remote.rsplit("/", 1)[-1])
+                below = remote[len(prefix) :]  # "name", or "run-folder/name" for a chain below
+                (local / below).parent.mkdir(parents=True, exist_ok=True)
+                destination.get_file(remote, local / below)
             return local
         finally:
             destination.close()
+
+    def _backup_files(self, listed: list[Any], leaf: str) -> list[str]:
+        # The run folder's own files; for a folder of run folders, only the current
+        # chain's (as of the point asked): never every chain of the bucket.
+        folders = group_listing(listed, leaf)
+        own = [folder for folder in folders if folder.path == leaf]
+        chosen = own[0] if own else choose_listed(folders, self.until)
+        return [f.path for f in chosen.files] if chosen else []
 
 
 def _local_name(leaf: str) -> str:
@@ -109,16 +121,6 @@ def _local_name(leaf: str) -> str:
             field="source",
         )
     return leaf
-
-
-def _backup_files(listed: list[Any], leaf: str) -> list[str]:
-    # Only the run folder's own backup files, not what sits in folders below it.
-    return [
-        f.path
-        for folder in group_listing(listed, leaf)
-        if folder.path == leaf
-        for f in folder.files
-    ]
 
 
 def masked_url(url: str) -> str:
@@ -165,4 +167,6 @@ def resolve_point(
     resolved = resolve_source(source)
     if isinstance(resolved, LocalFolderSource) and resolved.path.is_file():
         return LocalFolderSource(resolved.path.parent), until or resolved.path.name
+    if isinstance(resolved, DestinationSource):
+        resolved.until = until
     return resolved, until
