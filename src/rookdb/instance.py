@@ -144,7 +144,7 @@ class Instance:
         Removed on exit; locked while in use, so another process opening this
         data dir (a CLI command beside `rookdb serve`) never cleans it away.
         """
-        return staging.work_folder(self.data_dir / "staging")
+        return staging.work_folder(self.data_dir / staging.RESTORE_STAGING)
 
     def adopt_database(self, name: str, built_file: Path) -> Database:
         """Move a completely built database file in under `name` and register it."""
@@ -163,8 +163,9 @@ class Instance:
             return db
 
     def _clean_staging(self) -> None:
-        # Leftovers of a restore that was killed: never visible, so safe to drop.
-        staging.remove_abandoned(self.data_dir / "staging")
+        # Leftovers of restores, drills and backup runs that were killed: never
+        # visible, so safe to drop (a live process's folders stay locked).
+        staging.remove_all_abandoned(self.data_dir)
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import rookdb
+from rookdb import staging
 from rookdb.backup import write_full_backup
 from rookdb.cli.main import app
 from rookdb.drill import DrillReport, DrillWorker, Scratch, clean_leftovers, run_drill, scratch_root
@@ -139,7 +140,7 @@ def test_leftovers_of_dead_drills_are_removed_but_not_a_running_one(tmp_path: Pa
     (running.path / "restore.rookdb").write_bytes(b"in use")
     dead = root / "drill-dead"
     dead.mkdir()
-    (dead / "drill.lock").touch()
+    (dead / staging.LOCK_NAME).touch()  # a lock file nobody holds: its drill died
     (dead / "restore.rookdb").write_bytes(b"left behind")
     assert clean_leftovers(root) == ["drill-dead"]
     assert (running.path / "restore.rookdb").exists()

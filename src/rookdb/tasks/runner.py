@@ -8,17 +8,18 @@ staged file is deleted once uploaded: the status is all a later run needs.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rookdb import staging
 from rookdb.backup import BackupFile, write_full_backup, write_incremental_backup
 from rookdb.errors import RookError
 from rookdb.instance import Instance
 from rookdb.partial import DEFAULT_GRACE_SECONDS
+from rookdb.storage import Database
 from rookdb.tasks import retention
 from rookdb.tasks.clock import Clock, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
@@ -48,14 +49,14 @@ class RunRequest:
     manual: bool = False
 
 
-def staging_root(instance: Instance, task_id: str) -> Path:
-    """Where a task's files wait for upload: `{data_dir}/backup-staging/{task_id}/`."""
-    return instance.data_dir / "backup-staging" / task_id
+def staging_root(instance: Instance) -> Path:
+    """Where runs write their files before the upload: one locked work folder per run."""
+    return instance.data_dir / staging.BACKUP_STAGING
 
 
 def state_root(instance: Instance, task_id: str) -> Path:
     """Where destinations keep a task's local state (the Glacier archive inventory)."""
-    return instance.data_dir / "backup-state" / task_id
+    return instance.data_dir / staging.BACKUP_STATE / task_id
 
 
 def run_backup(
@@ -85,48 +86,26 @@ def run_backup(
     }
     running = {"kind": kind, "started_at": run["started_at"], "progress": {}}
     statuses.update(database, task.id, lambda r: setattr(r, "running", running))
-    staging = staging_root(instance, task.id)
     destinations: list[dict[str, Any]] = []
     t0 = time.monotonic()
     written: BackupFile | None = None
     try:
-        shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted run
-        staging.mkdir(parents=True, exist_ok=True)
-        _reserve_previous_names(staging, record)
-        progress = _progress_reporter(statuses, database, task.id, running)
-        if kind == "full":
-            written = write_full_backup(
-                db,
-                staging,
-                backup_type=task.type,
-                compression=task.compression,
-                encryption_key=task.encryption_key,
-                node_tag=node_tag,
-                progress=progress,
-                now=started,
-            )
-        else:
-            assert record.run_folder is not None and record.last_etag is not None
-            written = write_incremental_backup(
-                db,
-                staging / record.run_folder,
-                record.last_etag,
-                compression=task.compression,
-                encryption_key=task.encryption_key,
-                progress=progress,
-                now=started,
-            )
-        if written is None:
-            run["skipped"] = True
-            destinations = [_skipped(d, started) for d in task.destination_dicts()]
-        else:
-            run.update(
-                file=written.relative_path,
-                size_bytes=written.size_bytes,
-                documents=written.documents,
-                last_etag=written.last_etag,
-            )
-            destinations, run["error"] = _upload(task, written, state_root(instance, task.id))
+        # A run of its own, locked: another process running a task of this data dir
+        # (a CLI command beside `rookdb serve`) never removes this run's file.
+        with staging.work_folder(staging_root(instance), prefix=f"{task.id}-") as folder:
+            _reserve_previous_names(folder, record)
+            written = _write(db, folder, task, kind, record, node_tag, started, statuses, running)
+            if written is None:
+                run["skipped"] = True
+                destinations = [_skipped(d, started) for d in task.destination_dicts()]
+            else:
+                run.update(
+                    file=written.relative_path,
+                    size_bytes=written.size_bytes,
+                    documents=written.documents,
+                    last_etag=written.last_etag,
+                )
+                destinations, run["error"] = _upload(task, written, state_root(instance, task.id))
     except RookError as exc:
         run["error"] = exc.message
     except OSError as exc:
@@ -135,8 +114,6 @@ def run_backup(
         # The traceback goes to the log; the status gets one line a user can act on.
         log.exception("backup task %s of %s failed", task.id, database)
         run["error"] = f"unexpected {type(exc).__name__}: {exc}"
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     run["duration_ms"] = int((time.monotonic() - t0) * 1000)
     if run["error"] is None and written is not None and kind == "full":
         run["retention"] = _apply_retention(instance, database, task, written, clock)
@@ -168,6 +145,41 @@ def run_backup(
     statuses.update(database, task.id, finish)
     statuses.add_history(database, task.id, run)
     return run
+
+
+def _write(
+    db: Database,
+    folder: Path,
+    task: BackupTask,
+    kind: BackupKind,
+    record: StatusRecord,
+    node_tag: str,
+    started: datetime,
+    statuses: StatusStore,
+    running: dict[str, Any],
+) -> BackupFile | None:
+    progress = _progress_reporter(statuses, db.name, task.id, running)
+    if kind == "full":
+        return write_full_backup(
+            db,
+            folder,
+            backup_type=task.type,
+            compression=task.compression,
+            encryption_key=task.encryption_key,
+            node_tag=node_tag,
+            progress=progress,
+            now=started,
+        )
+    assert record.run_folder is not None and record.last_etag is not None
+    return write_incremental_backup(
+        db,
+        folder / record.run_folder,
+        record.last_etag,
+        compression=task.compression,
+        encryption_key=task.encryption_key,
+        progress=progress,
+        now=started,
+    )
 
 
 def _reserve_previous_names(staging: Path, record: StatusRecord) -> None:
