@@ -106,6 +106,25 @@ def test_embedded_put_on_a_full_disk_is_a_storage_error_and_saves_nothing(
         check.close()
 
 
+def test_system_store_write_on_a_full_disk_is_a_storage_error_and_saves_nothing(
+    small_disk: Path,
+) -> None:
+    # Task definitions, statuses, keys and database records live in the system store.
+    with rookdb.open(small_disk / "data") as instance:
+        store = instance.system
+        store.put("notes", "keep", {"n": 0})
+        ballast = fill_up(small_disk)
+        failed_at, error = put_until_full(lambda i: store.put("notes", f"k{i}", filler(i)))
+
+        assert isinstance(error, StorageError), repr(error)
+        assert "disk full" in error.message and "system.sqlite" in error.message
+        assert store.get("notes", f"k{failed_at}") is None
+        assert store.get("notes", "keep") is not None
+
+        ballast.unlink()
+        assert store.put("notes", f"k{failed_at}", {"n": 1}) == 1
+
+
 def test_served_put_on_a_full_disk_is_a_clean_error_and_the_server_keeps_serving(
     small_disk: Path,
 ) -> None:

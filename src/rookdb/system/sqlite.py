@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from rookdb.errors import AlreadyExists, ConcurrencyConflict
+from rookdb.errors import AlreadyExists, ConcurrencyConflict, RookError
+from rookdb.storage.engine import write_failed
 from rookdb.system.store import DatabaseRecord, Entry, SystemStore
 
 _DDL = """
@@ -34,10 +37,32 @@ class SqliteSystemStore(SystemStore):
         self._conn.execute("PRAGMA busy_timeout = 30000")
         self._conn.executescript(_DDL)
 
-    def add_database(self, record: DatabaseRecord) -> None:
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction; a refused write is a StorageError.
+
+        SQLite rolls back by itself after some failures (a full disk at COMMIT),
+        so the rollback here only runs when a transaction is still open.
+        """
         with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute(
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError | RookError):
+                    raise
+                if isinstance(exc, sqlite3.Error):
+                    raise write_failed(self.path, exc) from exc
+                raise
+
+    def add_database(self, record: DatabaseRecord) -> None:
+        with self._writing() as conn:
+            try:
+                conn.execute(
                     "INSERT INTO databases VALUES (?, ?, ?, ?, ?)",
                     (
                         record.name.lower(),
@@ -66,8 +91,8 @@ class SqliteSystemStore(SystemStore):
         return [_record(r) for r in rows]
 
     def remove_database(self, name: str) -> bool:
-        with self._lock:
-            cur = self._conn.execute("DELETE FROM databases WHERE name_lower = ?", (name.lower(),))
+        with self._writing() as conn:
+            cur = conn.execute("DELETE FROM databases WHERE name_lower = ?", (name.lower(),))
         return cur.rowcount > 0
 
     def put(
@@ -79,27 +104,21 @@ class SqliteSystemStore(SystemStore):
         expected_version: int | None = None,
     ) -> int:
         text = orjson.dumps(value).decode()
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute(
-                    "SELECT version FROM entries WHERE namespace = ? AND key = ?", (namespace, key)
-                ).fetchone()
-                current = row[0] if row else 0
-                if expected_version is not None and expected_version != current:
-                    raise ConcurrencyConflict(
-                        f"{namespace}/{key} changed meanwhile (version {current}, "
-                        f"expected {expected_version})"
-                    )
-                version = current + 1
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
-                    (namespace, key, text, version),
+        with self._writing() as conn:
+            row = conn.execute(
+                "SELECT version FROM entries WHERE namespace = ? AND key = ?", (namespace, key)
+            ).fetchone()
+            current = row[0] if row else 0
+            if expected_version is not None and expected_version != current:
+                raise ConcurrencyConflict(
+                    f"{namespace}/{key} changed meanwhile (version {current}, "
+                    f"expected {expected_version})"
                 )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            version = current + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+                (namespace, key, text, version),
+            )
         return version
 
     def get(self, namespace: str, key: str) -> Entry | None:
@@ -120,8 +139,8 @@ class SqliteSystemStore(SystemStore):
         return [Entry(namespace, k, orjson.loads(v), ver) for k, v, ver in rows]
 
     def delete(self, namespace: str, key: str) -> bool:
-        with self._lock:
-            cur = self._conn.execute(
+        with self._writing() as conn:
+            cur = conn.execute(
                 "DELETE FROM entries WHERE namespace = ? AND key = ?", (namespace, key)
             )
         return cur.rowcount > 0
