@@ -12,7 +12,7 @@ import os
 import ssl
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import orjson
@@ -141,6 +141,21 @@ def _upload_chunks(content: BinaryIO | bytes | Iterable[bytes]) -> bytes | Itera
     return (bytes(chunk) for chunk in content if chunk)
 
 
+def check_server_url(url: str) -> str:
+    """The URL of a rookdb server: http(s) with a host; InvalidInput naming `url` otherwise."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError as exc:
+        raise InvalidInput(f"{url!r} is not a valid URL: {exc}", field="url") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"{url!r} is not a rookdb server URL: use http://HOST:PORT or https://HOST:PORT",
+            field="url",
+        )
+    return url
+
+
 class Client:
     """A connection to a rookdb server; same method names as `rookdb.Instance`."""
 
@@ -157,7 +172,13 @@ class Client:
         `ca_file` is a PEM file of the certificate authority that signed an
         https server's certificate (a private CA or a self-signed certificate).
         """
-        self.url = url.rstrip("/")
+        self.url = check_server_url(url).rstrip("/")
+        if api_key and not (api_key.isascii() and api_key.isprintable()):
+            # An HTTP header carries printable ASCII only; httpx would fail deep inside.
+            raise InvalidInput(
+                "the API key has characters no API key has (it is printable ASCII)",
+                field="api_key",
+            )
         headers = {"authorization": f"Bearer {api_key}"} if api_key else None
         verify: ssl.SSLContext | bool = True
         if ca_file is not None:
@@ -167,9 +188,13 @@ class Client:
                 raise InvalidInput(
                     f"cannot use CA file {os.fspath(ca_file)}: {exc}", field="ca_file"
                 ) from exc
-        self._http = httpx.Client(
-            base_url=self.url, timeout=timeout, headers=headers, verify=verify
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=self.url, timeout=timeout, headers=headers, verify=verify
+            )
+        except httpx.InvalidURL as exc:
+            message = f"{self.url} is not a usable server URL: {exc}"
+            raise InvalidInput(message, field="url") from exc
 
     # -- transport -----------------------------------------------------------------
     def request(
@@ -186,9 +211,12 @@ class Client:
         if json is not None:
             content = orjson.dumps(json)
             headers = {**_JSON, **(headers or {})}
-        request = self._http.build_request(
-            method, path, params=params, headers=headers, content=content
-        )
+        try:
+            request = self._http.build_request(
+                method, path, params=params, headers=headers, content=content
+            )
+        except httpx.InvalidURL as exc:
+            raise InvalidInput(f"cannot send {method} {path!r}: {exc}", field="path") from exc
         return self.send(request)
 
     def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import sys
 from collections.abc import Iterable
@@ -59,8 +60,9 @@ def attachment_put(
         else:
             try:
                 source: BinaryIO = Path(file).open("rb")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                raise InvalidInput(f"cannot read {file!r}: {exc.strerror}", field="file") from exc
+            except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise InvalidInput(f"cannot read {file!r}: {reason}", field="file") from exc
             with source:
                 info = as_json(db.put_attachment(doc_id, name, source, content_type))
     if json:
@@ -118,9 +120,11 @@ def _write_file(chunks: Iterable[bytes], output: Path) -> None:
             for chunk in chunks:
                 sink.write(chunk)
         partial.replace(output)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {str(output)!r}: {exc.strerror}", field="output") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        with contextlib.suppress(OSError, ValueError):
+            partial.unlink(missing_ok=True)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput(f"cannot write {str(output)!r}: {reason}", field="output") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

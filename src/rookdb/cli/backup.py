@@ -62,7 +62,8 @@ def embedded_instance(ctx: typer.Context, command: str) -> Instance:
             f"`rookdb {command}` works on a data dir for now: use --data-dir instead of --url "
             "(on the server's machine)"
         )
-    return Instance(cli.data_dir)
+    instance: Instance = cli.instance()
+    return instance
 
 
 @contextmanager
@@ -194,8 +195,11 @@ SourceOptions = Annotated[
 
 
 def _local_path(source: str, options: list[str] | None) -> Path:
+    from rookdb.cli.restore import source_credentials
+
     if options:
         raise InvalidInput("--source-option only applies to a destination URL", field="source")
+    source_credentials(source, None)
     return Path(source[len("file://") :] if source.startswith("file://") else source)
 
 
@@ -279,10 +283,10 @@ def verify(
 
 
 def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
-    from rookdb.cli.restore import parse_source_options
+    from rookdb.cli.restore import source_credentials
     from rookdb.restore.remote import list_remote_run_folders
 
-    folders = list_remote_run_folders(url, parse_source_options(options or []))
+    folders = list_remote_run_folders(url, source_credentials(url, options))
     if as_json:
         context.print_json([f.to_json() for f in folders])
         return
@@ -302,10 +306,10 @@ def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
 def _verify_remote(
     ctx: typer.Context, url: str, options: list[str] | None, encryption_key: str | None
 ) -> None:
-    from rookdb.cli.restore import parse_source_options
+    from rookdb.cli.restore import source_credentials
     from rookdb.restore.remote import list_remote_run_folders, verify_remote_run_folder
 
-    credentials = parse_source_options(options or [])
+    credentials = source_credentials(url, options)
     folders = list_remote_run_folders(url, credentials)
     if not folders:
         raise BackupError(f"no run folders at {_masked(url)}")

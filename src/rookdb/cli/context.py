@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,11 @@ from typing import Any
 import orjson
 import typer
 
+from rookdb.errors import InvalidInput, StorageError
+
 DEFAULT_DATA_DIR = "./rookdb-data"
+# The largest whole number SQLite and the JSON stores keep: the bound of integer options.
+INT64_MAX = 2**63 - 1
 
 
 @dataclass
@@ -26,9 +31,17 @@ class CliContext:
         """The instance the command works on: `Instance` (embedded) or `Client` (remote)."""
         if self.url:
             return self.client()
+        return self.instance()
+
+    def instance(self) -> Any:
+        """The data dir's `Instance` (the folder is created when missing)."""
         from rookdb.instance import Instance
 
-        return Instance(self.data_dir)
+        path = usable_data_dir(self.data_dir)
+        try:
+            return Instance(path)
+        except sqlite3.DatabaseError as exc:
+            raise damaged_data_dir(path, exc) from exc
 
     def client(self) -> Any:
         """A `rookdb.Client` for --url, with the API key and CA file given."""
@@ -36,6 +49,31 @@ class CliContext:
 
         assert self.url is not None
         return Client(self.url, api_key=self.api_key, ca_file=self.ca_file)
+
+
+def usable_data_dir(path: Path) -> Path:
+    """`path`, created when missing; InvalidInput saying why it cannot be a data dir."""
+    # Checked here, at the edge: an Instance given a file would fail deep inside
+    # (NotADirectoryError from a subfolder) with nothing naming the option.
+    hint = "choose a folder with --data-dir or $ROOKDB_DATA_DIR"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        message = f"data dir {path} is a file, not a folder; {hint}"
+        raise InvalidInput(message, field="data_dir") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        message = f"cannot use {path} as the data dir: {reason}; {hint}"
+        raise InvalidInput(message, field="data_dir") from None
+    return path
+
+
+def damaged_data_dir(path: Path, exc: sqlite3.DatabaseError) -> StorageError:
+    """The error for a data dir whose SQLite files cannot be opened."""
+    return StorageError(
+        f"cannot open the data dir {path}: {exc} (a damaged file, or a folder that is "
+        "not a rookdb data dir)"
+    )
 
 
 def resolve(

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from rookdb.cli import context
 from rookdb.cli.backup import KeyOption, SourceOptions, progress_bar
-from rookdb.cli.restore import parse_source_options
+from rookdb.cli.restore import source_credentials
 from rookdb.drill import DrillReport, run_drill, scratch_root
 from rookdb.errors import InvalidInput
 from rookdb.restore.source import resolve_source
@@ -48,7 +48,7 @@ def drill(
             "folder) instead of --url",
             field="url",
         )
-    target = resolve_source(source, parse_source_options(source_options or []))
+    target = resolve_source(source, source_credentials(source, source_options))
     with progress_bar(ctx, "drilling", in_bytes=True) as update:
         report = run_drill(
             target,

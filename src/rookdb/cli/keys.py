@@ -7,6 +7,7 @@ start or when every admin key was lost) or over HTTP with an admin key
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,9 +59,16 @@ def _system_store(ctx: typer.Context) -> Any:
     from rookdb.system import SqliteSystemStore
 
     data_dir = context.get(ctx).data_dir
-    if not (data_dir / "system.sqlite").exists():
+    try:
+        found = (data_dir / "system.sqlite").is_file()
+    except ValueError:  # a NUL in the path
+        found = False
+    if not found:
         raise InvalidInput(f"{data_dir} is not a rookdb data dir (no system.sqlite)")
-    return SqliteSystemStore(data_dir / "system.sqlite")
+    try:
+        return SqliteSystemStore(data_dir / "system.sqlite")
+    except sqlite3.DatabaseError as exc:
+        raise context.damaged_data_dir(data_dir, exc) from exc
 
 
 @contextmanager

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+# typer carries its own copy of click; these are the errors its parser raises.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from rookdb.cli import (
     attachments,
@@ -80,12 +87,56 @@ for _module in (
 
 
 def main() -> None:
-    """Run the CLI; user-facing errors print one line on stderr and exit 1, never a traceback."""
+    """The `rookdb` command: run the CLI on sys.argv and exit with its code."""
+    sys.exit(run())
+
+
+def run(args: Sequence[str] | None = None, *, cli: typer.Typer | None = None) -> int:
+    """Run the CLI; the exit code. Every failure is one `error:` line on stderr, never a traceback.
+
+    1 for an error (a RookError's own exit code), 2 for bad usage, 130 when interrupted.
+    With ROOKDB_DEBUG=1 an unexpected error also prints its traceback. `cli` is
+    another Typer app to run the same way (rookdb's own by default).
+    """
     try:
-        app()
+        command = _click_command(cli or app)
+        result = command.main(args=args, standalone_mode=False, prog_name="rookdb")
     except RookError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
-        sys.exit(exc.exit_code)
+        return _fail(exc.message, exc.exit_code)
+    except NoArgsIsHelpError as exc:
+        exc.show()  # the group's help: what to type next
+        return exc.exit_code
+    except UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        return _fail(exc.format_message() + hint, exc.exit_code)
+    except ClickException as exc:
+        return _fail(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        return _fail("aborted", 1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        return 130
+    except Exception as exc:
+        # A bug, not the user's mistake: still one line; the traceback on request.
+        if os.environ.get("ROOKDB_DEBUG"):
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        return _fail(
+            f"unexpected {type(exc).__name__}{': ' + detail if detail else ''} "
+            "(a bug in rookdb: please report it; ROOKDB_DEBUG=1 shows the traceback)",
+            1,
+        )
+    # A command that ends with typer.Exit(n) returns n here; one that just returns, None.
+    return result if isinstance(result, int) else 0
+
+
+@functools.cache
+def _click_command(cli: typer.Typer) -> Any:
+    # Building the command from the annotations takes tens of milliseconds: once is enough.
+    return typer.main.get_command(cli)
+
+
+def _fail(message: str, code: int) -> int:
+    # One line: a message with line breaks (a JSON error, a path) would read as several.
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -43,7 +44,7 @@ def restore(
     # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
     quiet = context.get(ctx).quiet
     target = resolve_source(
-        source, parse_source_options(source_options or []), notify=None if quiet else _announce
+        source, source_credentials(source, source_options), notify=None if quiet else _announce
     )
     instance = embedded_instance(ctx, "restore")
     try:
@@ -75,7 +76,34 @@ def _announce(line: str) -> None:
     sys.stderr.write(f"{line}\n")
 
 
+def source_credentials(source: str, options: list[str] | None) -> dict[str, str]:
+    """The --source-option values for SOURCE, once SOURCE is known to be usable.
+
+    A destination URL must make a valid destination config (port, host, endpoint_url
+    ...); a path must be one the system can look up (no NUL, not too long). Checked
+    here so that the error names SOURCE instead of surfacing from a library.
+    """
+    from rookdb.destinations import config_from_url
+    from rookdb.destinations.config import parse_config
+    from rookdb.restore.source import is_destination_url
+
+    credentials = parse_source_options(options or [])
+    if is_destination_url(source):
+        config, _leaf = config_from_url(source, credentials)
+        parse_config(config, as_input=True)
+        return credentials
+    try:
+        os.stat(source.removeprefix("file://"))
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # the command says which backup folder is missing
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput(f"cannot read {source!r}: {reason}", field="source") from None
+    return credentials
+
+
 def parse_source_options(options: list[str]) -> dict[str, str]:
+    """--source-option KEY=VALUE values as a dict."""
     parsed: dict[str, str] = {}
     for option in options:
         key, sep, value = option.partition("=")

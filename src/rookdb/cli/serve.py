@@ -56,7 +56,9 @@ def serve(
     from rookdb.server import serve as run_server
     from rookdb.server.auth import is_loopback
 
-    target = data_dir if data_dir is not None else context.get(ctx).data_dir
+    target = context.usable_data_dir(
+        data_dir if data_dir is not None else context.get(ctx).data_dir
+    )
     tls = Tls.from_options(tls_cert, tls_key)
 
     def announce(url: str) -> None:

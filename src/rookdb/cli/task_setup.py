@@ -123,11 +123,10 @@ def periodic(
             path = f"/databases/{database}/tasks/periodic-backup"
             task = orjson.loads(client.request("PUT", path, json=body).content)
     else:
-        from rookdb.instance import Instance
         from rookdb.tasks import BackupTasks
         from rookdb.tasks.periodic import put_periodic_backup
 
-        instance = Instance(cli.data_dir)
+        instance = cli.instance()
         tasks = BackupTasks(instance)
         try:
             task = put_periodic_backup(tasks, database, setup, aws)

@@ -6,6 +6,7 @@ Embedded (`--data-dir`) commands call `rookdb.tasks.BackupTasks`; remote
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,10 +98,9 @@ def open_tasks(ctx: typer.Context) -> Iterator[Any]:
         finally:
             remote.close()
         return
-    from rookdb.instance import Instance
     from rookdb.tasks import BackupTasks
 
-    instance = Instance(cli.data_dir)
+    instance = cli.instance()
     service = BackupTasks(instance)
     try:
         yield service
@@ -141,7 +141,13 @@ def create(
         str | None, typer.Option("--preferred-node", help="Node tag that should run the task.")
     ] = None,
     keep_full_chains: Annotated[
-        int | None, typer.Option("--keep-full-chains", help="Keep the newest N full chains.")
+        int | None,
+        typer.Option(
+            "--keep-full-chains",
+            min=1,
+            max=context.INT64_MAX,
+            help="Keep the newest N full chains.",
+        ),
     ] = None,
     max_age_days: Annotated[
         float | None, typer.Option("--max-age-days", help="Delete chains older than this.")
@@ -159,12 +165,22 @@ def create(
         str | None, typer.Option("--drill-cron", help="Also drill the newest chain on this cron.")
     ] = None,
     drill_destination: Annotated[
-        int, typer.Option("--drill-destination", help="Drill from this destination (0: first).")
+        int,
+        typer.Option(
+            "--drill-destination",
+            min=0,
+            max=context.INT64_MAX,
+            help="Drill from this destination (0: first).",
+        ),
     ] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a backup task; prints its id."""
-    destinations: list[Any] = [{"kind": "local", "path": path} for path in to_local or []]
+    # A folder given here is read from where the command runs; a server could not know that.
+    destinations: list[Any] = [
+        {"kind": "local", "path": path if context.get(ctx).url else _absolute(path)}
+        for path in to_local or []
+    ]
     for index, text in enumerate(destination or []):
         try:
             destinations.append(orjson.loads(text))
@@ -340,12 +356,15 @@ def now(
             result = tasks.backup_now(database, task_id, full=full, wait=True)
     if as_json:
         context.print_json(result)
-        return
     if "status" in result:  # remote: started in the background
-        typer.echo(f"started {result['kind']} backup of {task_id} at {result['started_at']}")
+        if not as_json:
+            typer.echo(f"started {result['kind']} backup of {task_id} at {result['started_at']}")
         return
     if result.get("error"):
+        # With --json too: a script must not read a failed backup as done.
         raise BackupError(f"backup of {task_id} failed: {result['error']}")
+    if as_json:
+        return
     if result.get("skipped"):
         typer.echo(f"{task_id}: nothing changed since the last backup (skipped)")
     else:
@@ -377,6 +396,10 @@ def delete(ctx: typer.Context, database: DatabaseArg, task_id: TaskArg) -> None:
     with open_tasks(ctx) as tasks:
         tasks.delete(database, task_id)
     _say(ctx, f"deleted {task_id}")
+
+
+def _absolute(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
 
 
 def _say(ctx: typer.Context, message: str) -> None:

@@ -16,7 +16,13 @@ def export(
     database: Annotated[str, typer.Argument(metavar="DB", help="The database to export.")],
     file: Annotated[Path, typer.Argument(help="The file to write (logical backup format).")],
     since_etag: Annotated[
-        int, typer.Option("--since-etag", help="Only changes after this etag (incremental).")
+        int,
+        typer.Option(
+            "--since-etag",
+            min=0,
+            max=context.INT64_MAX,
+            help="Only changes after this etag (incremental).",
+        ),
     ] = 0,
     compression: Annotated[str, typer.Option("--compression", help="zstd, gzip or none.")] = "zstd",
     encryption_key: KeyOption = None,
