@@ -17,6 +17,7 @@ from typing import Any
 from rookdb.backup import naming
 from rookdb.backup.format import BackupReader
 from rookdb.errors import BackupCorrupted, BackupError, EncryptionKeyError
+from rookdb.storage.record_kinds import kind_of
 
 
 @dataclass(frozen=True)
@@ -254,15 +255,14 @@ def verify_file(
                 raise BackupCorrupted(f"backup file {path.name} is corrupted: wrong file size")
             return
         for record in reader.records():
-            name = record.kind + "s"
-            of = getattr(record, "of", "document")
-            if record.kind == "tombstone" and of != "document":
-                name = f"{of}_tombstones"
-            elif record.kind == "identity":
-                name = "identities"
-            elif record.kind == "index":
-                name = "indexes"
-            counted[name] = counted.get(name, 0) + 1
+            of = getattr(record, "of", None)
+            kind = kind_of(record.kind, of)
+            if kind is None:
+                raise BackupCorrupted(
+                    f"backup file {path.name} is corrupted: it holds a {record.kind} record "
+                    f"of {of!r}"
+                )
+            counted[kind.count] = counted.get(kind.count, 0) + 1
         expected = {k: v for k, v in reader.trailer.counts.items() if v}
         if counted != expected:
             raise BackupCorrupted(

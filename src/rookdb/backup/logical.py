@@ -7,7 +7,6 @@ covers exactly ``(since_etag, last_etag]`` even while writes continue.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -29,17 +28,10 @@ Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
 
 
-def open_feed(db: Database, since_etag: int) -> tuple[ChangeFeed, sqlite3.Connection]:
-    """A change feed on a private connection, and that connection (same read snapshot)."""
-    conn = db.engine.snapshot_connection()
-    return ChangeFeed(conn, since_etag), conn
-
-
 def write_logical(
     db: Database,
     out: IO[bytes],
     feed: ChangeFeed,
-    conn_query: Callable[[str, tuple[object, ...]], list[tuple[object, ...]]],
     *,
     kind: BackupKind,
     compression: str,
@@ -73,15 +65,7 @@ def write_logical(
     try:
         for change in feed:
             if isinstance(change, DocumentChange):
-                names: list[str] | None = None
-                if with_attachment_names:
-                    names = [
-                        str(row[0])
-                        for row in conn_query(
-                            "SELECT name FROM attachments WHERE document_lower = ? ORDER BY name",
-                            (change.id.lower(),),
-                        )
-                    ]
+                names = feed.attachment_names(change.id) if with_attachment_names else None
                 writer.add_document(
                     change.etag,
                     change.id,
@@ -140,20 +124,14 @@ def write_logical_file(
     skip_if_empty: bool = False,
 ) -> FileSummary | None:
     """Write a logical backup of changes after `since_etag` to `path` (atomically)."""
-    feed, conn = open_feed(db, since_etag)
-    with feed:
+    with db.changes(since_etag) as feed:
         if skip_if_empty and feed.last_etag <= since_etag:
             return None
-
-        def query(sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-            return conn.execute(sql, params).fetchall()
-
         with naming.atomic_file(path) as out:
             return write_logical(
                 db,
                 out,
                 feed,
-                query,
                 kind=kind,
                 compression=compression,
                 encryption_key=encryption_key,

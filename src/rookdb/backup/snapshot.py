@@ -10,7 +10,6 @@ restore needs no index rebuild.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,34 +21,6 @@ from rookdb.partial import open_locked
 from rookdb.storage import Database
 
 Progress = Callable[[int, int], None]
-
-_COUNTS = {
-    "documents": "SELECT COUNT(*) FROM documents",
-    "tombstones": "SELECT COUNT(*) FROM tombstones WHERE kind = 'document'",
-    "attachments": "SELECT COUNT(*) FROM attachments",
-    "identities": "SELECT COUNT(*) FROM identities",
-    "indexes": "SELECT COUNT(*) FROM indexes",
-}
-
-
-def copy_database(db: Database, target: Path) -> tuple[int, str, dict[str, int]]:
-    """Copy the database consistently into `target`; return (last etag, database id, counts)."""
-    source = db.engine.snapshot_connection()
-    try:
-        dest = sqlite3.connect(str(target), isolation_level=None)
-        try:
-            source.backup(dest)  # pages=-1: one step, one read transaction
-            # The copy inherits WAL mode from the source; switch it back so it is one file.
-            dest.execute("PRAGMA journal_mode = DELETE")
-            meta = dict(dest.execute("SELECT key, value FROM meta").fetchall())
-            counts = {name: int(dest.execute(sql).fetchone()[0]) for name, sql in _COUNTS.items()}
-        finally:
-            dest.close()
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot copy database {db.name} for a snapshot: {exc}") from exc
-    finally:
-        source.close()
-    return int(meta["last_etag"]), str(meta["database_id"]), counts
 
 
 def write_snapshot_file(
@@ -70,17 +41,17 @@ def write_snapshot_file(
             # Held until the copy is deleted, so a clean-up of abandoned partial
             # files never removes it while the snapshot is still being compressed.
             lock = open_locked(copy)
-            last_etag, database_id, counts = copy_database(db, copy)
+            copied = db.copy_to(copy)
             total = copy.stat().st_size
         except OSError as exc:
             raise StorageError(f"cannot copy database {db.name}: {exc}") from exc
         header = BackupHeader(
             database=db.name,
-            database_id=database_id,
+            database_id=copied.database_id,
             kind="full",
             type="snapshot",
             since_etag=0,
-            last_etag=last_etag,
+            last_etag=copied.last_etag,
             created_at=naming.iso_time(now),
             node=node or db.node_tag,
             compression=compression,
@@ -95,7 +66,8 @@ def write_snapshot_file(
                         done += len(chunk)
                         if progress is not None:
                             progress(done, total)
-                for name, value in counts.items():
+                # Rows per kind, under the names a logical backup counts its records by.
+                for name, value in copied.counts.items():
                     writer.set_count(name, value)
                 trailer, sha = writer.finish()
             except BaseException:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +23,11 @@ from rookdb.backup.naming import fsync_dir
 from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, BackupCorrupted, RestoreError, StorageError
 from rookdb.instance import Instance, check_database_name
-from rookdb.restore.apply import TRAILER_COUNTS, Applier, ApplyCounts
+from rookdb.restore.apply import Applier, ApplyCounts
 from rookdb.restore.planner import RestorePlan, plan_restore
 from rookdb.restore.source import BackupSource, resolve_point
 from rookdb.storage import Database
+from rookdb.storage.database_file import DatabaseFile
 from rookdb.storage.engine import Engine
 
 Progress = Callable[[int, int], None]
@@ -184,14 +183,11 @@ def _extract_snapshot(reader: BackupReader, target: Path, tracker: _ByteProgress
     # A restored database is a new database: give it its own id, so its backups
     # never chain with the source's.
     try:
-        conn = sqlite3.connect(str(target), isolation_level=None)
-        try:
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'database_id'", (uuid.uuid4().hex,))
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
+        with DatabaseFile(target) as restored:
+            restored.reset_database_id()
+    except StorageError as exc:
         raise BackupCorrupted(
-            f"snapshot {reader.name} does not hold a rookdb database: {exc}"
+            f"snapshot {reader.name} does not hold a rookdb database ({exc.message})"
         ) from exc
 
 
@@ -210,7 +206,7 @@ def _result(
         last_etag=db.last_etag,
         documents=db.count(),
         duration_ms=int((time.monotonic() - started) * 1000),
-        counts={name: getattr(counts, name) for name in TRAILER_COUNTS.values()},
+        counts=counts.result_counts(),
     )
 
 

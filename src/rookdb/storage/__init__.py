@@ -1,5 +1,6 @@
 """The storage layer: one SQLite file per database, its documents and its change feed."""
 
+from rookdb.storage.bulk import BulkLoader
 from rookdb.storage.changes import (
     AttachmentChange,
     Change,
@@ -10,6 +11,7 @@ from rookdb.storage.changes import (
     TombstoneChange,
 )
 from rookdb.storage.database import BatchOperation, BatchResult, Database, DatabaseStats
+from rookdb.storage.database_file import DatabaseFile, FileCopy
 from rookdb.storage.model import (
     AttachmentInfo,
     Condition,
@@ -24,13 +26,16 @@ __all__ = [
     "AttachmentInfo",
     "BatchOperation",
     "BatchResult",
+    "BulkLoader",
     "Change",
     "ChangeFeed",
     "Condition",
     "Database",
+    "DatabaseFile",
     "DatabaseStats",
     "Document",
     "DocumentChange",
+    "FileCopy",
     "IdentityChange",
     "IndexChange",
     "IndexDefinition",

@@ -128,6 +128,15 @@ def list_for(conn: sqlite3.Connection, document_id: str) -> list[AttachmentInfo]
     return [AttachmentInfo(*r) for r in rows]
 
 
+def names(conn: sqlite3.Connection, document_id: str) -> list[str]:
+    """Names of a document's attachments, in name order."""
+    rows = conn.execute(
+        "SELECT name FROM attachments WHERE document_lower = ? ORDER BY name",
+        (document_id.lower(),),
+    ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
 def read_blob(conn: sqlite3.Connection, content_hash: str) -> Iterator[bytes]:
     """Stream a blob's chunks in order, one chunk in memory at a time."""
     seq = 0

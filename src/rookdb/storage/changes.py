@@ -135,6 +135,10 @@ class ChangeFeed:
         """Stream an attachment's bytes as this transaction sees them."""
         return attachment_store.read_blob(self._conn, content_hash)
 
+    def attachment_names(self, document_id: str) -> list[str]:
+        """Names of a document's attachments as this transaction sees them, in name order."""
+        return attachment_store.names(self._conn, document_id)
+
     def count_documents(self) -> int:
         return int(
             self._conn.execute(

@@ -13,6 +13,7 @@ from rookdb.storage import documents as document_store
 from rookdb.storage import identities as identity_store
 from rookdb.storage import indexes as index_store
 from rookdb.storage.changes import ChangeFeed
+from rookdb.storage.database_file import FileCopy, copy_database
 from rookdb.storage.engine import Engine, WriteTx
 from rookdb.storage.model import (
     MIN_INTEGER,
@@ -316,6 +317,10 @@ class Database:
         """Open a change feed: every change after `since_etag`, from one read transaction."""
         check_integer(since_etag, "since_etag")
         return ChangeFeed(self._engine.snapshot_connection(), since_etag)
+
+    def copy_to(self, target: Path) -> FileCopy:
+        """Copy the database, consistent at one etag, into the single file `target`."""
+        return copy_database(self._engine, target)
 
     def stats(self) -> DatabaseStats:
         with self._engine.read() as conn:

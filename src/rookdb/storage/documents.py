@@ -19,6 +19,8 @@ _INSERT = (
     "(etag, id_lower, id, collection, collection_lower, last_modified, change_vector, body)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_TOMBSTONE = "INSERT OR REPLACE INTO tombstones VALUES ('document', ?, ?, NULL, ?, ?, ?)"
+_DROP_TOMBSTONE = "DELETE FROM tombstones WHERE kind = 'document' AND key = ?"
 
 
 def row_to_document(row: tuple[Any, ...]) -> Document:
@@ -125,7 +127,7 @@ def put(
         _INSERT,
         (etag, lower, stored_id, collection, collection.lower(), last_modified or tx.now, cv, text),
     )
-    conn.execute("DELETE FROM tombstones WHERE kind = 'document' AND key = ?", (lower,))
+    conn.execute(_DROP_TOMBSTONE, (lower,))
     return PutResult(stored_id, etag, cv)
 
 
@@ -155,9 +157,7 @@ def bulk_put(tx: WriteTx, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
         "SELECT EXISTS(SELECT 1 FROM tombstones WHERE kind = 'document')"
     ).fetchone()[0]
     if has_tombstones:
-        tx.conn.executemany(
-            "DELETE FROM tombstones WHERE kind = 'document' AND key = ?", ((r[1],) for r in rows)
-        )
+        tx.conn.executemany(_DROP_TOMBSTONE, ((r[1],) for r in rows))
     return len(rows)
 
 
@@ -171,11 +171,39 @@ def delete(tx: WriteTx, doc_id: str) -> int | None:
         return None
     etag = tx.next_etag()
     tx.conn.execute("DELETE FROM documents WHERE id_lower = ?", (lower,))
-    tx.conn.execute(
-        "INSERT OR REPLACE INTO tombstones VALUES ('document', ?, ?, NULL, ?, ?, ?)",
-        (lower, row[0], row[1], etag, tx.now),
-    )
+    tx.conn.execute(_INSERT_TOMBSTONE, (lower, row[0], row[1], etag, tx.now))
     return etag
+
+
+# -- for the bulk loader (restore and import) -------------------------------------
+def stored_collection(conn: sqlite3.Connection, doc_id: str) -> str | None:
+    """The lower-cased collection of a stored document; None when there is none."""
+    row = conn.execute(
+        "SELECT collection_lower FROM documents WHERE id_lower = ?", (doc_id.lower(),)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def write_rows(conn: sqlite3.Connection, rows: Iterable[tuple[object, ...]]) -> None:
+    """Write whole document rows as recorded, in one statement.
+
+    A row is (etag, id_lower, id, collection, collection_lower, last_modified,
+    change_vector, body text), in the order of the table's columns.
+    """
+    conn.executemany(_INSERT, rows)
+
+
+def drop_tombstone(conn: sqlite3.Connection, doc_id: str) -> None:
+    conn.execute(_DROP_TOMBSTONE, (doc_id.lower(),))
+
+
+def write_tombstone(
+    conn: sqlite3.Connection, doc_id: str, collection: str | None, etag: int, deleted_at: str
+) -> None:
+    """Replace a document by its tombstone, with the etag and time a backup recorded."""
+    lower = doc_id.lower()
+    conn.execute("DELETE FROM documents WHERE id_lower = ?", (lower,))
+    conn.execute(_INSERT_TOMBSTONE, (lower, doc_id, collection, etag, deleted_at))
 
 
 def list_collection(

@@ -38,11 +38,14 @@ MAX_INDEX_FIELDS = 64
 MAX_DATABASE_INDEX_FIELDS = 256
 OPERATORS = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 MAX_PAGE_SIZE = 10_000
+# Every SQLite index serving an indexed field is named with this prefix (and
+# nothing else is), so the field indexes of a file can be counted.
+FIELD_INDEX_PREFIX = "ix_"
 
 
 def _sql_index_name(index_name: str, field: str) -> str:
     digest = hashlib.sha256(f"{index_name.lower()}\x1f{field}".encode()).hexdigest()[:20]
-    return f"ix_{digest}"
+    return f"{FIELD_INDEX_PREFIX}{digest}"
 
 
 def _expr(field: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -70,6 +71,12 @@ CREATE TABLE IF NOT EXISTS indexes (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS indexes_etag ON indexes(etag);
 """
+
+# The statement creating each of the schema's own indexes, by index name.
+STORAGE_INDEXES: dict[str, str] = {
+    match.group(1): match.group(0)
+    for match in re.finditer(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)[^;]*", DDL)
+}
 
 
 def connect(

@@ -1,0 +1,132 @@
+"""The bulk loader across its transaction and batch boundaries, and when a load fails.
+
+Real restores and imports, with the loader's batches made tiny so that a
+delete, an attachment or an index definition falls on every side of a commit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rookdb
+from rookdb.backup import latest_chain, write_full_backup, write_incremental_backup
+from rookdb.backup.chain import read_run_folder
+from rookdb.backup.format import BackupHeader, BackupWriter
+from rookdb.errors import BackupCorrupted
+from rookdb.restore import import_file, restore_database
+from rookdb.storage import bulk
+from test_backup_roundtrip import database_state, run_operation
+
+HISTORY: list[tuple[Any, ...]] = [
+    ("index", "ByV", "Users", ["v"]),
+    *[("put", f"users/{i}", i, "Users") for i in range(12)],
+    ("attach", "users/1", "a.txt", b"one"),
+    ("attach", "users/2", "b.bin", b"two"),
+    ("delete", "users/3"),
+    ("identity", "users"),
+    ("index", "ByName", "People", ["name"]),
+    ("drop-index", "ByName"),
+    ("detach", "users/2", "b.bin"),
+    ("full",),
+    *[("put", f"users/{i}", i + 100, "Users") for i in range(0, 12, 2)],
+    ("delete", "users/1"),  # its attachment goes with it
+    ("put", "users/1", 7, "People"),  # back, in another collection
+    ("attach", "users/5", "c.txt", b"five"),
+    ("index", "ByName", "People", ["name"]),
+    ("identity", "orders"),
+    ("drop-index", "ByV"),
+    ("incremental",),
+    ("delete", "users/5"),
+    ("put", "users/5", 5, "Users"),  # re-created without its attachment
+    ("incremental",),
+]
+
+
+@pytest.fixture
+def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "RECORDS_PER_TRANSACTION", 4)
+    monkeypatch.setattr(bulk, "DOCUMENT_BATCH", 3)
+
+
+def write_history(db: rookdb.Database, backups: Path) -> list[dict[str, Any]]:
+    """Run HISTORY, backing up where it says; the state at each backup file, in order."""
+    states = []
+    for op in HISTORY:
+        if op[0] == "full":
+            write_full_backup(db, backups)
+        elif op[0] == "incremental":
+            chain = latest_chain(backups)
+            write_incremental_backup(db, chain.path, chain.last_etag)
+        else:
+            run_operation(db, op)
+            continue
+        states.append(database_state(db))
+    return states
+
+
+@pytest.mark.usefixtures("tiny_batches")
+def test_a_restore_in_tiny_batches_gives_the_source_at_every_file(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    db = instance.create_database("shop")
+    states = write_history(db, tmp_path / "backups")
+    folder = latest_chain(tmp_path / "backups").path
+    files = [f.file_name for f in read_run_folder(folder).files]
+    for position, (name, state) in enumerate(zip(files, states, strict=True)):
+        restored = f"copy{position}"
+        result = restore_database(instance, folder, restored, until=name)
+        assert database_state(instance.database(restored)) == state, name
+        assert result.last_etag <= db.last_etag
+    assert instance.database(f"copy{len(files) - 1}").last_etag == db.last_etag
+
+
+@pytest.mark.usefixtures("tiny_batches")
+def test_an_incremental_import_in_tiny_batches_matches_the_source(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    source = instance.create_database("source")
+    write_history(source, tmp_path / "backups")
+    target = instance.create_database("target")
+    target.put("users/3", {"name": "deleted in the source"})
+    for file in read_run_folder(latest_chain(tmp_path / "backups").path).files:
+        import_file(instance, file.path, "target", incremental=True)
+    want, got = database_state(source), database_state(target)
+    for key in ("attachments", "identities", "indexes", "queries", "collections"):
+        assert got[key] == want[key], key
+    # Fresh etags and times: compare what the documents hold, not their metadata.
+    assert {k: v[:2] for k, v in got["documents"].items()} == {
+        k: v[:2] for k, v in want["documents"].items()
+    }
+
+
+@pytest.mark.usefixtures("tiny_batches")
+def test_a_bad_attachment_stops_an_import_and_the_database_keeps_working(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    db = instance.create_database("shop")
+    path = tmp_path / "bad.rookdb-incremental-backup"
+    header = BackupHeader(
+        database="other",
+        database_id="e" * 32,
+        kind="incremental",
+        type="backup",
+        since_etag=0,
+        last_etag=3,
+        created_at="2026-01-02T03:04:05Z",
+        node="A",
+    )
+    with path.open("wb") as out:
+        writer = BackupWriter(out, header)
+        writer.add_document(1, "users/1", "Users", "2026-01-02T03:04:05Z", "A:1-ee", "{}")
+        writer.add_document(2, "users/2", "Users", "2026-01-02T03:04:05Z", "A:2-ee", "{}")
+        # Three bytes as recorded, but a hash that is not theirs.
+        writer.add_attachment(3, "users/1", "a.txt", "text/plain", 3, "0" * 64, [b"abc"])
+        writer.finish()
+    with pytest.raises(BackupCorrupted, match="does not match its recorded hash"):
+        import_file(instance, path, "shop", incremental=True)
+    # The open transaction was rolled back and the write lock let go.
+    assert db.attachment_info("users/1", "a.txt") is None
+    assert db.put("users/9", {"ok": True}).etag == db.last_etag
