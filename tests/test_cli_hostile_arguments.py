@@ -3,8 +3,9 @@
 The command tree is walked from the Typer app, so a new command is covered
 without touching this file. Commands run in-process through `rookdb.cli.main.run`
 (the same function the `rookdb` executable calls, error handling included)
-inside click's isolation; `serve`, which would keep running on a benign
-argument, and the invocations named in issue 13 run as real processes.
+inside click's isolation, on a data dir and against a real server (--url).
+`serve`, which would keep running on a benign argument, and the invocations
+named in issue 13 run as real processes in test_cli_errors.py.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from typer.testing import CliRunner
 
 import rookdb
 from rookdb.cli.main import app, run
+from rookdb.server import ServerThread
 
 HUGE = "99999999999999999999"
 HOSTILE_VALUES = [
     HUGE,
-    "-" + HUGE,
     "1e400",
     "",
     "a\x00b",
@@ -109,6 +110,7 @@ class World:
     backup_file: Path
     task_id: str
     tmp: Path
+    server_url: str
 
     def benign(self, path: list[str], name: str) -> str:
         """A value for parameter `name` of command `path` that lets the command go on."""
@@ -168,6 +170,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                       "--full-cron", "0 2 * * *", "--to-local", str(tmp / "task-backups"),
                       "--json"])  # fmt: skip
     assert created.code == 0, created
+    # The same commands with --url: a real server over its own data dir, the same task.
+    served = rookdb.open(tmp / "served")
+    served.create_database("shop").put("users/1", {"age": 31})
+    server = ServerThread(served).start()
     # Relative hostile paths ("../../x") land inside this folder, never in the repo.
     cwd = tmp / "cwd" / "deeper" / "still"
     cwd.mkdir(parents=True)
@@ -175,9 +181,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     os.chdir(cwd)
     try:
         yield World(data_dir, a_file, run_folder, backup_file,
-                    json.loads(created.stdout)["id"], tmp)  # fmt: skip
+                    json.loads(created.stdout)["id"], tmp, server.url)  # fmt: skip
     finally:
         os.chdir(old)
+        server.stop()
+        served.close()
 
 
 def arguments(world: World, path: list[str], command: Any, hostile: dict[str, str]) -> list[str]:
@@ -219,12 +227,12 @@ def check_all(outcomes: Iterator[Outcome], codes: tuple[int, ...]) -> None:
 def test_hostile_arguments_and_options(world: World, name: str) -> None:
     """Each parameter in turn gets each hostile value; the others are benign."""
     path, command = name.split(), COMMANDS[name]
-    base = ["--data-dir", str(world.data_dir), "-q"]
     # A hostile value may still be a fine one for this parameter (a name with an
     # emoji): success is allowed here; a traceback or the safety net is not.
     check_all(
         (
-            invoke([*base, *arguments(world, path, command, {param: value})])
+            invoke([*target, "-q", *arguments(world, path, command, {param: value})])
+            for target in (["--data-dir", str(world.data_dir)], ["--url", world.server_url])
             for param in value_names(command)
             for value in HOSTILE_VALUES
         ),
@@ -252,5 +260,6 @@ def test_hostile_everything_fails(world: World, name: str) -> None:
             if takes_arguments:
                 empty = world.tmp / f"empty-{'-'.join(path)}-{n}"
                 yield invoke(["--data-dir", str(empty), *args])
+                yield invoke(["--url", world.server_url, *args])
 
     check_all(outcomes(), codes=(1, 2))

@@ -209,7 +209,10 @@ class Client:
     ) -> httpx.Response:
         """Send one request; error responses raise their RookError."""
         if json is not None:
-            content = orjson.dumps(json)
+            try:
+                content = orjson.dumps(json)
+            except orjson.JSONEncodeError as exc:  # e.g. an integer past 64 bits
+                raise InvalidInput(f"cannot send this request body: {exc}", field="body") from exc
             headers = {**_JSON, **(headers or {})}
         try:
             request = self._http.build_request(
@@ -226,7 +229,8 @@ class Client:
         except httpx.TransportError as exc:
             reason = str(exc) or type(exc).__name__
             raise ServerUnreachable(f"cannot reach rookdb at {self.url}: {reason}") from exc
-        if response.status_code >= 400:
+        # The API never redirects: a 3xx means the path is not an API route (an empty id).
+        if response.status_code >= 300:
             try:
                 response.read()
             finally:
@@ -298,6 +302,8 @@ class Client:
 
     def revoke_api_key(self, key_id: str) -> dict[str, Any]:
         """Revoke a key by its id; it stops working at once."""
+        if not key_id:
+            raise InvalidInput("give the id of the key to revoke", field="key_id")
         revoked: dict[str, Any] = orjson.loads(
             self.request("DELETE", f"/admin/keys/{quote(key_id, safe='')}").content
         )
@@ -387,6 +393,12 @@ class RemoteDatabase:
         content_type: str = "application/octet-stream",
     ) -> AttachmentInfo:
         """Store an attachment on an existing document, streaming its content."""
+        if not (content_type.isascii() and content_type.isprintable()):
+            # It travels as an HTTP header, which carries printable ASCII only.
+            raise InvalidInput(
+                f"content type {content_type!r} must be printable ASCII, e.g. image/png",
+                field="content_type",
+            )
         data = self._json(
             "PUT",
             "/attachments",

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 import typer
@@ -41,8 +42,14 @@ class RemoteTasks:
         return orjson.loads(self._client.request(method, path, **kwargs).content)
 
     @staticmethod
-    def _base(database: str) -> str:
-        return f"/databases/{database}/tasks/backups"
+    def _base(database: str, task_id: str | None = None) -> str:
+        # Quoted segments: an id with "/" or ".." must not reach another route.
+        base = f"/databases/{quote(database, safe='')}/tasks/backups"
+        if task_id is None:
+            return base
+        if not task_id:
+            raise InvalidInput("give a task id (see `rookdb backup tasks list`)", field="task_id")
+        return f"{base}/{quote(task_id, safe='')}"
 
     def create(self, database: str, payload: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", self._base(database), json=payload)
@@ -53,33 +60,33 @@ class RemoteTasks:
         return result
 
     def get(self, database: str, task_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{self._base(database)}/{task_id}")
+        result: dict[str, Any] = self._call("GET", self._base(database, task_id))
         return result
 
     def status(self, database: str, task_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{self._base(database)}/{task_id}/status")
+        result: dict[str, Any] = self._call("GET", f"{self._base(database, task_id)}/status")
         return result
 
     def enable(self, database: str, task_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", f"{self._base(database)}/{task_id}/enable")
+        result: dict[str, Any] = self._call("POST", f"{self._base(database, task_id)}/enable")
         return result
 
     def disable(self, database: str, task_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", f"{self._base(database)}/{task_id}/disable")
+        result: dict[str, Any] = self._call("POST", f"{self._base(database, task_id)}/disable")
         return result
 
     def delete(self, database: str, task_id: str) -> None:
-        self._call("DELETE", f"{self._base(database)}/{task_id}")
+        self._call("DELETE", self._base(database, task_id))
 
     def backup_now(self, database: str, task_id: str, *, full: bool) -> dict[str, Any]:
-        path = f"{self._base(database)}/{task_id}/backup-now"
+        path = f"{self._base(database, task_id)}/backup-now"
         result: dict[str, Any] = self._call(
             "POST", path, params={"full": "true" if full else "false"}
         )
         return result
 
     def drill_now(self, database: str, task_id: str) -> dict[str, Any]:
-        path = f"{self._base(database)}/{task_id}/drill-now"
+        path = f"{self._base(database, task_id)}/drill-now"
         result: dict[str, Any] = self._call("POST", path)
         return result
 
