@@ -112,7 +112,8 @@ def test_a_snapshot_counts_the_rows_of_every_kind_a_restore_keeps(
 def test_a_record_of_a_kind_no_rookdb_writes_is_refused(
     instance: rookdb.Instance, tmp_path: Path
 ) -> None:
-    # Its trailer counts it, so only the record itself can show the file is wrong.
+    # Its trailer counts it, so only the record itself can show the file is wrong
+    # (the reader or the kinds table, whichever meets it first, says so).
     header = BackupHeader(
         database="shop",
         database_id="f" * 32,
@@ -130,8 +131,8 @@ def test_a_record_of_a_kind_no_rookdb_writes_is_refused(
         writer.add_document(1, "users/1", "Users", "2026-01-02T03:04:05Z", "A:1-ff", "{}")
         writer.add_tombstone(2, "collection", "Users", None, None, "2026-01-02T03:04:05Z")
         writer.finish()
-    with pytest.raises(BackupCorrupted, match="tombstone record of 'collection'"):
+    with pytest.raises(BackupCorrupted, match="tombstone record"):
         verify_file(path)
-    with pytest.raises(BackupCorrupted, match="tombstone record of 'collection'"):
+    with pytest.raises(BackupCorrupted, match="tombstone record"):
         import_file(instance, path, "odd")
     assert not instance.has_database("odd")

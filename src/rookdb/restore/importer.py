@@ -27,8 +27,8 @@ from rookdb.restore.apply import Applier, ApplyCounts
 from rookdb.restore.planner import RestorePlan, plan_restore
 from rookdb.restore.source import BackupSource, resolve_point
 from rookdb.storage import Database
+from rookdb.storage.bulk import open_staging
 from rookdb.storage.database_file import DatabaseFile
-from rookdb.storage.engine import Engine
 
 Progress = Callable[[int, int], None]
 # Called after each file of a plan is in the staged database: the file, what was
@@ -131,11 +131,8 @@ def build_database(
         else:
             rest = readers
             fresh = True
-        # synchronous=OFF and a rollback journal in memory: a crash mid-build only
-        # loses a staging file nobody sees, and the pages are written once, not
-        # first to a WAL and then again by its checkpoint. The file is fsync'd
-        # before it is moved in; opening it later switches it back to WAL.
-        engine = Engine(target, synchronous="OFF", journal_mode="MEMORY")
+        # Built without durability (see open_staging); fsync'd below before it is moved in.
+        engine = open_staging(target)
         totals = ApplyCounts()
         try:
             applier = Applier(engine, keep_etags=True)

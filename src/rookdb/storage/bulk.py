@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from contextlib import ExitStack
+from pathlib import Path
 from types import TracebackType
 
 from rookdb.storage import attachments as attachment_store
@@ -35,6 +36,17 @@ from rookdb.storage.model import AttachmentInfo
 RECORDS_PER_TRANSACTION = 50_000
 DOCUMENT_BATCH = 5_000
 _COLLECTION_INDEX = "documents_collection"
+
+
+def open_staging(path: Path) -> Engine:
+    """An engine for building a new database file aside, to be fsync'd and moved in after.
+
+    synchronous=OFF and a rollback journal in memory: a crash mid-build only
+    loses a staging file nobody sees, and the pages are written once, not
+    first to a WAL and then again by its checkpoint. Opening the finished file
+    as a database switches it back to WAL.
+    """
+    return Engine(path, synchronous="OFF", journal_mode="MEMORY")
 
 
 class BulkLoader:
