@@ -1,0 +1,416 @@
+"""Reading a backup file: both ends when it is opened, then blocks and records streamed and checked.
+
+Opening reads only the header (what the file covers) and the trailer (counts
+and checksums) and checks the header against the digest the trailer holds for
+it, so a listing or a chain plan never acts on an edited etag range; that
+costs a few hundred bytes, where the whole-file SHA-256 costs a pass over the
+file, which verify and restore make. Blocks are checked as they stream: each
+frame's lengths against plausible limits before anything is read or
+allocated, each block's CRC, its place before or after the index, the SHA-256
+of every byte at the end of the pass; and every record's fields, and its etag
+against the header's range, before it is handed out.
+
+Whatever is wrong is BackupCorrupted naming the file and the place (a missing
+or wrong key is EncryptionKeyError); nothing else escapes. The pure parsers
+(layout, codecs, records) raise ValueError saying what is wrong; this module,
+which knows the file, names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+
+from rookdb.backup import crypto
+from rookdb.backup.format import records
+from rookdb.backup.format.codecs import BlockCodec, file_cipher
+from rookdb.backup.format.layout import (
+    ATTACHMENT,
+    BLOCK,
+    BLOCK_KINDS,
+    CHUNK,
+    DATA_BLOCK,
+    DOCUMENT,
+    END_MAGIC,
+    FILE_CHUNK,
+    FOOTER,
+    FORMAT_VERSION,
+    IDENTITY,
+    INDEX,
+    INDEX_BLOCK,
+    INDEX_ENTRY,
+    MAGIC,
+    MAX_HEADER,
+    MAX_RAW_BLOCK,
+    MAX_STORED_BLOCK,
+    MAX_TRAILER,
+    RECORD,
+    TOMBSTONE,
+    U32,
+    BackupHeader,
+    BackupTrailer,
+)
+from rookdb.backup.format.records import AttachmentRecord, Record
+from rookdb.errors import BackupCorrupted, EncryptionKeyError
+
+# (offset of the block holding it, kind, meta, data)
+_PlacedRecord = tuple[int, bytes, bytes, bytes]
+
+
+class BackupReader:
+    """Reads one backup file: header and trailer at once, records streamed and verified."""
+
+    def __init__(self, path: Path, *, encryption_key: str | None = None) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        except FileNotFoundError as exc:
+            raise BackupCorrupted(f"backup file {self.name} does not exist") from exc
+        except OSError as exc:
+            raise BackupCorrupted(f"cannot read backup file {self.name}: {exc}") from exc
+        try:
+            self.size = self.path.stat().st_size
+            self.header, self._data_start = self._read_header()
+            self.trailer, self.trailer_start = self._read_trailer()
+            self._codec = BlockCodec(self.header.compression, self._make_cipher(encryption_key))
+        except BaseException:
+            self._file.close()
+            raise
+
+    def __enter__(self) -> BackupReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _corrupt(self, what: str) -> BackupCorrupted:
+        return BackupCorrupted(f"backup file {self.name} is corrupted: {what}")
+
+    # -- the two ends ------------------------------------------------------------
+    def _read_header(self) -> tuple[BackupHeader, int]:
+        start = self._file.read(len(MAGIC) + U32.size)
+        if len(start) < len(MAGIC) + U32.size or start[: len(MAGIC)] != MAGIC:
+            raise BackupCorrupted(f"{self.name} is not a rookdb backup file (bad magic)")
+        (length,) = U32.unpack_from(start, len(MAGIC))
+        if length > MAX_HEADER:
+            raise self._corrupt("header length is implausible")
+        text = self._file.read(length)
+        if len(text) < length:
+            raise self._corrupt("file is truncated inside the header")
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise self._corrupt("unreadable header (not JSON)") from exc
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if type(version) is int and version != FORMAT_VERSION:
+            raise BackupCorrupted(
+                f"backup file {self.name} has format version {version}; "
+                f"this rookdb reads version {FORMAT_VERSION}"
+            )
+        try:
+            header = BackupHeader.from_json(data)
+        except ValueError as exc:
+            raise self._corrupt(f"bad header: {exc}") from exc
+        self._header_bytes = start + text
+        return header, len(self._header_bytes)
+
+    def _read_trailer(self) -> tuple[BackupTrailer, int]:
+        if self.size < self._data_start + FOOTER.size:
+            raise self._corrupt("file is truncated (no trailer)")
+        self._file.seek(self.size - FOOTER.size)
+        footer = self._file.read(FOOTER.size)
+        if len(footer) < FOOTER.size:
+            raise self._corrupt("file is truncated (no trailer)")
+        length, crc, magic = FOOTER.unpack(footer)
+        if magic != END_MAGIC:
+            raise self._corrupt("file is truncated or incomplete (no end marker)")
+        start = self.size - FOOTER.size - length
+        if length > MAX_TRAILER or start < self._data_start:
+            raise self._corrupt("trailer length is implausible")
+        self._file.seek(start)
+        body = self._file.read(length)
+        if zlib.crc32(body) != crc:
+            raise self._corrupt("trailer checksum mismatch")
+        try:
+            trailer = BackupTrailer.from_json(orjson.loads(body))
+        except orjson.JSONDecodeError as exc:
+            raise self._corrupt("unreadable trailer (not JSON)") from exc
+        except ValueError as exc:
+            raise self._corrupt(f"bad trailer: {exc}") from exc
+        if not self._data_start <= trailer.index_offset <= start:
+            raise self._corrupt(
+                f"bad trailer: index_offset {trailer.index_offset} is outside the blocks "
+                f"(offsets {self._data_start} to {start})"
+            )
+        # Files written before the trailer signed the header have no digest: their
+        # header is covered by the whole-file SHA-256 only.
+        signed = trailer.header_sha256
+        if signed is not None and hashlib.sha256(self._header_bytes).hexdigest() != signed:
+            raise self._corrupt(
+                "the header does not match the SHA-256 its trailer holds for it "
+                "(the header was edited or damaged)"
+            )
+        return trailer, start
+
+    def _make_cipher(self, user_key: str | None) -> crypto.BlockCipher | None:
+        info = self.header.encryption
+        if not self.header.encrypted or info is None:
+            return None
+        if not user_key:
+            raise EncryptionKeyError(
+                f"backup file {self.name} is encrypted; give its key (--encryption-key)"
+            )
+        try:
+            return file_cipher(info, user_key)
+        except EncryptionKeyError as exc:
+            raise EncryptionKeyError(
+                f"wrong encryption key for backup file {self.name}: {exc.message}"
+            ) from exc
+
+    # -- integrity ---------------------------------------------------------------
+    def verify_checksum(self, progress: Callable[[int], None] | None = None) -> None:
+        """Hash every byte before the trailer and compare with the recorded SHA-256."""
+        digest = hashlib.sha256()
+        self._file.seek(0)
+        remaining = self.trailer_start
+        while remaining > 0:
+            piece = self._file.read(min(remaining, 4 << 20))
+            if not piece:
+                raise self._corrupt("file is truncated")
+            digest.update(piece)
+            remaining -= len(piece)
+            if progress is not None:
+                progress(len(piece))
+        if digest.hexdigest() != self.trailer.sha256:
+            raise self._corrupt("SHA-256 mismatch (the file was changed or damaged)")
+
+    # -- blocks ------------------------------------------------------------------
+    def blocks(self, *, include_index: bool = False) -> Iterator[tuple[bytes, int, bytes]]:
+        """(kind, offset, raw bytes) of each block, checking CRCs and the SHA-256 on the way."""
+        digest = hashlib.sha256()
+        self._file.seek(0)
+        digest.update(self._file.read(self._data_start))
+        index_offset = self.trailer.index_offset
+        offset = self._data_start
+        seq = 0
+        while offset < self.trailer_start:
+            frame, stored = self._read_block(offset, index_offset)
+            kind, _stored_len, raw_len, _crc = BLOCK.unpack(frame)
+            digest.update(frame)
+            digest.update(stored)
+            block_offset = offset
+            offset += BLOCK.size + len(stored)
+            seq += 1
+            if kind == INDEX_BLOCK and not include_index:
+                continue
+            try:
+                raw = self._codec.open(seq - 1, kind, stored, raw_len)
+            except ValueError as exc:
+                raise self._corrupt(f"block at offset {block_offset} {exc}") from exc
+            yield kind, block_offset, raw
+        if digest.hexdigest() != self.trailer.sha256:
+            raise self._corrupt("SHA-256 mismatch (the file was changed or damaged)")
+        if seq != self.trailer.blocks:
+            raise self._corrupt(
+                f"the trailer counts {self.trailer.blocks} blocks, the file holds {seq}"
+            )
+
+    def _read_block(self, offset: int, index_offset: int) -> tuple[bytes, bytes]:
+        """The frame and stored bytes of the block at `offset`, every claim checked first."""
+        where = f"block at offset {offset}"
+        if offset + BLOCK.size > self.trailer_start:
+            raise self._corrupt(f"{where} runs past the trailer")
+        frame = self._file.read(BLOCK.size)
+        if len(frame) < BLOCK.size:
+            raise self._corrupt("file is truncated inside a block")
+        kind, stored_len, raw_len, crc = BLOCK.unpack(frame)
+        if kind not in BLOCK_KINDS:
+            raise self._corrupt(f"{where} has an unknown block kind {kind!r}")
+        if stored_len > MAX_STORED_BLOCK:
+            raise self._corrupt(
+                f"{where} claims {stored_len} stored bytes "
+                f"(at most {MAX_STORED_BLOCK} are plausible)"
+            )
+        if raw_len > MAX_RAW_BLOCK:
+            raise self._corrupt(
+                f"{where} claims {raw_len} bytes once decompressed "
+                f"(at most {MAX_RAW_BLOCK} are plausible)"
+            )
+        end = offset + BLOCK.size + stored_len
+        if end > self.trailer_start:
+            raise self._corrupt(f"{where} runs past the trailer")
+        # Data blocks first, then the index: the trailer's index_offset is where they meet.
+        if kind == DATA_BLOCK and offset >= index_offset:
+            raise self._corrupt(
+                f"{where} is a data block inside the index (which starts at offset {index_offset})"
+            )
+        if kind == INDEX_BLOCK and offset < index_offset:
+            raise self._corrupt(
+                f"{where} is an index block before the index (which starts at {index_offset})"
+            )
+        if offset < index_offset < end:
+            raise self._corrupt(f"the index offset {index_offset} falls inside the {where}")
+        stored = self._file.read(stored_len)
+        if len(stored) < stored_len:
+            raise self._corrupt("file is truncated inside a block")
+        if zlib.crc32(stored) != crc:
+            raise self._corrupt(f"{where} fails its CRC")
+        return frame, stored
+
+    # -- records -----------------------------------------------------------------
+    def _placed_records(self) -> Iterator[_PlacedRecord]:
+        for _kind, offset, raw in self.blocks():
+            for kind, meta, data in self._split(raw, offset):
+                yield offset, kind, meta, data
+
+    def _split(self, raw: bytes, offset: int) -> Iterator[tuple[bytes, bytes, bytes]]:
+        view = memoryview(raw)
+        unpack = RECORD.unpack_from
+        size = RECORD.size
+        pos = 0
+        end = len(raw)
+        while pos < end:
+            if pos + size > end:
+                raise self._corrupt(f"block at offset {offset}: a record is cut short")
+            kind, meta_len, data_len = unpack(raw, pos)
+            pos += size
+            if pos + meta_len + data_len > end:
+                raise self._corrupt(f"block at offset {offset}: a record is cut short")
+            meta = bytes(view[pos : pos + meta_len])
+            pos += meta_len
+            data = bytes(view[pos : pos + data_len])
+            pos += data_len
+            yield kind, meta, data
+
+    def raw_records(self) -> Iterator[tuple[bytes, bytes, bytes]]:
+        """(kind, meta, data) of every record in order."""
+        for _offset, kind, meta, data in self._placed_records():
+            yield kind, meta, data
+
+    def records(self) -> Iterator[Record]:
+        """Every logical record in order; an attachment's chunks must be read before the next."""
+        since, last = self.header.since_etag, self.header.last_etag
+        placed = self._placed_records()
+        for offset, kind, meta, data in placed:
+            if kind == FILE_CHUNK:
+                continue
+            try:
+                fields = orjson.loads(meta) if meta else None
+            except orjson.JSONDecodeError as exc:
+                raise self._corrupt(
+                    f"block at offset {offset}: a record's meta is not JSON"
+                ) from exc
+            try:
+                record = self._record(kind, fields, data, placed)
+            except ValueError as exc:
+                raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+            # The feed that wrote the file gave exactly the changes in (since, last]:
+            # a record outside contradicts the header, whichever of them was altered.
+            if not since < record.etag <= last:
+                raise self._corrupt(
+                    f"block at offset {offset}: {record.kind} record: etag {record.etag} "
+                    f"is outside the header's range ({since}, {last}]"
+                )
+            yield record
+            if isinstance(record, AttachmentRecord):
+                for _ in record.chunks:  # skip whatever the consumer did not read
+                    pass
+
+    def _record(
+        self, kind: bytes, fields: object, data: bytes, placed: Iterator[_PlacedRecord]
+    ) -> Record:
+        if kind == DOCUMENT:
+            return records.document(fields, data)
+        if kind == TOMBSTONE:
+            return records.tombstone(fields)
+        if kind == ATTACHMENT:
+            etag, doc_id, name, content_type, size, content_hash = records.attachment(fields)
+            chunks = self._chunks(placed, size)
+            return AttachmentRecord(etag, doc_id, name, content_type, size, content_hash, chunks)
+        if kind == IDENTITY:
+            return records.identity(fields)
+        if kind == INDEX:
+            return records.index(fields)
+        if kind == CHUNK:
+            raise ValueError(f"record kind {kind!r} (attachment content) with no attachment")
+        raise ValueError(f"unknown record kind {kind!r}")
+
+    def _chunks(self, placed: Iterator[_PlacedRecord], size: int) -> Iterator[bytes]:
+        remaining = size
+        while remaining > 0:
+            try:
+                offset, kind, _meta, data = next(placed)
+            except StopIteration:
+                raise self._corrupt("attachment content is cut short") from None
+            if kind != CHUNK or len(data) > remaining:
+                raise self._corrupt(
+                    f"block at offset {offset}: attachment content does not match its size"
+                )
+            remaining -= len(data)
+            yield data
+
+    def file_chunks(self) -> Iterator[bytes]:
+        """The raw database file carried by a snapshot, chunk by chunk."""
+        for offset, kind, _meta, data in self._placed_records():
+            if kind != FILE_CHUNK:
+                raise self._corrupt(
+                    f"block at offset {offset}: unexpected record kind {kind!r} in a snapshot"
+                )
+            yield data
+
+    # -- the index ---------------------------------------------------------------
+    def index_entries(self) -> Iterator[tuple[int, list[str]]]:
+        """(block offset, document ids) pairs from the index, for seeking readers."""
+        data_blocks: set[int] = set()
+        # Files written before index blocks ended between entries may split an
+        # entry across two blocks: the index is read as one stream.
+        pending = b""
+        offset = self._data_start
+        for kind, offset, raw in self.blocks(include_index=True):
+            if kind == DATA_BLOCK:
+                data_blocks.add(offset)
+                continue
+            stream = pending + raw if pending else raw
+            pos = 0
+            while pos + RECORD.size <= len(stream):
+                entry_kind, meta_len, data_len = RECORD.unpack_from(stream, pos)
+                end = pos + RECORD.size + meta_len + data_len
+                if end > len(stream):
+                    break
+                meta = stream[pos + RECORD.size : pos + RECORD.size + meta_len]
+                yield self._index_entry(offset, entry_kind, meta, data_blocks)
+                pos = end
+            pending = stream[pos:]
+            if len(pending) > MAX_RAW_BLOCK:
+                raise self._corrupt(f"block at offset {offset}: an index entry is implausibly long")
+        if pending:
+            raise self._corrupt(
+                f"block at offset {offset}: the index ends inside an entry (cut short)"
+            )
+
+    def _index_entry(
+        self, offset: int, kind: bytes, meta: bytes, data_blocks: set[int]
+    ) -> tuple[int, list[str]]:
+        where = f"block at offset {offset}"
+        if kind != INDEX_ENTRY:
+            raise self._corrupt(f"{where}: unexpected record kind {kind!r} in the index")
+        try:
+            block_offset, ids = records.index_entry(orjson.loads(meta))
+        except orjson.JSONDecodeError as exc:
+            raise self._corrupt(f"{where}: an index entry is not JSON") from exc
+        except ValueError as exc:
+            raise self._corrupt(f"{where}: {exc}") from exc
+        if block_offset not in data_blocks:
+            raise self._corrupt(
+                f"{where}: an index entry points at offset {block_offset}, "
+                "where no data block starts"
+            )
+        return block_offset, ids
