@@ -16,8 +16,10 @@ SHA-256 of the header alone.
 
 One module per job: ``layout`` (the bytes: magic, version, frames, codes,
 limits, header and trailer), ``codecs`` (compression and the encryption
-hook), ``records`` (what each record holds), ``writer`` and ``reader``. The
-names below are the format's public API; import them from here.
+hook), ``records`` (what each record holds), ``writer``, ``ends`` (opening a
+file: its header and trailer, checked) and ``reader`` (blocks and records,
+streamed and checked). The names below are the format's public API; import
+them from here.
 """
 
 from rookdb.backup.format.codecs import ZSTD_LEVEL, check_compression

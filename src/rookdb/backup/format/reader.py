@@ -1,18 +1,14 @@
-"""Reading a backup file: both ends when it is opened, then blocks and records streamed and checked.
+"""Reading a backup file: its ends when opened (see ends), then blocks and records streamed.
 
-Opening reads only the header (what the file covers) and the trailer (counts
-and checksums) and checks the header against the digest the trailer holds for
-it, so a listing or a chain plan never acts on an edited etag range; that
-costs a few hundred bytes, where the whole-file SHA-256 costs a pass over the
-file, which verify and restore make. Blocks are checked as they stream: each
-frame's lengths against plausible limits before anything is read or
-allocated, each block's CRC, its place before or after the index, the SHA-256
-of every byte at the end of the pass; and every record's fields, and its etag
-against the header's range, before it is handed out.
+Blocks are checked as they stream: each frame's lengths against plausible
+limits before anything is read or allocated, each block's CRC, its place
+before or after the index, the SHA-256 of every byte at the end of the pass;
+and every record's fields, and its etag against the header's range, before it
+is handed out, so a restore never replays a record the file should not hold.
 
 Whatever is wrong is BackupCorrupted naming the file and the place (a missing
 or wrong key is EncryptionKeyError); nothing else escapes. The pure parsers
-(layout, codecs, records) raise ValueError saying what is wrong; this module,
+(layout, codecs, records) raise ValueError saying what is wrong; the reader,
 which knows the file, names it.
 """
 
@@ -28,6 +24,7 @@ import orjson
 from rookdb.backup import crypto
 from rookdb.backup.format import records
 from rookdb.backup.format.codecs import BlockCodec, file_cipher
+from rookdb.backup.format.ends import corrupted, read_ends
 from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
@@ -35,24 +32,15 @@ from rookdb.backup.format.layout import (
     CHUNK,
     DATA_BLOCK,
     DOCUMENT,
-    END_MAGIC,
     FILE_CHUNK,
-    FOOTER,
-    FORMAT_VERSION,
     IDENTITY,
     INDEX,
     INDEX_BLOCK,
     INDEX_ENTRY,
-    MAGIC,
-    MAX_HEADER,
     MAX_RAW_BLOCK,
     MAX_STORED_BLOCK,
-    MAX_TRAILER,
     RECORD,
     TOMBSTONE,
-    U32,
-    BackupHeader,
-    BackupTrailer,
 )
 from rookdb.backup.format.records import AttachmentRecord, Record
 from rookdb.errors import BackupCorrupted, EncryptionKeyError
@@ -75,8 +63,9 @@ class BackupReader:
             raise BackupCorrupted(f"cannot read backup file {self.name}: {exc}") from exc
         try:
             self.size = self.path.stat().st_size
-            self.header, self._data_start = self._read_header()
-            self.trailer, self.trailer_start = self._read_trailer()
+            ends = read_ends(self._file, self.size, self.name)
+            self.header, self.trailer = ends.header, ends.trailer
+            self._data_start, self.trailer_start = ends.data_start, ends.trailer_start
             self._codec = BlockCodec(self.header.compression, self._make_cipher(encryption_key))
         except BaseException:
             self._file.close()
@@ -92,73 +81,7 @@ class BackupReader:
         self._file.close()
 
     def _corrupt(self, what: str) -> BackupCorrupted:
-        return BackupCorrupted(f"backup file {self.name} is corrupted: {what}")
-
-    # -- the two ends ------------------------------------------------------------
-    def _read_header(self) -> tuple[BackupHeader, int]:
-        start = self._file.read(len(MAGIC) + U32.size)
-        if len(start) < len(MAGIC) + U32.size or start[: len(MAGIC)] != MAGIC:
-            raise BackupCorrupted(f"{self.name} is not a rookdb backup file (bad magic)")
-        (length,) = U32.unpack_from(start, len(MAGIC))
-        if length > MAX_HEADER:
-            raise self._corrupt("header length is implausible")
-        text = self._file.read(length)
-        if len(text) < length:
-            raise self._corrupt("file is truncated inside the header")
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise self._corrupt("unreadable header (not JSON)") from exc
-        version = data.get("format_version") if isinstance(data, dict) else None
-        if type(version) is int and version != FORMAT_VERSION:
-            raise BackupCorrupted(
-                f"backup file {self.name} has format version {version}; "
-                f"this rookdb reads version {FORMAT_VERSION}"
-            )
-        try:
-            header = BackupHeader.from_json(data)
-        except ValueError as exc:
-            raise self._corrupt(f"bad header: {exc}") from exc
-        self._header_bytes = start + text
-        return header, len(self._header_bytes)
-
-    def _read_trailer(self) -> tuple[BackupTrailer, int]:
-        if self.size < self._data_start + FOOTER.size:
-            raise self._corrupt("file is truncated (no trailer)")
-        self._file.seek(self.size - FOOTER.size)
-        footer = self._file.read(FOOTER.size)
-        if len(footer) < FOOTER.size:
-            raise self._corrupt("file is truncated (no trailer)")
-        length, crc, magic = FOOTER.unpack(footer)
-        if magic != END_MAGIC:
-            raise self._corrupt("file is truncated or incomplete (no end marker)")
-        start = self.size - FOOTER.size - length
-        if length > MAX_TRAILER or start < self._data_start:
-            raise self._corrupt("trailer length is implausible")
-        self._file.seek(start)
-        body = self._file.read(length)
-        if zlib.crc32(body) != crc:
-            raise self._corrupt("trailer checksum mismatch")
-        try:
-            trailer = BackupTrailer.from_json(orjson.loads(body))
-        except orjson.JSONDecodeError as exc:
-            raise self._corrupt("unreadable trailer (not JSON)") from exc
-        except ValueError as exc:
-            raise self._corrupt(f"bad trailer: {exc}") from exc
-        if not self._data_start <= trailer.index_offset <= start:
-            raise self._corrupt(
-                f"bad trailer: index_offset {trailer.index_offset} is outside the blocks "
-                f"(offsets {self._data_start} to {start})"
-            )
-        # Files written before the trailer signed the header have no digest: their
-        # header is covered by the whole-file SHA-256 only.
-        signed = trailer.header_sha256
-        if signed is not None and hashlib.sha256(self._header_bytes).hexdigest() != signed:
-            raise self._corrupt(
-                "the header does not match the SHA-256 its trailer holds for it "
-                "(the header was edited or damaged)"
-            )
-        return trailer, start
+        return corrupted(self.name, what)
 
     def _make_cipher(self, user_key: str | None) -> crypto.BlockCipher | None:
         info = self.header.encryption
