@@ -158,6 +158,18 @@ def test_s3_task_secrets_edit_disable_and_restore_from_url(
     assert task["retention"]["keep_full_chains"] == 3
     assert task["destinations"][0]["secret_access_key"] != KEYS["secret_access_key"]
 
+    # A kept secret never follows a moved endpoint: test connection and save both refuse.
+    page.goto(studio.page_url(f"/studio/databases/inventory/tasks/{task_id}/edit"))
+    box = page.get_by_role("group", name="Amazon S3")
+    box.get_by_label("Endpoint URL").fill("http://127.0.0.1:9")
+    box.get_by_role("button", name="Test connection").click()
+    expect(box.locator(".test-result")).to_contain_text("enter the secret again")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("body")).to_contain_text("enter the secret again")
+    with httpx.Client(base_url=studio.url, timeout=10) as http:
+        kept = http.get(f"/databases/inventory/tasks/backups/{task_id}").json()
+    assert kept["destinations"][0]["endpoint_url"] == s3
+
     # Restore from the bucket by URL; the credentials are typed once and stay on the server.
     page.get_by_role("link", name="Restore").click()
     page.get_by_label("Backup location").fill("s3://studio/nightly")

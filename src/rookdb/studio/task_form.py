@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rookdb.destinations.config import SECRET_FIELDS
+from rookdb.tasks.upload import MASK
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,8 @@ def payload_from_post(
 def destination_from_fields(
     kind: str, form: Mapping[str, Any], prefix: str = "", previous: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """One destination config from its sub-form (blank secrets taken from `previous`)."""
+    """One destination config from its sub-form; a blank secret of a stored destination is
+    sent as the mask, so the core decides whether the stored one may still be used."""
     config: dict[str, Any] = {"kind": kind}
     spec = KINDS.get(kind)
     if spec is None:
@@ -278,7 +280,7 @@ def destination_from_fields(
         if value:
             config[f.name] = value
         elif f.kind == "password" and same_kind and previous and previous.get(f.name):
-            config[f.name] = previous[f.name]
+            config[f.name] = MASK
     return config
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from rookdb.destinations import from_config
+from rookdb.destinations.probe import check_destination
 from rookdb.errors import RookError
 from rookdb.studio import cron_reading
 from rookdb.studio.task_form import (
@@ -24,6 +23,8 @@ from rookdb.studio.task_form import (
 )
 from rookdb.studio.web import error_page, instance_of, redirect, render, tasks_of
 from rookdb.tasks.model import destination_label
+from rookdb.tasks.service import with_stored_secrets
+from rookdb.tasks.upload import reveal
 
 router = APIRouter()
 
@@ -178,21 +179,26 @@ async def test_destination(request: Request, name: str) -> Response:
     """Test connection: write, read back and delete a probe file on one destination."""
     form = await request.form()
     kind = str(form.get("kind", ""))
-    previous: dict[str, Any] = {}
     task_id, index = str(form.get("task_id", "")), str(form.get("index", ""))
     try:
         if task_id and index.isdigit():
-            stored = tasks_of(request).tasks.get(name, task_id).destination_dicts()
-            previous = stored[int(index)] if int(index) < len(stored) else {}
-        destination = from_config(destination_from_fields(kind, form, "", previous))
-        try:
-            destination.check_access()
-        finally:
-            destination.close()
+            # A blank secret of a stored destination is filled in by the core, and only
+            # while the destination still points where that secret was meant to go.
+            stored = tasks_of(request).tasks.get(name, task_id).destinations
+            previous = reveal(stored[int(index)]) if int(index) < len(stored) else {}
+            config = destination_from_fields(kind, form, "", previous)
+            config = with_stored_secrets(stored, int(index), config)
+        else:
+            config = destination_from_fields(kind, form, "")
     except RookError as exc:
         return JSONResponse({"ok": False, "message": _plain(exc.message, exc.field)})
+    report = check_destination(config)
+    if report.error is not None:
+        return JSONResponse(
+            {"ok": False, "message": _plain(report.error.message, report.error.field)}
+        )
     return JSONResponse(
-        {"ok": True, "message": f"{destination.name}: written, read back, deleted."}
+        {"ok": True, "message": f"{report.destination}: written, read back, deleted."}
     )
 
 

@@ -218,17 +218,26 @@ def _with_stored_secrets(stored: Sequence[DestinationConfig], payload: object) -
     destinations = payload.get("destinations")
     if not isinstance(destinations, list):
         return payload  # parse_task names what is wrong with it
-    merged = []
-    for index, config in enumerate(destinations):
-        if isinstance(config, dict):
-            given = _new_destination(index, config)
-            masked = sorted(k for k in SECRET_FIELDS if config.get(k) == MASK)
-            if masked:
-                previous = _stored_match(stored, index, given, masked)
-                revealed = reveal(previous)
-                config = {**config, **{k: revealed[k] for k in masked}}
-        merged.append(config)
+    merged = [
+        with_stored_secrets(stored, index, config) if isinstance(config, dict) else config
+        for index, config in enumerate(destinations)
+    ]
     return {**payload, "destinations": merged}
+
+
+def with_stored_secrets(
+    stored: Sequence[DestinationConfig], index: int, config: dict[str, Any]
+) -> dict[str, Any]:
+    """Destination `index` of an edited task, checked as new input, its masked secrets
+    filled from the stored destination that still points to the same place (else
+    InvalidInput naming the secret to enter again). Saving a task and testing one of its
+    destinations both go through this."""
+    given = _new_destination(index, config)
+    masked = sorted(k for k in SECRET_FIELDS if config.get(k) == MASK)
+    if not masked:
+        return config
+    revealed = reveal(_stored_match(stored, index, given, masked))
+    return {**config, **{k: revealed[k] for k in masked}}
 
 
 def _new_destination(index: int, config: dict[str, Any]) -> DestinationConfig:
