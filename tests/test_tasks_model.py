@@ -69,6 +69,8 @@ def test_a_long_generated_name_is_cut_short_and_the_task_stays_usable(
         ({"surprise": 1}, "surprise"),
         ({"type": "copy"}, "type"),
         ({"retention": {"keep_full_chains": 0}}, "retention.keep_full_chains"),
+        ({"retention": {"keep_full_chains": 10**23}}, "retention.keep_full_chains"),
+        ({"retention": {"max_age_days": 1e300}}, "retention.max_age_days"),
         ({"retention": {"forever": True}}, "retention.forever"),
     ],
 )

@@ -168,6 +168,8 @@ def test_a_stored_task_whose_cron_never_fires_breaks_no_reader(
         done = cli("--data-dir", data, "backup", "tasks", *args)
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
+    shown = cli("--data-dir", data, "backup", "tasks", "show", "shop", broken["id"])
+    assert "schedule:" in shown.stdout and "never fires" in shown.stdout
     listed_json = cli("--data-dir", data, "backup", "tasks", "list", "shop", "--json")
     assert listed_json.returncode == 0, listed_json.stderr
     assert len(json.loads(listed_json.stdout)) == 3

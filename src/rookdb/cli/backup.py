@@ -32,6 +32,7 @@ from rookdb.cli import context
 from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
 from rookdb.instance import Instance
+from rookdb.url_masking import masked_url
 
 backup_app = typer.Typer(
     name="backup",
@@ -292,7 +293,7 @@ def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
         return
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
     if not folders:
-        out.print(f"no run folders at {_masked(url)}")
+        out.print(f"no run folders at {masked_url(url)}")
     for folder in folders:
         table = Table(title=folder.name, title_justify="left")
         for column in ("file", "kind", "size", "uploaded"):
@@ -312,7 +313,7 @@ def _verify_remote(
     credentials = source_credentials(url, options)
     folders = list_remote_run_folders(url, credentials)
     if not folders:
-        raise BackupError(f"no run folders at {_masked(url)}")
+        raise BackupError(f"no run folders at {masked_url(url)}")
     total = sum(f.size for folder in folders for f in folder.files)
     notify = None if context.get(ctx).quiet else _announce
     _verify_each(
@@ -357,12 +358,6 @@ def _verify_each(ctx: typer.Context, total: int, checks: list[FolderCheck]) -> N
 
 def _announce(line: str) -> None:
     sys.stderr.write(line + "\n")
-
-
-def _masked(url: str) -> str:
-    from rookdb.restore.source import masked_url
-
-    return masked_url(url)
 
 
 def register(app: typer.Typer) -> None:

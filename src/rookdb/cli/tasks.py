@@ -273,6 +273,8 @@ def show(
         f"  last etag:        {status['last_etag']}",
         f"  next backup:      {upcoming['at'] + ' ' + upcoming['kind'] if upcoming else '-'}",
     ]
+    if status.get("schedule_error"):
+        lines.append(f"  schedule:         {status['schedule_error']}")
     if status["running"]:
         lines.append(f"  running:          {status['running']['kind']} {status['running']}")
     if last:

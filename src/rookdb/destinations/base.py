@@ -25,6 +25,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from rookdb.errors import DestinationError, InvalidInput
+from rookdb.url_masking import masked_url
 
 Progress = Callable[[int], None]
 """Called with the number of bytes transferred since the previous call."""
@@ -237,7 +238,7 @@ def config_from_url(
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
-        raise InvalidInput(f"{_masked(url)} is not a valid URL: {exc}", field="url") from None
+        raise InvalidInput(f"{masked_url(url)} is not a valid URL: {exc}", field="url") from None
     scheme = parts.scheme.lower()
     # A Windows drive letter parses as a one-letter scheme; treat it as a path.
     if not scheme or len(scheme) == 1:
@@ -265,7 +266,7 @@ def config_from_url(
             port = parts.port
         except ValueError:  # not a number, or not 0-65535
             raise InvalidInput(
-                f"{_masked(url)}: the port must be a number from 1 to 65535", field="url"
+                f"{masked_url(url)}: the port must be a number from 1 to 65535", field="url"
             ) from None
         if port:
             config["port"] = port
@@ -284,17 +285,6 @@ def _local_config(path: Path, extra: dict[str, Any]) -> tuple[dict[str, Any], st
     except RuntimeError as exc:  # "~someone" with no such user
         raise InvalidInput(f"cannot resolve {str(path)!r}: {exc}", field="url") from None
     return {"kind": "local", "path": str(path.parent), **extra}, path.name
-
-
-def _masked(url: str) -> str:
-    # A URL's password must not reach an error message. Split by hand: the URL
-    # may be the malformed one being reported, which urlsplit cannot take apart.
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, host = netloc.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.partition(':')[0]}:********@{host}{slash}{path}"
 
 
 def public_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from urllib.parse import quote
 from rookdb.backup.catalog import ListedFile, ListedRunFolder, group_listing
 from rookdb.backup.chain import RunFolderInfo, verify_run_folder
 from rookdb.destinations import from_url
-from rookdb.restore.source import DestinationSource, Notify, masked_url
+from rookdb.restore.source import DestinationSource, Notify
+from rookdb.url_masking import masked_url
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from rookdb.backup.catalog import choose_listed, group_listing
 from rookdb.errors import InvalidInput, NotFound, RestoreError
+from rookdb.url_masking import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +121,6 @@ def _local_name(leaf: str) -> str:
             field="source",
         )
     return leaf
-
-
-def masked_url(url: str) -> str:
-    """The URL with any password replaced, safe for messages and results."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:********@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 def is_destination_url(source: str) -> bool:

@@ -94,8 +94,9 @@ class Retention(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    keep_full_chains: int | None = Field(default=None, ge=1)
-    max_age_days: float | None = Field(default=None, gt=0)
+    # Bounded so that a value always fits the store (and no one keeps 10**6 chains).
+    keep_full_chains: int | None = Field(default=None, ge=1, le=100_000)
+    max_age_days: float | None = Field(default=None, gt=0, le=1_000_000)
 
 
 class DrillConfig(BaseModel):
