@@ -14,11 +14,12 @@ Why it is shaped so:
   writing ends; a file without its end marker was never finished, so an
   interrupted write never looks complete.
 * The trailer holds the SHA-256 of every byte before it (header and blocks)
-  and, since this change, the SHA-256 of the header bytes alone, which a reader
-  checks when it opens the file: a listing never acts on an edited etag range
-  without the whole-file pass that a verify or restore makes. Files written
-  before lack it and are still read (the layout did not change, so the format
-  version stays 1).
+  and the SHA-256 of the header bytes alone (``header_sha256``), which a
+  reader checks when it opens the file: a listing never acts on an edited etag
+  range without the whole-file pass that a verify or restore makes. Files
+  written before ``header_sha256`` was added lack it and are still read: it is
+  one more key in the trailer's JSON, the layout did not change, so the format
+  version stays 1 (and older rookdb reads the newer files).
 * Frames are small and fixed-size so a reader can refuse an absurd length
   before it sets aside any memory for it.
 
@@ -110,21 +111,21 @@ class BackupHeader:
     @classmethod
     def from_json(cls, data: object) -> BackupHeader:
         """The header a file's JSON describes; ValueError naming the first field that is wrong."""
-        fields = _object(data)
-        encrypted = _field(fields, "encrypted", bool, "true or false")
+        fields = Fields.of_object(data)
+        encrypted = fields.flag("encrypted")
         return cls(
-            database=_field(fields, "database", str, "text"),
-            database_id=_field(fields, "database_id", str, "text"),
-            kind=cast(BackupKind, _choice(fields, "kind", BACKUP_KINDS)),
-            type=cast(BackupType, _choice(fields, "type", BACKUP_TYPES)),
-            since_etag=_count(fields, "since_etag"),
-            last_etag=_count(fields, "last_etag"),
-            created_at=_field(fields, "created_at", str, "text"),
-            node=_field(fields, "node", str, "text"),
-            compression=_choice(fields, "compression", COMPRESSIONS),
+            database=fields.text("database"),
+            database_id=fields.text("database_id"),
+            kind=cast(BackupKind, fields.choice("kind", BACKUP_KINDS)),
+            type=cast(BackupType, fields.choice("type", BACKUP_TYPES)),
+            since_etag=fields.count("since_etag"),
+            last_etag=fields.count("last_etag"),
+            created_at=fields.text("created_at"),
+            node=fields.text("node"),
+            compression=fields.choice("compression", COMPRESSIONS),
             encrypted=encrypted,
             encryption=_encryption(fields.get("encryption"), encrypted),
-            format_version=_count(fields, "format_version"),
+            format_version=fields.count("format_version"),
         )
 
 
@@ -154,61 +155,99 @@ class BackupTrailer:
     @classmethod
     def from_json(cls, data: object) -> BackupTrailer:
         """The trailer a file's JSON describes; ValueError naming the first field that is wrong."""
-        fields = _object(data)
+        fields = Fields.of_object(data)
         counts = fields.get("counts")
         if not isinstance(counts, dict) or not all(
             type(v) is int and v >= 0 for v in counts.values()
         ):
             raise ValueError("field 'counts' must map names to integers >= 0")
-        signed = fields.get("header_sha256")
+        signed = fields.get("header_sha256") is not None
         return cls(
             counts=dict(counts),
-            blocks=_count(fields, "blocks"),
-            index_offset=_count(fields, "index_offset"),
-            sha256=_sha256(fields.get("sha256"), "sha256"),
-            header_sha256=None if signed is None else _sha256(signed, "header_sha256"),
+            blocks=fields.count("blocks"),
+            index_offset=fields.count("index_offset"),
+            sha256=fields.sha256("sha256"),
+            header_sha256=fields.sha256("header_sha256") if signed else None,
         )
 
 
-def _object(data: object) -> dict[str, object]:
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
+class Fields:
+    """The fields of a header, a trailer or a record's meta, each checked as it is taken.
 
+    Every check raises ValueError naming the field (and the record, for a
+    record's meta), so the reader can say exactly what is wrong with a file.
+    """
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    def __init__(self, values: dict[str, object], what: str = "") -> None:
+        self._values = values
+        self._prefix = f"{what}: " if what else ""
 
+    @classmethod
+    def of_object(cls, data: object) -> Fields:
+        """The fields of a JSON object (a header or a trailer)."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return cls(data)
 
-def _field(fields: dict[str, object], name: str, kind: type[_T], what: str) -> _T:
-    if name not in fields:
-        raise ValueError(f"field {name!r} is missing")
-    value = fields[name]
-    # type(), not isinstance(): true and false are not integers here.
-    if type(value) is not kind:
-        raise ValueError(f"field {name!r} must be {what}, not {_shown(value)}")
-    return cast(_T, value)
+    @classmethod
+    def of_array(cls, data: object, names: tuple[str, ...], what: str) -> Fields:
+        """The fields of a JSON array holding `names` in order (a record's meta)."""
+        if type(data) is not list or len(data) != len(names):
+            raise ValueError(f"{what}: its meta is not [{', '.join(names)}]")
+        return cls(dict(zip(names, data, strict=True)), what)
 
+    def get(self, name: str) -> object:
+        return self._values.get(name)
 
-def _count(fields: dict[str, object], name: str) -> int:
-    value = _field(fields, name, int, "an integer >= 0")
-    if value < 0:
-        raise ValueError(f"field {name!r} must be an integer >= 0, not {value}")
-    return value
+    def text(self, name: str) -> str:
+        return self._typed(name, str, "text")
 
+    def optional_text(self, name: str) -> str | None:
+        return None if self.get(name) is None else self.text(name)
 
-def _choice(fields: dict[str, object], name: str, allowed: tuple[str, ...]) -> str:
-    value = _field(fields, name, str, f"one of {', '.join(allowed)}")
-    if value not in allowed:
-        raise ValueError(f"field {name!r} must be one of {', '.join(allowed)}, not {_shown(value)}")
-    return value
+    def integer(self, name: str) -> int:
+        return self._typed(name, int, "an integer")
 
+    def count(self, name: str) -> int:
+        value = self._typed(name, int, "an integer >= 0")
+        if value < 0:
+            raise self._wrong(name, "an integer >= 0")
+        return value
 
-def _sha256(value: object, name: str) -> str:
-    if not isinstance(value, str) or len(value) != 64 or not _is_hex(value):
-        raise ValueError(f"field {name!r} must be a SHA-256 in hex, not {_shown(value)}")
-    return value
+    def flag(self, name: str) -> bool:
+        return self._typed(name, bool, "true or false")
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        value = self._typed(name, str, f"one of {', '.join(allowed)}")
+        if value not in allowed:
+            raise self._wrong(name, f"one of {', '.join(allowed)}")
+        return value
+
+    def texts(self, name: str, what: str) -> list[str]:
+        value = self.get(name)
+        if type(value) is not list or not all(type(item) is str for item in value):
+            raise self._wrong(name, f"a list of {what}")
+        return cast(list[str], value)
+
+    def sha256(self, name: str) -> str:
+        value = self._typed(name, str, "a SHA-256 in hex")
+        if len(value) != 64 or not _is_hex(value):
+            raise self._wrong(name, "a SHA-256 in hex")
+        return value
+
+    def _typed(self, name: str, kind: type[_T], should: str) -> _T:
+        if name not in self._values:
+            raise ValueError(f"{self._prefix}field {name!r} is missing")
+        # type(), not isinstance(): true and false are not integers here.
+        if type(self._values[name]) is not kind:
+            raise self._wrong(name, should)
+        return cast(_T, self._values[name])
+
+    def _wrong(self, name: str, should: str) -> ValueError:
+        shown = repr(self._values.get(name))
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        return ValueError(f"{self._prefix}field {name!r} must be {should}, not {shown}")
 
 
 def _is_hex(text: str) -> bool:
@@ -231,8 +270,7 @@ def _encryption(value: object, encrypted: bool) -> dict[str, str] | None:
             raise ValueError(f"field 'encryption' lacks {name!r}")
     if value["key"] not in KEY_KINDS:
         raise ValueError(
-            f"field 'encryption' names an unknown key kind {_shown(value['key'])} "
-            f"(one of {', '.join(KEY_KINDS)})"
+            f"field 'encryption' names an unknown key kind (not one of {', '.join(KEY_KINDS)})"
         )
     if not value["salt"] or len(value["salt"]) % 2 or not _is_hex(value["salt"]):
         raise ValueError("field 'encryption' holds a salt that is not hex")
