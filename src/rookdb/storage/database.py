@@ -108,7 +108,7 @@ class Database:
 
     @property
     def engine(self) -> Engine:
-        """The connection owner, for the backup and restore layers."""
+        """The connection owner, for the bulk loader (restore and import)."""
         return self._engine
 
     # -- documents ---------------------------------------------------------------
