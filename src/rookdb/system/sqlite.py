@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import orjson
 
 from rookdb.errors import AlreadyExists, ConcurrencyConflict, RookError
 from rookdb.storage.engine import write_failed
-from rookdb.system.store import DatabaseRecord, Entry, SystemStore
+from rookdb.system.store import DatabaseRecord, Entry, SystemStore, Write
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS databases (
@@ -103,23 +103,13 @@ class SqliteSystemStore(SystemStore):
         *,
         expected_version: int | None = None,
     ) -> int:
-        text = orjson.dumps(value).decode()
         with self._writing() as conn:
-            row = conn.execute(
-                "SELECT version FROM entries WHERE namespace = ? AND key = ?", (namespace, key)
-            ).fetchone()
-            current = row[0] if row else 0
-            if expected_version is not None and expected_version != current:
-                raise ConcurrencyConflict(
-                    f"{namespace}/{key} changed meanwhile (version {current}, "
-                    f"expected {expected_version})"
-                )
-            version = current + 1
-            conn.execute(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
-                (namespace, key, text, version),
-            )
-        return version
+            return _write(conn, Write(namespace, key, value, expected_version))
+
+    def commit(self, writes: Sequence[Write]) -> None:
+        with self._writing() as conn:
+            for write in writes:
+                _write(conn, write)
 
     def get(self, namespace: str, key: str) -> Entry | None:
         with self._lock:
@@ -148,6 +138,30 @@ class SqliteSystemStore(SystemStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _write(conn: sqlite3.Connection, write: Write) -> int:
+    """One write inside the caller's transaction; the entry's new version (0: deleted)."""
+    row = conn.execute(
+        "SELECT version FROM entries WHERE namespace = ? AND key = ?",
+        (write.namespace, write.key),
+    ).fetchone()
+    current = row[0] if row else 0
+    if write.expected_version is not None and write.expected_version != current:
+        raise ConcurrencyConflict(
+            f"{write.namespace}/{write.key} changed meanwhile (version {current}, "
+            f"expected {write.expected_version})"
+        )
+    if write.value is None:
+        conn.execute(
+            "DELETE FROM entries WHERE namespace = ? AND key = ?", (write.namespace, write.key)
+        )
+        return 0
+    conn.execute(
+        "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+        (write.namespace, write.key, orjson.dumps(write.value).decode(), current + 1),
+    )
+    return current + 1
 
 
 def _record(row: tuple[Any, ...]) -> DatabaseRecord:

@@ -9,6 +9,7 @@ task status, API keys ...).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,19 @@ class Entry:
     version: int
 
 
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write of a transaction: put `value` (None deletes), when `expected_version` matches.
+
+    `expected_version` None writes whatever is there; 0 means "must not exist yet".
+    """
+
+    namespace: str
+    key: str
+    value: dict[str, Any] | None
+    expected_version: int | None = None
+
+
 class SystemStore(ABC):
     """Where a server keeps what is not inside a database."""
 
@@ -67,6 +81,14 @@ class SystemStore(ABC):
         """Store a value; with expected_version (0: must not exist) it is a compare-and-set.
 
         Returns the new version; raises ConcurrencyConflict when the version differs.
+        """
+
+    @abstractmethod
+    def commit(self, writes: Sequence[Write]) -> None:
+        """Apply every write or none (ConcurrencyConflict when a version differs).
+
+        A task and its status are created and deleted together through this, so
+        a crash or a conflict never leaves one without the other.
         """
 
     @abstractmethod

@@ -55,8 +55,13 @@ class BackupTasks:
                 "created_at": now.isoformat(),
             }
         )
-        self.statuses.put(database, StatusRecord.fresh(task.id, now))
-        self.tasks.put(database, task)
+        # Together or not at all: a task never exists without its status.
+        self.instance.system.commit(
+            [
+                self.tasks.write(database, task, expected_version=0),
+                self.statuses.create(database, StatusRecord.fresh(task.id, now)),
+            ]
+        )
         self.scheduler.notify()
         return task.public_json()
 
@@ -95,8 +100,8 @@ class BackupTasks:
     def delete(self, database: str, task_id: str) -> None:
         """Delete a task and its status (files already on the destinations stay)."""
         self.tasks.get(database, task_id)
-        self.tasks.delete(database, task_id)
-        self.statuses.delete(database, task_id)
+        removal = [self.tasks.removal(database, task_id), *self.statuses.removal(database, task_id)]
+        self.instance.system.commit(removal)
         self.scheduler.notify()
 
     def enable(self, database: str, task_id: str) -> dict[str, Any]:
@@ -150,8 +155,7 @@ class BackupTasks:
     def _record(self, database: str, task: BackupTask) -> StatusRecord:
         record = self.statuses.get(database, task.id)
         if record is None:  # a task stored by an older version: start its schedule now
-            record = StatusRecord.fresh(task.id, self.clock.now())
-            self.statuses.put(database, record)
+            record = self.statuses.ensure(database, StatusRecord.fresh(task.id, self.clock.now()))
         return record
 
     def _render(self, task: BackupTask, record: StatusRecord) -> dict[str, Any]:
@@ -184,7 +188,7 @@ class BackupTasks:
 
         self.tasks.put(database, new)
         if self.statuses.update(database, new.id, change) is None:
-            self.statuses.put(database, StatusRecord.fresh(new.id, now))
+            self.statuses.ensure(database, StatusRecord.fresh(new.id, now))
         self.scheduler.notify()
 
     def _new_id(self, database: str) -> str:

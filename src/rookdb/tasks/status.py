@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rookdb.errors import ConcurrencyConflict
 from rookdb.system import SystemStore
+from rookdb.system.store import Write
 from rookdb.tasks.clock import format_time, parse_time
 from rookdb.tasks.model import BackupTask
 from rookdb.tasks.schedule import ScheduleState, next_backup, overdue
@@ -21,6 +23,8 @@ from rookdb.tasks.schedule import ScheduleState, next_backup, overdue
 STATUS_NAMESPACE = "backup-task-status"
 HISTORY_NAMESPACE = "backup-task-history"
 HISTORY_LENGTH = 50
+# Compare-and-set retries before a status write gives up (each retry re-reads).
+CAS_ATTEMPTS = 20
 
 
 @dataclass
@@ -109,47 +113,85 @@ def status_key(database: str, task_id: str) -> str:
 
 
 class StatusStore:
-    """Reads and read-modify-writes task status records in the system store."""
+    """Reads and compare-and-set writes of task status records in the system store.
+
+    Every change is a read-modify-write that only lands when the record is still
+    the version it read (`expected_version`); on a conflict (another thread, another
+    process on this data dir, or later another node) the change is applied again
+    to the newer record. So no update is ever lost, whoever writes.
+    """
 
     def __init__(self, system: SystemStore) -> None:
         self._system = system
-        # Runs and API calls update the same record from different threads.
+        # Fewer conflicts between this process's own threads; CAS makes it correct.
         self._lock = threading.RLock()
 
     def get(self, database: str, task_id: str) -> StatusRecord | None:
         entry = self._system.get(STATUS_NAMESPACE, status_key(database, task_id))
         return StatusRecord.from_json(entry.value) if entry else None
 
-    def put(self, database: str, record: StatusRecord) -> None:
-        with self._lock:
-            self._system.put(
-                STATUS_NAMESPACE, status_key(database, record.task_id), record.to_json()
-            )
+    def create(self, database: str, record: StatusRecord) -> Write:
+        """The write that stores a new task's first record (committed with the task)."""
+        key = status_key(database, record.task_id)
+        return Write(STATUS_NAMESPACE, key, record.to_json(), expected_version=0)
+
+    def ensure(self, database: str, record: StatusRecord) -> StatusRecord:
+        """The stored record, or `record` stored when there is none yet."""
+        try:
+            self._system.commit([self.create(database, record)])
+            return record
+        except ConcurrencyConflict:
+            return self.get(database, record.task_id) or record
 
     def update(
         self, database: str, task_id: str, change: Callable[[StatusRecord], None]
     ) -> StatusRecord | None:
-        """Apply `change` to the stored record and save it; None when the task is gone."""
-        with self._lock:
-            record = self.get(database, task_id)
-            if record is None:
-                return None
-            change(record)
-            self.put(database, record)
-            return record
+        """Apply `change` to the stored record and save it; None when the task is gone.
 
-    def delete(self, database: str, task_id: str) -> None:
+        `change` may run more than once (after a conflict): it must only set fields.
+        """
+        key = status_key(database, task_id)
         with self._lock:
-            self._system.delete(STATUS_NAMESPACE, status_key(database, task_id))
-            self._system.delete(HISTORY_NAMESPACE, status_key(database, task_id))
+            for _ in range(CAS_ATTEMPTS):
+                entry = self._system.get(STATUS_NAMESPACE, key)
+                if entry is None:
+                    return None
+                record = StatusRecord.from_json(entry.value)
+                change(record)
+                try:
+                    self._system.put(
+                        STATUS_NAMESPACE, key, record.to_json(), expected_version=entry.version
+                    )
+                except ConcurrencyConflict:
+                    continue
+                return record
+        raise ConcurrencyConflict(
+            f"the status of backup task {task_id} kept changing; {CAS_ATTEMPTS} attempts failed"
+        )
+
+    def removal(self, database: str, task_id: str) -> list[Write]:
+        """The writes that delete a task's status and history (committed with the task)."""
+        key = status_key(database, task_id)
+        return [Write(STATUS_NAMESPACE, key, None), Write(HISTORY_NAMESPACE, key, None)]
 
     def add_history(self, database: str, task_id: str, run: dict[str, Any]) -> None:
         """Remember a finished run (newest first, the last HISTORY_LENGTH only)."""
         key = status_key(database, task_id)
         with self._lock:
-            entry = self._system.get(HISTORY_NAMESPACE, key)
-            runs = entry.value.get("runs", []) if entry else []
-            self._system.put(HISTORY_NAMESPACE, key, {"runs": [run, *runs][:HISTORY_LENGTH]})
+            for _ in range(CAS_ATTEMPTS):
+                entry = self._system.get(HISTORY_NAMESPACE, key)
+                runs = entry.value.get("runs", []) if entry else []
+                value = {"runs": [run, *runs][:HISTORY_LENGTH]}
+                try:
+                    self._system.put(
+                        HISTORY_NAMESPACE,
+                        key,
+                        value,
+                        expected_version=entry.version if entry else 0,
+                    )
+                except ConcurrencyConflict:
+                    continue
+                return
 
     def history(self, database: str, task_id: str) -> list[dict[str, Any]]:
         entry = self._system.get(HISTORY_NAMESPACE, status_key(database, task_id))

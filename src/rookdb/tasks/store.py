@@ -13,6 +13,7 @@ from typing import Any
 from rookdb.errors import ConcurrencyConflict, MasterKeyError, NotFound
 from rookdb.security.secrets import MasterKeys, is_sealed, key_id
 from rookdb.system import SystemStore
+from rookdb.system.store import Write
 from rookdb.tasks.model import BackupTask, load_task
 from rookdb.tasks.status import status_key
 from rookdb.tasks.upload import SECRET_FIELDS
@@ -48,11 +49,18 @@ class TaskStore:
         ]
 
     def put(self, database: str, task: BackupTask) -> None:
-        key = status_key(database, task.id)
-        self._system.put(TASKS_NAMESPACE, key, self._seal(key, task.stored_json()))
+        self._system.commit([self.write(database, task)])
 
-    def delete(self, database: str, task_id: str) -> bool:
-        return self._system.delete(TASKS_NAMESPACE, status_key(database, task_id))
+    def write(
+        self, database: str, task: BackupTask, *, expected_version: int | None = None
+    ) -> Write:
+        """The write that stores `task` (secrets sealed), to commit alone or with its status."""
+        key = status_key(database, task.id)
+        return Write(TASKS_NAMESPACE, key, self._seal(key, task.stored_json()), expected_version)
+
+    def removal(self, database: str, task_id: str) -> Write:
+        """The write that deletes a task's definition."""
+        return Write(TASKS_NAMESPACE, status_key(database, task_id), None)
 
     def reseal_all(self, new_key: bytes) -> int:
         """Seal every task's secrets with `new_key` (master key rotation); how many were."""
