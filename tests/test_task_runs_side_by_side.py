@@ -1,7 +1,11 @@
-"""Two processes running backup tasks of one data dir never take each other's staged files.
+"""Two processes on one data dir never run a task twice at once, nor take each other's files.
 
 A `rookdb backup tasks now` on the data dir of a live server used to clear the
-task's staging folder, deleting the file the server was still writing.
+task's staging folder, deleting the file the server was still writing; and a
+server starting beside a running task marked that live run as interrupted.
+Now a run holds a lease on its task (renewed while it goes on): the other
+process is told who runs it, start-up recovery leaves a live lease alone, and
+each run stages its file in a locked folder of its own.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ with rookdb.open(data_dir) as instance:
 """
 
 
-def test_a_cli_run_beside_a_live_run_leaves_its_file_alone(tmp_path: Path) -> None:
+def test_a_run_in_another_process_is_neither_repeated_nor_interrupted(tmp_path: Path) -> None:
     data, out = tmp_path / "data", tmp_path / "out"
     with rookdb.open(data) as instance:
         db = instance.create_database("shop")
@@ -94,7 +98,17 @@ def test_a_cli_run_beside_a_live_run_leaves_its_file_alone(tmp_path: Path) -> No
             env=ENV,
             timeout=120,
         )
-        assert beside.returncode == 0, beside.stderr
+        assert beside.returncode == 1, beside.stdout + beside.stderr
+        assert "already going" in beside.stderr and "Traceback" not in beside.stderr
+
+        # A server starting meanwhile recovers only runs whose lease ran out.
+        with rookdb.open(data) as instance:
+            scheduler = BackupScheduler(instance)
+            scheduler.recover_interrupted()
+            record = scheduler.statuses.get("shop", task["id"])
+            scheduler.stop()
+        assert record is not None and record.running is not None
+        assert record.last_run is None
         go.write_text("go")
         out_text, _ = server.communicate(timeout=120)
     finally:

@@ -13,6 +13,7 @@ import pytest
 import rookdb
 from rookdb import Instance
 from rookdb.backup import verify_run_folder
+from rookdb.errors import TaskBusy
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
 
 
@@ -228,6 +229,31 @@ def test_a_run_interrupted_by_a_stop_is_reported_at_start(
     status = svc.status("shop", task_id)
     assert status["running"] is None
     assert "interrupted" in status["last_run"]["error"]
+    svc.scheduler.stop()
+
+
+def test_only_a_run_whose_lease_ran_out_counts_as_interrupted(
+    tmp_path: Path, clock: ManualClock, instance: Instance
+) -> None:
+    instance.create_database("shop")
+    svc = make(instance, clock)
+    task_id = create(svc, tmp_path / "out", full_backup_cron="0 2 * * *")
+    live = {
+        "kind": "full",
+        "node": "A",
+        "holder": "another-process",
+        "lease_until": "2999-01-01T00:00:00Z",
+    }
+    svc.statuses.update("shop", task_id, lambda r: setattr(r, "running", live))
+    svc.scheduler.recover_interrupted()
+    assert svc.status("shop", task_id)["running"] is not None
+    with pytest.raises(TaskBusy, match="already going on node A"):
+        svc.backup_now("shop", task_id)
+    expired = {**live, "lease_until": "2020-01-01T00:00:00Z"}
+    svc.statuses.update("shop", task_id, lambda r: setattr(r, "running", expired))
+    svc.scheduler.tick()  # every tick looks for leases that ran out
+    status = svc.status("shop", task_id)
+    assert status["running"] is None and "interrupted" in status["last_run"]["error"]
     svc.scheduler.stop()
 
 

@@ -11,7 +11,8 @@ status, its CLI exit code and whether retrying may help::
     ├── NotFound                404  database, document, attachment, task ...
     ├── Conflict                409
     │   ├── AlreadyExists       409  database or task name taken
-    │   └── ConcurrencyConflict 409  expected etag does not match
+    │   ├── ConcurrencyConflict 409  expected etag does not match
+    │   └── TaskBusy            409  a run or drill of the task holds its lease elsewhere
     ├── BackupError             422
     │   ├── BackupCorrupted     422  checksum, truncation, unknown format
     │   ├── ChainBroken         422  gap or foreign file in a backup chain
@@ -86,6 +87,10 @@ class AlreadyExists(Conflict):
 
 class ConcurrencyConflict(Conflict):
     code = "concurrency-conflict"
+
+
+class TaskBusy(Conflict):
+    code = "task-busy"
 
 
 class BackupError(RookError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ from rookdb.drill import (
     scratch_root,
 )
 from rookdb.errors import RookError
+from rookdb.tasks import lease
 from rookdb.tasks.clock import format_time, parse_time
 from rookdb.tasks.model import BackupTask, DrillConfig, cron_next
 from rookdb.tasks.runner import state_root
@@ -173,6 +175,8 @@ class TaskDrills:
         """Server start: remove what killed drills left behind, forget drills marked going."""
         removed = clean_leftovers(scratch_root(self._scheduler.instance.data_dir))
         for database, record in self._scheduler.statuses.all():
+            if lease.is_live(record.drilling):
+                continue  # a drill of another process on this data dir, going on
             if record.drilling is not None and self.queued(database, record.task_id) is None:
                 self._scheduler.statuses.update(
                     database, record.task_id, functools.partial(_interrupted, at=record.drilling)
@@ -231,16 +235,29 @@ class TaskDrills:
             handle = DrillHandle(database, task.id, trigger, self._scheduler.clock.now())
             self._queued[key] = handle
             worker = self._worker
-        marker = {"requested_at": format_time(handle.requested_at), "trigger": trigger}
+        marker = lease.claim(
+            {"requested_at": format_time(handle.requested_at), "trigger": trigger},
+            self._scheduler.node_tag,
+        )
         self._scheduler.statuses.update(database, task.id, lambda r: setattr(r, "drilling", marker))
         future = worker.submit(functools.partial(self._run, handle))
         future.add_done_callback(functools.partial(_forward, target=handle.future))
         return handle
 
     def _run(self, handle: DrillHandle) -> dict[str, Any]:
+        statuses = self._scheduler.statuses
+
+        def update(change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> None:
+            statuses.update(
+                handle.database,
+                handle.task_id,
+                lambda r: setattr(r, "drilling", change(r.drilling)),
+            )
+
         try:
             task = self._scheduler.tasks.get(handle.database, handle.task_id)
-            return drill_task(self._scheduler, handle.database, task, handle.trigger)
+            with lease.kept_alive(update):
+                return drill_task(self._scheduler, handle.database, task, handle.trigger)
         except Exception as exc:
             if not isinstance(exc, RookError):
                 log.exception(

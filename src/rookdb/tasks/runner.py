@@ -7,8 +7,10 @@ staged file is deleted once uploaded: the status is all a later run needs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from rookdb.errors import RookError
 from rookdb.instance import Instance
 from rookdb.partial import DEFAULT_GRACE_SECONDS
 from rookdb.storage import Database
-from rookdb.tasks import retention
+from rookdb.tasks import lease, retention
 from rookdb.tasks.clock import Clock, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.status import StatusRecord, StatusStore
@@ -65,11 +67,17 @@ def run_backup(
     """Run one backup now and record it; returns the `last_run` entry (errors included)."""
     task, database = request.task, request.database
     started = clock.now()
-    record = statuses.get(database, task.id) or StatusRecord.fresh(task.id, started)
     db = instance.database(database)
-    kind: BackupKind = request.kind
-    if record.run_folder is None or record.chain_database_id != db.database_id:
-        kind = "full"  # no chain to continue (first run, new key, database re-created)
+    running = lease.claim({"kind": request.kind, "started_at": format_time(started)}, node_tag)
+
+    def take(r: StatusRecord) -> None:
+        # The claim: one run of a task at a time, whichever process asks (TaskBusy).
+        lease.check_free(r.running, f"a backup of task {task.id}")
+        r.running = {**running, "kind": _kind_for(r, db, request.kind), "progress": {}}
+
+    record = statuses.update(database, task.id, take) or StatusRecord.fresh(task.id, started)
+    kind = _kind_for(record, db, request.kind)
+    running["kind"] = kind
     run: dict[str, Any] = {
         "kind": kind,
         "type": task.type if kind == "full" else "backup",
@@ -84,8 +92,40 @@ def run_backup(
         "file": None,
         "last_etag": record.last_etag,
     }
-    running = {"kind": kind, "started_at": run["started_at"], "progress": {}}
-    statuses.update(database, task.id, lambda r: setattr(r, "running", running))
+    with lease.kept_alive(functools.partial(_update_running, statuses, database, task.id)):
+        return _run(instance, statuses, request, record, run, running, clock, node_tag, started)
+
+
+def _kind_for(record: StatusRecord, db: Database, asked: BackupKind) -> BackupKind:
+    if record.run_folder is None or record.chain_database_id != db.database_id:
+        return "full"  # no chain to continue (first run, new key, database re-created)
+    return asked
+
+
+def _update_running(
+    statuses: StatusStore,
+    database: str,
+    task_id: str,
+    change: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+) -> None:
+    statuses.update(database, task_id, lambda r: setattr(r, "running", change(r.running)))
+
+
+def _run(
+    instance: Instance,
+    statuses: StatusStore,
+    request: RunRequest,
+    record: StatusRecord,
+    run: dict[str, Any],
+    running: dict[str, Any],
+    clock: Clock,
+    node_tag: str,
+    started: datetime,
+) -> dict[str, Any]:
+    """The run itself, once claimed: write, upload, retention, record the outcome."""
+    task, database = request.task, request.database
+    db = instance.database(database)
+    kind: BackupKind = run["kind"]
     destinations: list[dict[str, Any]] = []
     t0 = time.monotonic()
     written: BackupFile | None = None
@@ -122,7 +162,8 @@ def run_backup(
         run["cleaned_up"] = cleaned
 
     def finish(r: StatusRecord) -> None:
-        r.running = None
+        if lease.held_here(r.running):
+            r.running = None
         r.runs += 1
         r.last_run = run
         r.destinations = destinations
@@ -277,11 +318,15 @@ class _ProgressReporter:
             return
         self._last = now
         percent = round(100.0 * done / total, 1) if total else 100.0
-        self._running["progress"] = {"done": done, "total": total, "percent": percent}
-        running = dict(self._running)
-        self._statuses.update(
-            self._database, self._task_id, lambda r: setattr(r, "running", running)
-        )
+        progress = {"done": done, "total": total, "percent": percent}
+
+        def report(marker: dict[str, Any] | None) -> dict[str, Any] | None:
+            # Only into this run's own marker: never over another process's.
+            if marker is None or not lease.held_here(marker):
+                return marker
+            return {**marker, "progress": progress}
+
+        _update_running(self._statuses, self._database, self._task_id, report)
 
 
 def _progress_reporter(

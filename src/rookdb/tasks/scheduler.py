@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rookdb.errors import TaskBusy
 from rookdb.instance import Instance
+from rookdb.tasks import lease
 from rookdb.tasks.clock import Clock, clock_from_environment, format_time
 from rookdb.tasks.drill import DrillHandle, TaskDrills
 from rookdb.tasks.model import BackupKind, BackupTask
+from rookdb.tasks.placement import Topology, place, runs_here
 from rookdb.tasks.runner import RunRequest, run_backup
 from rookdb.tasks.schedule import claim, due, next_backup
 from rookdb.tasks.status import StatusRecord, StatusStore
@@ -73,7 +76,7 @@ class BackupScheduler:
         self.instance = instance
         self.clock: Clock = clock or clock_from_environment()
         self.node_tag = node_tag or instance.node_tag
-        self.live_nodes = live_nodes or {self.node_tag}
+        self.topology = Topology.of(self.node_tag, live_nodes or {self.node_tag})
         self.tasks = TaskStore(instance.system, instance.secrets)
         self.statuses = StatusStore(instance.system)
         self._executor = ThreadPoolExecutor(max_parallel_runs, thread_name_prefix="backup-run")
@@ -84,21 +87,27 @@ class BackupScheduler:
         self._thread: threading.Thread | None = None
         self.drills = TaskDrills(self)
 
-    # -- who runs a task ------------------------------------------------------------
+    # -- who runs a task (rookdb.tasks.placement decides) ------------------------------
+    @property
+    def live_nodes(self) -> frozenset[str]:
+        return self.topology.up
+
     def responsible_node(self, task: BackupTask) -> str:
-        """The preferred node when it is live, else this node (single-node: always this one)."""
-        if task.preferred_node and task.preferred_node in self.live_nodes:
-            return task.preferred_node
-        return self.node_tag
+        """The node that runs `task` (its preferred node when up, else a stable choice)."""
+        return place(task, self.topology).node
 
     def runs_here(self, task: BackupTask) -> bool:
-        return not task.disabled and self.responsible_node(task) == self.node_tag
+        return runs_here(task, self.topology)
 
     # -- running ------------------------------------------------------------------
     def tick(self) -> list[RunHandle]:
         """Start every run due at the clock's current time; the handles of those started."""
         now = self.clock.now()
         started = []
+        # A process that died mid-run (SIGKILL) leaves a marker whose lease runs out
+        # within LEASE_SECONDS: it is reported as interrupted here, and the task is
+        # free again.
+        self.recover_interrupted()
         for database, task in self.readable_tasks():
             try:
                 handle = self._start_if_due(database, task, now)
@@ -129,6 +138,8 @@ class BackupScheduler:
             if (database.lower(), task.id) in self._running:
                 return None  # the due time stays ahead of the anchor: it runs after this one
             record = self.statuses.get(database, task.id) or StatusRecord.fresh(task.id, now)
+            if lease.is_live(record.running):
+                return None  # running in another process: due again once it recorded its run
             state = record.schedule_state()
             kind = due(task, state, now)
             if kind is None:
@@ -145,6 +156,9 @@ class BackupScheduler:
                 return running
             task = self.tasks.get(database, task_id)
             self.instance.database(database)  # NotFound before anything starts
+            record = self.statuses.get(database, task_id)
+            # Another process (a server, a CLI command) running it now: say so at once.
+            lease.check_free(record.running if record else None, f"a backup of task {task_id}")
             kind: BackupKind = "full" if full else "incremental"
             return self._submit(database, task, kind, manual=True, now=self.clock.now())
 
@@ -174,6 +188,9 @@ class BackupScheduler:
             run = run_backup(self.instance, self.statuses, request, self.clock, self.node_tag)
             self.drills.after_run(request.database, request.task, run)
             return run
+        except TaskBusy as exc:
+            # Not a run of ours: the process holding the lease records its own.
+            return {"kind": handle.kind, "error": exc.message, "manual": handle.manual}
         except Exception as exc:
             log.exception("backup task %s of %s could not run", handle.task_id, handle.database)
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -211,9 +228,14 @@ class BackupScheduler:
         self.drills.stop()
 
     def recover_interrupted(self) -> None:
-        """A run marked as going that this process does not run was cut short by a stop."""
+        """A run marked as going whose lease ran out was cut short (its process died).
+
+        A live lease is another process's run (a CLI command beside the server), left alone.
+        """
         for database, record in self.statuses.all():
             if record.running is None or self.running(database, record.task_id) is not None:
+                continue
+            if lease.is_live(record.running):
                 continue
             run = {
                 "kind": record.running.get("kind"),
@@ -260,6 +282,8 @@ def _forward(source: Future[dict[str, Any]], target: Future[dict[str, Any]]) -> 
 
 
 def _failed(record: StatusRecord, run: dict[str, Any]) -> None:
+    if lease.is_live(record.running) and not lease.held_here(record.running):
+        return  # another process took the task over meanwhile: its record stands
     record.running = None
     record.runs += 1
     record.failures += 1
