@@ -23,9 +23,7 @@ import rookdb
 from rookdb import partial
 from rookdb.backup import write_full_backup, write_incremental_backup
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
-
-ROOKDB = str(Path(sys.executable).with_name("rookdb"))
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("ROOKDB_")}
+from rookdb_process import ENV, cli
 
 # Each child pauses once its partial file holds data, and tells the test so;
 # the pause is bounded so a child the test failed to kill still ends.
@@ -69,13 +67,7 @@ LocalDestination(root).put_file(Path(source), remote_path, progress=progress)
 
 
 def rook(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [ROOKDB, "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    done = cli("--data-dir", str(data_dir), *args)
     assert "Traceback" not in done.stderr, done.stderr
     return done
 

@@ -9,9 +9,7 @@ and drill still pick the chain holding the newest backup, and say so.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +19,11 @@ import rookdb
 from rookdb import Instance
 from rookdb.backup import write_full_backup, write_incremental_backup
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
-
-ROOKDB = str(Path(sys.executable).with_name("rookdb"))
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("ROOKDB_")}
+from rookdb_process import cli
 
 
 def rook(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [ROOKDB, "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    done = cli("--data-dir", str(data_dir), *args)
     assert "Traceback" not in done.stderr, done.stderr
     return done
 
