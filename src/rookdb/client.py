@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, BinaryIO
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import orjson
 
 from rookdb.errors import (
+    BackupCorrupted,
+    BackupError,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -41,7 +45,17 @@ from rookdb.storage import (
 )
 from rookdb.storage.model import collection_for
 
+if TYPE_CHECKING:
+    from rookdb.backup.chain import BackupFileInfo
+    from rookdb.backup_run import BackupRun
+    from rookdb.restore.folder_import import FolderImportResult
+    from rookdb.restore.importer import RestoreResult
+    from rookdb.restore.jobs import RestoreJobStatus
+
 CHUNK_SIZE = 1 << 20
+# An encryption key for export and import travels percent-encoded in this header.
+KEY_HEADER = "X-Rookdb-Encryption-Key"
+Progress = Callable[[int, int], None]
 _JSON = {"content-type": "application/json"}
 # Keys of `@metadata` that the database owns; the rest is the user's.
 _SYSTEM_METADATA = ("@id", "@etag", "@last-modified", "@change-vector")
@@ -77,9 +91,14 @@ def error_from_response(response: httpx.Response) -> RookError:
         text = response.text.strip()[:200] or response.reason_phrase
         cls = _BY_STATUS.get(response.status_code, RookError)
         return cls(f"server answered {response.status_code}: {text}")
+    return error_from_json(data)
+
+
+def error_from_json(data: dict[str, Any]) -> RookError:
+    """The RookError a JSON error body (`{"error": code, "message", "field"?}`) stands for."""
     cls = _error_classes().get(str(data.get("error")), RookError)
     field = data.get("field")
-    return cls(data["message"], field=field if isinstance(field, str) else None)
+    return cls(str(data.get("message")), field=field if isinstance(field, str) else None)
 
 
 def document_from_json(data: dict[str, Any]) -> Document:
@@ -180,6 +199,7 @@ class Client:
                 field="api_key",
             )
         headers = {"authorization": f"Bearer {api_key}"} if api_key else None
+        self._timeout = timeout
         verify: ssl.SSLContext | bool = True
         if ca_file is not None:
             try:
@@ -206,8 +226,12 @@ class Client:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         content: bytes | Iterator[bytes] | None = None,
+        wait: bool = False,
     ) -> httpx.Response:
-        """Send one request; error responses raise their RookError."""
+        """Send one request; error responses raise their RookError.
+
+        `wait`: the server works before it answers (an import, a backup): no read timeout.
+        """
         if json is not None:
             try:
                 content = orjson.dumps(json)
@@ -216,7 +240,12 @@ class Client:
             headers = {**_JSON, **(headers or {})}
         try:
             request = self._http.build_request(
-                method, path, params=params, headers=headers, content=content
+                method,
+                path,
+                params=params,
+                headers=headers,
+                content=content,
+                timeout=httpx.Timeout(self._timeout, read=None) if wait else self._timeout,
             )
         except httpx.InvalidURL as exc:
             raise InvalidInput(f"cannot send {method} {path!r}: {exc}", field="path") from exc
@@ -238,9 +267,18 @@ class Client:
             raise error_from_response(response)
         return response
 
-    def open_stream(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    def open_stream(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """GET with a streamed body; the caller closes the response."""
-        return self.send(self._http.build_request("GET", path, params=params), stream=True)
+        try:
+            request = self._http.build_request("GET", path, params=params, headers=headers)
+        except httpx.InvalidURL as exc:
+            raise InvalidInput(f"cannot send GET {path!r}: {exc}", field="path") from exc
+        return self.send(request, stream=True)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON resource."""
@@ -308,6 +346,206 @@ class Client:
             self.request("DELETE", f"/admin/keys/{quote(key_id, safe='')}").content
         )
         return revoked
+
+    # -- restores (admin keys) -----------------------------------------------------
+    def start_restore(
+        self,
+        source: str,
+        database: str,
+        *,
+        until: str | None = None,
+        encryption_key: str | None = None,
+        source_options: dict[str, str] | None = None,
+    ) -> RestoreJobStatus:
+        """Start restoring `source` (a run folder on the server's machine, absolute, or a
+        destination URL) into the new `database`; the job, to follow with `restore_status`."""
+        from rookdb.restore.jobs import RestoreJobStatus
+
+        body = {
+            "source": source,
+            "database": database,
+            "until": until,
+            "encryption_key": encryption_key,
+            "source_options": source_options or None,
+        }
+        data = orjson.loads(self.request("POST", "/restores", json=body).content)
+        return RestoreJobStatus.from_json(data)
+
+    def restore_status(self, job_id: str) -> RestoreJobStatus:
+        """A restore job's state, progress, and result or error."""
+        from rookdb.restore.jobs import RestoreJobStatus
+
+        if not job_id:
+            raise InvalidInput("give the id of the restore job", field="job_id")
+        return RestoreJobStatus.from_json(self.get_json(f"/restores/{quote(job_id, safe='')}"))
+
+    def restore_jobs(self) -> list[RestoreJobStatus]:
+        """The restores the server remembers, newest first."""
+        from rookdb.restore.jobs import RestoreJobStatus
+
+        return [RestoreJobStatus.from_json(j) for j in self.get_json("/restores")["restores"]]
+
+    def restore_database(
+        self,
+        source: str,
+        new_name: str,
+        *,
+        until: str | None = None,
+        encryption_key: str | None = None,
+        source_options: dict[str, str] | None = None,
+        progress: Progress | None = None,
+        notify: Callable[[str], None] | None = None,
+        poll_seconds: float = 0.5,
+    ) -> RestoreJobStatus:
+        """Restore on the server and follow the job to its end; the finished job (its
+        `result` is the RestoreResult JSON). A failed restore raises its RookError.
+
+        `progress(done, total)` gets bytes; `notify` each line the job announces.
+        """
+        status = self.start_restore(
+            source,
+            new_name,
+            until=until,
+            encryption_key=encryption_key,
+            source_options=source_options,
+        )
+        announced = 0
+        while True:
+            if notify is not None:
+                for line in status.notes[announced:]:
+                    notify(line)
+                announced = len(status.notes)
+            if progress is not None and status.total_bytes:
+                progress(status.done_bytes, status.total_bytes)
+            if status.finished:
+                break
+            time.sleep(poll_seconds)
+            status = self.restore_status(status.id)
+        if status.error is not None:
+            raise error_from_json(status.error)
+        return status
+
+    # -- export, import, one-off backups ---------------------------------------------
+    def export_database(
+        self,
+        name: str,
+        file: str | os.PathLike[str],
+        since_etag: int = 0,
+        *,
+        compression: str = "zstd",
+        encryption_key: str | None = None,
+        progress: Progress | None = None,
+    ) -> BackupFileInfo:
+        """Download an export of database `name` (its changes after `since_etag`) into `file`,
+        checked before it is kept; the file's header and trailer, read back."""
+        from rookdb.backup.chain import read_file_info
+
+        check_database_name(name)
+        target = Path(file)
+        params = {"since_etag": since_etag, "compression": compression}
+        response = self.open_stream(
+            f"/databases/{name}/export", params, _key_header(encryption_key)
+        )
+        try:
+            _download(response, target, encryption_key, progress, self.url)
+        finally:
+            response.close()
+        return read_file_info(target)
+
+    def import_file(
+        self,
+        file: str | os.PathLike[str],
+        db_name: str,
+        *,
+        incremental: bool = False,
+        encryption_key: str | None = None,
+        progress: Progress | None = None,
+    ) -> RestoreResult:
+        """Send an export (or backup) file to the server, streamed, and import it into
+        `db_name` (created when missing); deletes too with `incremental`."""
+        check_database_name(db_name)
+        path = Path(file)
+        source, size = _open_local(path)
+        try:
+            response = self.request(
+                "POST",
+                f"/databases/{db_name}/import",
+                params={"incremental": incremental, "file_name": path.name},
+                headers={
+                    "content-type": "application/octet-stream",
+                    **_key_header(encryption_key),
+                },
+                content=_file_chunks(source, size, progress),
+                wait=True,
+            )
+        finally:
+            source.close()
+        from rookdb.restore.importer import RestoreResult
+
+        data = orjson.loads(response.content)
+        return RestoreResult(
+            database=data["database"],
+            source=data["source"],
+            files=tuple(data["files"]),
+            last_etag=data["last_etag"],
+            documents=data["documents"],
+            duration_ms=data["duration_ms"],
+            counts=data["counts"],
+        )
+
+    def import_folder(
+        self,
+        folder: str | os.PathLike[str],
+        db_name: str,
+        *,
+        incremental: bool = False,
+        encryption_key: str | None = None,
+        progress: Progress | None = None,
+    ) -> FolderImportResult:
+        """Import every backup or export file of a local folder, in chain order, into
+        `db_name` on the server; the chain is checked here before anything is sent."""
+        from rookdb.restore.folder_import import import_chain, plan_folder_import
+
+        check_database_name(db_name)
+        plan = plan_folder_import(Path(folder))
+        exists = self.has_database(db_name)
+
+        def send(info: BackupFileInfo, file_progress: Progress) -> RestoreResult:
+            return self.import_file(
+                info.path,
+                db_name,
+                incremental=incremental,
+                encryption_key=encryption_key,
+                progress=file_progress,
+            )
+
+        return import_chain(
+            plan, send, database_exists=exists, encryption_key=encryption_key, progress=progress
+        )
+
+    def run_backup(
+        self,
+        db_name: str,
+        to: str | os.PathLike[str],
+        *,
+        backup_type: str = "backup",
+        incremental: bool = False,
+        compression: str = "zstd",
+        encryption_key: str | None = None,
+    ) -> BackupRun:
+        """Back up `db_name` now on the server, into the folder `to` on the server's machine."""
+        from rookdb.backup_run import BackupRun
+
+        check_database_name(db_name)
+        body = {
+            "to": os.fspath(to),
+            "type": backup_type,
+            "incremental": incremental,
+            "compression": compression,
+            "encryption_key": encryption_key,
+        }
+        response = self.request("POST", f"/databases/{db_name}/backups", json=body, wait=True)
+        return BackupRun.from_json(orjson.loads(response.content))
 
     # -- lifecycle -----------------------------------------------------------------
     def close(self) -> None:
@@ -523,6 +761,71 @@ class RemoteDatabase:
     @property
     def last_etag(self) -> int:
         return self.stats().last_etag
+
+
+def _key_header(encryption_key: str | None) -> dict[str, str]:
+    # Percent-encoded: a passphrase may hold characters an HTTP header cannot carry.
+    return {KEY_HEADER: quote(encryption_key, safe="")} if encryption_key else {}
+
+
+def _open_local(path: Path) -> tuple[BinaryIO, int]:
+    """A local file to send, and its size; the error names the file."""
+    try:
+        source = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        raise NotFound(f"file {path} does not exist", field="file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput(f"cannot read {path}: {reason}", field="file") from None
+    return source, os.fstat(source.fileno()).st_size
+
+
+def _file_chunks(source: BinaryIO, size: int, progress: Progress | None) -> Iterator[bytes]:
+    done = 0
+    while chunk := source.read(CHUNK_SIZE):
+        done += len(chunk)
+        if progress is not None:
+            progress(done, size)
+        yield chunk
+
+
+def _download(
+    response: httpx.Response,
+    target: Path,
+    encryption_key: str | None,
+    progress: Progress | None,
+    url: str,
+) -> None:
+    """Write a streamed backup file to `target`, kept only once complete and checked."""
+    from rookdb.backup.format import BackupReader
+    from rookdb.backup.naming import IN_PROGRESS, atomic_file
+
+    done = 0
+    try:
+        with atomic_file(target) as out:
+            try:
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, 0)
+            except httpx.HTTPError as exc:
+                raise BackupCorrupted(
+                    f"the export from {url} stopped after {done} bytes ({exc}); nothing was kept"
+                ) from exc
+            out.flush()
+            # A body cut short by a failure on the server has no trailer: refused here.
+            partial = Path(f"{target}{IN_PROGRESS}")
+            with BackupReader(partial, encryption_key=encryption_key) as reader:
+                reader.verify_checksum()
+    except ValueError as exc:  # a NUL in the path
+        raise InvalidInput(f"cannot write {target}: {exc}", field="file") from None
+    except BackupError as exc:
+        if isinstance(exc, BackupCorrupted) and exc.message.startswith("the export from"):
+            raise
+        raise BackupCorrupted(
+            f"the export from {url} is incomplete or damaged ({exc.message}); nothing was kept"
+        ) from exc
 
 
 def _attachment_from_headers(headers: httpx.Headers) -> AttachmentInfo:

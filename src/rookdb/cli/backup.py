@@ -31,7 +31,6 @@ from rookdb.backup.chain import RunFolderInfo
 from rookdb.cli import context
 from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
-from rookdb.instance import Instance
 from rookdb.url_masking import masked_url
 
 backup_app = typer.Typer(
@@ -53,18 +52,6 @@ KeyOption = Annotated[
         show_envvar=True,
     ),
 ]
-
-
-def embedded_instance(ctx: typer.Context, command: str) -> Instance:
-    """The data dir's Instance; backup commands read and write local files directly."""
-    cli = context.get(ctx)
-    if cli.url:
-        raise InvalidInput(
-            f"`rookdb {command}` works on a data dir for now: use --data-dir instead of --url "
-            "(on the server's machine)"
-        )
-    instance: Instance = cli.instance()
-    return instance
 
 
 @contextmanager
@@ -110,7 +97,14 @@ def _human(size: int) -> str:
 def run(
     ctx: typer.Context,
     database: Annotated[str, typer.Argument(metavar="DB", help="The database to back up.")],
-    to: Annotated[Path, typer.Option("--to", help="Folder that holds the run folders.")],
+    to: Annotated[
+        Path,
+        typer.Option(
+            "--to",
+            help="Folder that holds the run folders. With --url: a folder on the server's "
+            "machine (absolute path), written by the server.",
+        ),
+    ],
     backup_type: Annotated[
         str, typer.Option("--type", help="backup (logical) or snapshot (raw file copy).")
     ] = "backup",
@@ -122,53 +116,48 @@ def run(
     encryption_key: KeyOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Back up DB now: a full backup (or snapshot) in a new run folder, or an incremental."""
-    from rookdb.backup import (
-        check_backup_type,
-        latest_chain,
-        write_full_backup,
-        write_incremental_backup,
-    )
+    """Back up DB now: a full backup (or snapshot) in a new run folder, or an incremental.
+
+    With --url the server runs the backup and writes it into --to on its own
+    machine (nothing is sent back here but the result).
+    """
+    from rookdb.backup import check_backup_type
 
     check_backup_type(backup_type)
-    instance = embedded_instance(ctx, "backup run")
-    try:
-        db = instance.database(database)
-        with progress_bar(ctx, f"backing up {database}") as update:
-            if incremental:
-                chain = latest_chain(to, database=db.name)
-                if chain is None:
-                    raise InvalidInput(
-                        f"no run folder of {db.name} in {to} to continue; run a full backup first",
-                        field="incremental",
-                    )
-                written = write_incremental_backup(
-                    db,
-                    chain.path,
-                    chain.last_etag,
-                    compression=compression,
-                    encryption_key=encryption_key,
-                    progress=update,
-                )
-                if written is None:
-                    if as_json:
-                        context.print_json({"skipped": True, "last_etag": chain.last_etag})
-                    else:
-                        typer.echo(f"no changes since etag {chain.last_etag} — nothing written")
-                    return
-            else:
-                written = write_full_backup(
-                    db,
+    cli = context.get(ctx)
+    if cli.url:
+        with cli.client() as client, progress_bar(ctx, f"backing up {database} on the server"):
+            done = client.run_backup(
+                database,
+                to,
+                backup_type=backup_type,
+                incremental=incremental,
+                compression=compression,
+                encryption_key=encryption_key,
+            )
+    else:
+        from rookdb.backup_run import run_backup
+
+        instance = cli.instance()
+        try:
+            with progress_bar(ctx, f"backing up {database}") as update:
+                done = run_backup(
+                    instance.database(database),
                     to,
                     backup_type=backup_type,
+                    incremental=incremental,
                     compression=compression,
                     encryption_key=encryption_key,
                     progress=update,
                 )
-    finally:
-        instance.close()
+        finally:
+            instance.close()
     if as_json:
-        context.print_json(written.to_json())
+        context.print_json(done.to_json())
+        return
+    written = done.written
+    if written is None:
+        typer.echo(f"no changes since etag {done.last_etag} — nothing written")
         return
     typer.echo(
         f"{written.kind} {written.type} written: {written.path} "

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from rookdb.cli import context
-from rookdb.cli.backup import KeyOption, SourceOptions, embedded_instance, progress_bar
+from rookdb.cli.backup import KeyOption, SourceOptions, progress_bar
 from rookdb.errors import InvalidInput
 
 
@@ -19,7 +18,8 @@ def restore(
         str,
         typer.Argument(
             help="A run folder (or one backup file, or a folder of run folders), "
-            "or a destination URL such as s3://bucket/prefix/run-folder."
+            "or a destination URL such as s3://bucket/prefix/run-folder. With --url, "
+            "a path is on the server's machine (absolute).",
         ),
     ],
     database: Annotated[
@@ -37,16 +37,37 @@ def restore(
     source_options: SourceOptions = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Restore a backup chain into a NEW database: verified first, visible only when complete."""
+    """Restore a backup chain into a NEW database: verified first, visible only when complete.
+
+    With --url the server restores (a job it runs); this command follows the job
+    to its end with a progress bar and exits 1 if the restore fails.
+    """
+    cli = context.get(ctx)
+    # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
+    notify = None if cli.quiet else _announce
+    if cli.url:
+        options = parse_source_options(source_options or [])
+        with (
+            cli.client() as client,
+            progress_bar(ctx, f"restoring {database}", in_bytes=True) as update,
+        ):
+            status = client.restore_database(
+                source,
+                database,
+                until=until,
+                encryption_key=encryption_key,
+                source_options=options,
+                progress=update,
+                notify=notify,
+            )
+        assert status.result is not None
+        _report(status.result, as_json)
+        return
     from rookdb.restore import restore_database
     from rookdb.restore.source import resolve_source
 
-    # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
-    quiet = context.get(ctx).quiet
-    target = resolve_source(
-        source, source_credentials(source, source_options), notify=None if quiet else _announce
-    )
-    instance = embedded_instance(ctx, "restore")
+    target = resolve_source(source, source_credentials(source, source_options), notify=notify)
+    instance = cli.instance()
     try:
         with progress_bar(ctx, f"restoring {database}", in_bytes=True) as update:
             result = restore_database(
@@ -60,15 +81,21 @@ def restore(
     finally:
         instance.close()
     choice = result.chain_choice
-    if choice is not None and choice.was_a_choice and not context.get(ctx).quiet:
-        _announce(choice.describe())  # on stderr: stdout stays the result alone
+    if choice is not None and choice.was_a_choice and notify is not None:
+        notify(choice.describe())  # on stderr: stdout stays the result alone
+    _report(result.to_json(), as_json)
+
+
+def _report(result: dict[str, Any], as_json: bool) -> None:
+    """The restore's result (RestoreResult JSON), as JSON or one line."""
     if as_json:
-        context.print_json(result.to_json())
+        context.print_json(result)
         return
+    files = result["files"]
     typer.echo(
-        f"restored {result.database} from {len(result.files)} file(s) "
-        f"(up to {result.files[-1]}): {result.documents} documents, "
-        f"last etag {result.last_etag}, {result.duration_ms} ms"
+        f"restored {result['database']} from {len(files)} file(s) "
+        f"(up to {files[-1]}): {result['documents']} documents, "
+        f"last etag {result['last_etag']}, {result['duration_ms']} ms"
     )
 
 
@@ -83,22 +110,10 @@ def source_credentials(source: str, options: list[str] | None) -> dict[str, str]
     ...); a path must be one the system can look up (no NUL, not too long). Checked
     here so that the error names SOURCE instead of surfacing from a library.
     """
-    from rookdb.destinations import config_from_url
-    from rookdb.destinations.config import parse_config
-    from rookdb.restore.source import is_destination_url
+    from rookdb.restore.jobs import check_restore_source
 
     credentials = parse_source_options(options or [])
-    if is_destination_url(source):
-        config, _leaf = config_from_url(source, credentials)
-        parse_config(config, as_input=True)
-        return credentials
-    try:
-        os.stat(source.removeprefix("file://"))
-    except (FileNotFoundError, NotADirectoryError):
-        pass  # the command says which backup folder is missing
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InvalidInput(f"cannot read {source!r}: {reason}", field="source") from None
+    check_restore_source(source, credentials)
     return credentials
 
 

@@ -29,6 +29,16 @@ The API (OpenAPI at `/openapi.json`, interactive docs at `/docs`)::
     GET    /databases/{db}/changes?since_etag=N      NDJSON, one change per line, in etag
                                                      order; X-Rookdb-Last-Etag to resume
 
+    GET    /databases/{db}/export?since_etag=&compression=   an export file, streamed as
+                                                     written (key: X-Rookdb-Encryption-Key)
+    POST   /databases/{db}/import?incremental=       a file as the raw (chunked) body;
+                                                     the import's result
+    POST   /databases/{db}/backups  {"to", "type"?, "incremental"?, "compression"?,
+                                      "encryption_key"?}  201 the file written on the server
+    POST   /restores     {"source", "database", "until"?, "encryption_key"?,
+                          "source_options"?}         202 the job (Location: /restores/{id})
+    GET    /restores[/{id}]                          state, progress, result or error
+
     GET    /admin/keys                               {"keys": [key ...]} (admin)
     POST   /admin/keys   {"role", "databases"?, "name"?}  201 key + its secret, shown once
     DELETE /admin/keys/{id}                          the key, revoked

@@ -22,8 +22,20 @@ from starlette.types import ASGIApp
 
 from rookdb import __version__, studio
 from rookdb.instance import Instance
+from rookdb.restore.jobs import RestoreJobs
 from rookdb.security.keys import ApiKeys
-from rookdb.server import attachments, changes, databases, documents, errors, health, indexes, keys
+from rookdb.server import (
+    attachments,
+    changes,
+    databases,
+    documents,
+    errors,
+    health,
+    indexes,
+    keys,
+    restores,
+    transfer,
+)
 from rookdb.server import destinations as destination_routes
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
@@ -89,6 +101,8 @@ def create_app(
     app.state.api_keys = ApiKeys(instance.system)
     app.state.services = list(default_services(instance) if services is None else services)
     app.state.backup_tasks = task_routes.service_for(instance, app.state.services)
+    # Restores started over HTTP or from the Studio (both find them here).
+    app.state.restores = RestoreJobs(instance)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
     app.add_middleware(RequireUtf8Url)
@@ -107,6 +121,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(attachments.router)
     app.include_router(indexes.router)
     app.include_router(changes.router)
+    app.include_router(transfer.router)
+    app.include_router(restores.router)
     app.include_router(task_routes.router)
     app.include_router(destination_routes.router)
     app.include_router(metrics_routes.router)
@@ -125,6 +141,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             started.append(service)
         yield
     finally:
+        # Running restores get a moment to finish before the instance closes under them.
+        await run_in_threadpool(app.state.restores.stop)
         for service in reversed(started):
             try:
                 await run_in_threadpool(service.stop)

@@ -45,8 +45,8 @@ def nests_deeper_than(body: bytes, limit: int) -> bool:
 
 
 def _exempt(path: str) -> bool:
-    # Attachment uploads are raw bytes, streamed; Studio forms are not JSON.
-    return path.endswith("/attachments") or path.startswith("/studio/")
+    # Attachment uploads and imported files are raw bytes, streamed; Studio forms are not JSON.
+    return path.endswith(("/attachments", "/import")) or path.startswith("/studio/")
 
 
 class JsonDepthLimit:

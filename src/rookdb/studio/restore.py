@@ -19,10 +19,10 @@ from rookdb.backup.chain import read_run_folder
 from rookdb.destinations import config_from_url
 from rookdb.errors import InvalidInput, NotFound, RookError
 from rookdb.instance import check_database_name
-from rookdb.restore import restore_database
 from rookdb.restore.remote import list_remote_run_folders
-from rookdb.restore.source import is_destination_url, resolve_source
-from rookdb.studio.restore_jobs import ListedSource, RestoreJobs
+from rookdb.restore.source import is_destination_url
+from rookdb.server.restores import restore_jobs
+from rookdb.studio.restore_jobs import ListedSource, ListedSources, page_view
 from rookdb.studio.web import error_page, instance_of, redirect, render
 
 router = APIRouter()
@@ -37,13 +37,13 @@ CREDENTIALS: dict[str, dict[str, str]] = {
 }
 
 
-def restore_jobs(request: Request) -> RestoreJobs:
-    """The Studio's restore jobs of this server (created on first use)."""
-    jobs = getattr(request.app.state, "studio_restores", None)
-    if jobs is None:
-        jobs = RestoreJobs(instance_of(request), restore_database)
-        request.app.state.studio_restores = jobs
-    return jobs
+def listed_sources(request: Request) -> ListedSources:
+    """The backup locations listed in this server's Studio (created on first use)."""
+    sources = getattr(request.app.state, "studio_sources", None)
+    if not isinstance(sources, ListedSources):
+        sources = ListedSources()
+        request.app.state.studio_sources = sources
+    return sources
 
 
 @router.get("/restore", response_class=HTMLResponse)
@@ -51,7 +51,7 @@ def restore_page(request: Request, listing: str = "") -> Response:
     """Step 1: where the backups are; with a listed source, step 2: the chains as a timeline."""
     if not listing:
         return _page(request, None, [], {}, {})
-    listed = restore_jobs(request).source(listing)
+    listed = listed_sources(request).get(listing)
     if listed is None:
         errors = {"source": "That listing has expired: enter the backup location again."}
         return _page(request, None, [], errors, {}, status_code=404)
@@ -76,7 +76,7 @@ async def list_source(request: Request) -> Response:
     try:
         if not source:
             raise InvalidInput("Enter a folder or a destination URL.", field="source")
-        listed = restore_jobs(request).remember_source(source, _config_fields(source, credentials))
+        listed = listed_sources(request).remember(source, _config_fields(source, credentials))
         folders = list_chains(listed)
         if not folders:
             raise NotFound(f"no backup files were found at {source}", field="source")
@@ -90,8 +90,7 @@ async def list_source(request: Request) -> Response:
 async def start_restore(request: Request) -> Response:
     """Start the restore of the chosen point in time into a new database."""
     form = await request.form()
-    jobs = restore_jobs(request)
-    listed = jobs.source(str(form.get("listing", "")))
+    listed = listed_sources(request).get(str(form.get("listing", "")))
     if listed is None:
         expired = {"source": "That listing has expired: enter the backup location again."}
         return _page(request, None, [], expired, {}, status_code=404)
@@ -112,28 +111,35 @@ async def start_restore(request: Request) -> Response:
         folders = list_chains(listed)
         context_form = {"database": database, "point": point}
         return _page(request, listed, folders, errors, context_form, status_code=400)
-    source = resolve_source(folder, listed.credentials)
-    job = jobs.start(source, database, until=until or None, encryption_key=key, description=folder)
+    job = restore_jobs(request).start(
+        folder,
+        database,
+        until=until or None,
+        encryption_key=key,
+        source_options=listed.credentials,
+    )
     return redirect(f"/restore/jobs/{job.id}")
 
 
 @router.get("/restore/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str) -> Response:
     """The progress of a restore; the page moves to the new database when it is done."""
-    job = restore_jobs(request).get(job_id)
-    if job is None:
+    try:
+        status = restore_jobs(request).status(job_id)
+    except NotFound:
         return error_page(request, NotFound("this restore is no longer remembered by the server"))
-    return render(request, "restore_job.html", {"job": job.to_json(), "nav": "restore"})
+    return render(request, "restore_job.html", {"job": page_view(status), "nav": "restore"})
 
 
 @router.get("/restore/jobs/{job_id}/progress.json")
 def job_json(request: Request, job_id: str) -> Response:
     """What the progress page polls."""
-    job = restore_jobs(request).get(job_id)
-    if job is None:
+    try:
+        status = restore_jobs(request).status(job_id)
+    except NotFound:
         return JSONResponse({"state": "failed", "error": "unknown restore"}, status_code=404)
-    body = job.to_json()
-    body["next"] = f"/studio/databases/{job.database}?notice=Restored+into+{job.database}."
+    body = page_view(status)
+    body["next"] = f"/studio/databases/{status.database}?notice=Restored+into+{status.database}."
     return JSONResponse(body)
 
 
