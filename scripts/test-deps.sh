@@ -22,3 +22,13 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+
+# --- Cluster: Debian's etcd (v3 API) for the cluster state store and its contract tests.
+# The etcd tests fail (not skip) when it is missing.
+if [ ! -x /usr/bin/etcd ]; then
+    echo "test-deps: installing Debian etcd-server and etcd-client"
+    if ! apt-cache show etcd-server >/dev/null 2>&1; then
+        apt-get update -qq
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server etcd-client >/dev/null
+fi
