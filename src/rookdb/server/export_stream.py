@@ -144,7 +144,15 @@ class ExportStream:
                 raise item
             if item is not None:
                 yield item
-            item = self._chunks.get()
+            item = self._next()
+
+    def _next(self) -> Any:
+        while not self._cancelled.is_set():
+            try:
+                return self._chunks.get(timeout=0.5)
+            except queue.Empty:
+                continue
+        return _END
 
     def close(self) -> None:
         """Stop the writer if it is still going (the client went away)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote
@@ -26,6 +25,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from rookdb.backup_run import run_backup
 from rookdb.errors import InvalidInput, StorageError
@@ -97,11 +97,7 @@ def export(
         database, since_etag, compression=compression, encryption_key=_key(encryption_key)
     )
     name = f"{database.name}.rookdb-export"
-    return StreamingResponse(
-        _closing(stream),
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return _ExportResponse(stream, {"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/import", max_body_size=UNLIMITED_BODY, openapi_extra=_FILE_BODY)
@@ -186,10 +182,20 @@ async def _receive(request: Request, target: Path, data_dir: Path) -> None:
         raise StorageError(f"cannot receive the file in {data_dir}: {exc.strerror}") from exc
 
 
-async def _closing(stream: ExportStream) -> AsyncIterator[bytes]:
-    # The writer holds a read transaction: end it even when the client leaves early.
-    try:
-        async for chunk in iterate_in_threadpool(iter(stream)):
-            yield chunk
-    finally:
-        await run_in_threadpool(stream.close)
+class _ExportResponse(StreamingResponse):
+    """Streams an export; its writer is stopped when the response ends, however it ends."""
+
+    def __init__(self, stream: ExportStream, headers: dict[str, str]) -> None:
+        super().__init__(
+            iterate_in_threadpool(iter(stream)),
+            media_type="application/octet-stream",
+            headers=headers,
+        )
+        self._stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The writer holds a read transaction: end it even when the client leaves early.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._stream.close()  # does not block: safe inside a cancelled task
