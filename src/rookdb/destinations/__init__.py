@@ -3,18 +3,13 @@
 Use ``from_config`` with a task's destination entry or ``from_url`` with a
 URL such as ``s3://bucket/prefix/run-folder``; ``upload_to_all`` fans one file
 out to several destinations in parallel; ``check_destination`` is "test connection".
+``registry`` says which module serves which kind and URL scheme.
 """
 
-from rookdb.destinations.base import (
-    Destination,
-    RemoteFile,
-    config_from_url,
-    from_config,
-    from_url,
-    public_config,
-)
+from rookdb.destinations.base import Destination, RemoteFile
 from rookdb.destinations.fanout import UploadResult, missing_files, upload_to_all
 from rookdb.destinations.probe import AccessReport, check_destination
+from rookdb.destinations.registry import config_from_url, from_config, from_url, public_config
 from rookdb.destinations.retry import RetryPolicy, with_retry
 
 __all__ = [

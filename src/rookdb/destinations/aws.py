@@ -9,7 +9,7 @@ from botocore import exceptions as boto_errors
 from botocore.config import Config
 from pydantic import SecretStr
 
-from rookdb.destinations.config import secret
+from rookdb.destinations.schema import secret
 from rookdb.errors import (
     DestinationAccessDenied,
     DestinationError,

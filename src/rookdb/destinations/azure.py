@@ -1,16 +1,22 @@
 """Azure Blob Storage destination, through azure-storage-blob.
 
 Files go up as block blobs: blocks are staged in parallel and the blob
-appears only when the block list is committed at the end.
+appears only when the block list is committed at the end. URLs:
+``az://container/prefix/run-folder`` (also ``azure://``, ``abfs://``); the
+account comes with the credentials.
+
+The Azure SDK is imported when a destination is built (and by the methods that
+name its exceptions), never with this module: the registry and the Studio
+read ``AzureConfig`` without it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import SplitResult
 
-from azure.core import exceptions as az_errors
-from azure.storage.blob import BlobServiceClient
+from pydantic import Field, SecretStr, model_validator
 
 from rookdb.destinations.base import (
     Destination,
@@ -20,7 +26,8 @@ from rookdb.destinations.base import (
     file_size,
     join_key,
 )
-from rookdb.destinations.config import AzureConfig, secret
+from rookdb.destinations.registry import Backend, split_leaf
+from rookdb.destinations.schema import ConfigModel, EndpointUrl, NonEmpty, secret
 from rookdb.errors import (
     DestinationAccessDenied,
     DestinationError,
@@ -33,6 +40,46 @@ MB = 1024 * 1024
 _MISSING_CONTAINER = frozenset({"ContainerNotFound", "ContainerBeingDeleted"})
 
 
+class AzureConfig(ConfigModel):
+    """An Azure Blob Storage container."""
+
+    title = "Microsoft Azure"
+    label = "Azure"
+    label_field = "container"
+    secret_scope = ("endpoint_url", "account_name", "container")
+
+    kind: Literal["azure"] = "azure"
+    container: NonEmpty = Field(title="Container")
+    prefix: str = Field("", title="Prefix")
+    account_name: str | None = Field(None, title="Account name")
+    account_key: SecretStr | None = Field(None, title="Account key")
+    sas_token: SecretStr | None = Field(
+        None, title="SAS token", description="Instead of the account key."
+    )
+    connection_string: SecretStr | None = Field(
+        None, title="Connection string", description="Instead of account name and key."
+    )
+    endpoint_url: EndpointUrl = Field(None, title="Endpoint URL")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> AzureConfig:
+        if self.connection_string is None and not self.account_name:
+            raise ValueError("give either connection_string or account_name")
+        given = [n for n in ("account_key", "sas_token", "connection_string") if getattr(self, n)]
+        if len(given) > 1:
+            names = ", ".join(given)
+            raise ValueError(
+                f"give only one of account_key, sas_token, connection_string ({names})"
+            )
+        return self
+
+
+def parse_url(url: str, parts: SplitResult) -> tuple[dict[str, Any], str]:
+    """``az://container/prefix/run``: container, prefix, leaf ``run``."""
+    prefix, leaf = split_leaf(parts)
+    return {"container": parts.netloc, "prefix": prefix}, leaf
+
+
 class AzureDestination(Destination):
     """Files are block blobs under ``prefix`` in ``container``."""
 
@@ -41,6 +88,8 @@ class AzureDestination(Destination):
     def __init__(
         self, config: AzureConfig, *, block_size: int = 8 * MB, concurrency: int = 4
     ) -> None:
+        from azure.storage.blob import BlobServiceClient
+
         self.config = config
         self.container = config.container
         self.prefix = clean_remote_path(config.prefix, allow_empty=True)
@@ -134,6 +183,8 @@ class AzureDestination(Destination):
 
     def delete(self, remote_path: str) -> None:
         """Delete the blob; a missing blob is fine, a missing container is not."""
+        from azure.core import exceptions as az_errors
+
         try:
             self._container.delete_blob(self._key(remote_path))
         except az_errors.ResourceNotFoundError as exc:
@@ -150,6 +201,8 @@ class AzureDestination(Destination):
         return join_key(self.prefix, clean_remote_path(remote_path))
 
     def _error(self, exc: BaseException, action: str, missing: str | None = None) -> RookError:
+        from azure.core import exceptions as az_errors
+
         if isinstance(exc, RookError):
             return exc
         if isinstance(exc, az_errors.HttpResponseError):
@@ -192,6 +245,9 @@ def _delta_hook(progress: Progress) -> Any:
     return hook
 
 
-def create(config: AzureConfig, *, state_dir: Path | None = None) -> AzureDestination:
+def create(config: AzureConfig, state_dir: Path | None = None) -> AzureDestination:
     """Build from a validated config (registry entry point)."""
     return AzureDestination(config)
+
+
+BACKEND = Backend("azure", ("az", "azure", "abfs"), AzureConfig, parse_url, create)

@@ -1,18 +1,15 @@
-"""The one destination interface, the registry of backends and URL parsing.
+"""The one destination interface, and the small path helpers every backend shares.
 
 A destination is a place backup files go: a local folder, an S3 bucket, an
 Azure container, a GCS bucket, a Glacier vault or an FTP folder. Every
 backend stores the same relative layout (``run-folder/file``) under its root
-and makes a file visible as complete only once its upload finished.
-
-Backends are imported lazily by kind, so using the local destination never
-imports boto3 or the Azure SDK.
+and makes a file visible as complete only once its upload finished. Backends
+are found by kind or URL scheme through ``registry``.
 """
 
 from __future__ import annotations
 
 import filecmp
-import importlib
 import os
 import tempfile
 import uuid
@@ -21,11 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from typing import Literal
 
 from rookdb.errors import DestinationError, InvalidInput
-from rookdb.url_masking import masked_url
 
 Progress = Callable[[int], None]
 """Called with the number of bytes transferred since the previous call."""
@@ -172,129 +167,3 @@ def file_size(local_path: Path) -> int:
         return os.stat(local_path).st_size
     except FileNotFoundError as exc:
         raise InvalidInput(f"local file {local_path} does not exist", field="path") from exc
-
-
-# Backends by kind: module path relative to this package, imported on first use.
-_BACKENDS: dict[str, str] = {
-    "local": "rookdb.destinations.local",
-    "s3": "rookdb.destinations.s3",
-    "azure": "rookdb.destinations.azure",
-    "gcs": "rookdb.destinations.gcs",
-    "glacier": "rookdb.destinations.glacier",
-    "ftp": "rookdb.destinations.ftp",
-}
-
-# URL schemes accepted by from_url, mapped to a kind.
-_SCHEMES: dict[str, str] = {
-    "file": "local",
-    "s3": "s3",
-    "az": "azure",
-    "azure": "azure",
-    "abfs": "azure",
-    "gs": "gcs",
-    "gcs": "gcs",
-    "glacier": "glacier",
-    "ftp": "ftp",
-    "ftps": "ftp",
-}
-
-
-def from_config(
-    config: dict[str, Any], *, state_dir: Path | None = None, as_input: bool = False
-) -> Destination:
-    """Build a destination from one entry of a task's "destinations" list.
-
-    ``state_dir`` is where a backend may keep local state (the Glacier
-    inventory); the task runner passes the task's data folder. ``as_input``:
-    the config was just entered, so ``parse_config``'s input-only rules apply.
-    """
-    from rookdb.destinations.config import parse_config
-
-    model = parse_config(config, as_input=as_input)
-    module = importlib.import_module(_BACKENDS[model.kind])
-    destination: Destination = module.create(model, state_dir=state_dir)
-    return destination
-
-
-def from_url(
-    url: str, credentials: dict[str, Any] | None = None, *, state_dir: Path | None = None
-) -> tuple[Destination, str]:
-    """Split a URL into (destination rooted at the URL's parent, last path segment).
-
-    ``s3://bucket/prefix/run-folder`` gives an S3 destination rooted at
-    ``prefix`` and ``"run-folder"``; ``file:///x/y`` or a plain path gives a
-    local destination rooted at ``/x`` and ``"y"``. ``credentials`` holds
-    the remaining config fields (keys, endpoint_url, region ...).
-    """
-    config, leaf = config_from_url(url, credentials)
-    return from_config(config, state_dir=state_dir, as_input=True), leaf
-
-
-def config_from_url(
-    url: str, credentials: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], str]:
-    """The destination config and leaf name that ``from_url`` builds from a URL."""
-    extra = dict(credentials or {})
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
-        raise InvalidInput(f"{masked_url(url)} is not a valid URL: {exc}", field="url") from None
-    scheme = parts.scheme.lower()
-    # A Windows drive letter parses as a one-letter scheme; treat it as a path.
-    if not scheme or len(scheme) == 1:
-        return _local_config(Path(url), extra)
-    kind = _SCHEMES.get(scheme)
-    if kind is None:
-        allowed = ", ".join(sorted(f"{s}://" for s in _SCHEMES))
-        raise InvalidInput(f"unknown destination URL scheme {scheme!r}; use {allowed}", field="url")
-    if kind == "local":
-        return _local_config(Path(unquote(parts.path)), extra)
-    segments = [unquote(s) for s in parts.path.split("/") if s]
-    leaf = segments.pop() if segments else ""
-    prefix = "/".join(segments)
-    config: dict[str, Any] = {"kind": kind}
-    if kind in ("s3", "gcs"):
-        config.update(bucket=parts.netloc, prefix=prefix)
-    elif kind == "azure":
-        # az://container/prefix/leaf; the account comes from the credentials.
-        config.update(container=parts.netloc, prefix=prefix)
-    elif kind == "glacier":
-        config.update(vault=parts.netloc, prefix=prefix)
-    else:  # ftp
-        config.update(host=parts.hostname or "", folder="/" + prefix, tls=scheme == "ftps")
-        try:
-            port = parts.port
-        except ValueError:  # not a number, or not 0-65535
-            raise InvalidInput(
-                f"{masked_url(url)}: the port must be a number from 1 to 65535", field="url"
-            ) from None
-        if port:
-            config["port"] = port
-        if parts.username:
-            config["user"] = unquote(parts.username)
-        if parts.password:
-            config["password"] = unquote(parts.password)
-    config.update(extra)
-    return config, leaf
-
-
-def _local_config(path: Path, extra: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    # Resolved here, by the process given the path: a local config must be absolute.
-    try:
-        path = path.expanduser().absolute()
-    except RuntimeError as exc:  # "~someone" with no such user
-        raise InvalidInput(f"cannot resolve {str(path)!r}: {exc}", field="url") from None
-    return {"kind": "local", "path": str(path.parent), **extra}, path.name
-
-
-def public_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The config with every secret masked, safe for API responses and logs."""
-    from rookdb.destinations.config import SECRET_FIELDS
-
-    masked: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in SECRET_FIELDS:
-            masked[key] = "********" if value else None
-        else:
-            masked[key] = value
-    return masked

@@ -2,7 +2,8 @@
 
 A file is stored under a temporary name and renamed into place once the
 transfer finished, so a half-sent file never looks like a backup. Each call
-opens its own control connection: parallel uploads never share one.
+opens its own control connection: parallel uploads never share one. URLs:
+``ftp://user:password@host:port/folder/run-folder``; ``ftps://`` turns TLS on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import SplitResult, unquote
+
+from pydantic import Field, SecretStr
 
 from rookdb.destinations.base import (
     Destination,
@@ -23,17 +28,64 @@ from rookdb.destinations.base import (
     clean_remote_path,
     file_size,
 )
-from rookdb.destinations.config import FtpConfig, secret
+from rookdb.destinations.registry import Backend, split_leaf
+from rookdb.destinations.schema import ConfigModel, NonEmpty, secret
 from rookdb.errors import (
     DestinationAccessDenied,
     DestinationError,
     DestinationUnavailable,
+    InvalidInput,
     NotFound,
 )
+from rookdb.url_masking import masked_url
 
 TEMP_MARKER = ".rookdb-upload-"
 _BLOCK = 64 * 1024  # larger blocks measured slower against pyftpdlib
 _Files = list[RemoteFile]  # an alias: inside the class, "list" is the method
+
+
+class FtpConfig(ConfigModel):
+    """A folder on an FTP or FTPS (explicit TLS) server."""
+
+    title = "FTP / FTPS"
+    label = "FTP"
+    label_field = "host"
+    # TLS settings too: a password kept across a switch to plain FTP would cross in clear.
+    secret_scope = ("host", "port", "user", "tls", "tls_verify", "tls_ca_file")
+
+    kind: Literal["ftp"] = "ftp"
+    host: NonEmpty = Field(title="Host", examples=["ftp.example.com"])
+    port: int = Field(default=21, ge=1, le=65535, title="Port", examples=[21])
+    user: str = Field("anonymous", title="User", examples=["anonymous"])
+    password: SecretStr | None = Field(None, title="Password")
+    folder: str = Field("/", title="Folder", examples=["/backups"])
+    tls: bool = Field(False, title="Use TLS (FTPS)")
+    # Verify the server certificate (against the system CAs or tls_ca_file).
+    tls_verify: bool = True
+    tls_ca_file: str | None = None
+
+
+def parse_url(url: str, parts: SplitResult) -> tuple[dict[str, Any], str]:
+    """``ftp[s]://user:password@host:port/folder/run``: server, login, folder, leaf ``run``."""
+    prefix, leaf = split_leaf(parts)
+    given: dict[str, Any] = {
+        "host": parts.hostname or "",
+        "folder": "/" + prefix,
+        "tls": parts.scheme.lower() == "ftps",
+    }
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or not 0-65535
+        raise InvalidInput(
+            f"{masked_url(url)}: the port must be a number from 1 to 65535", field="url"
+        ) from None
+    if port:
+        given["port"] = port
+    if parts.username:
+        given["user"] = unquote(parts.username)
+    if parts.password:
+        given["password"] = unquote(parts.password)
+    return given, leaf
 
 
 class FtpDestination(Destination):
@@ -233,6 +285,9 @@ def _close(ftp: ftplib.FTP) -> None:
         ftp.close()
 
 
-def create(config: FtpConfig, *, state_dir: Path | None = None) -> FtpDestination:
+def create(config: FtpConfig, state_dir: Path | None = None) -> FtpDestination:
     """Build from a validated config (registry entry point)."""
     return FtpDestination(config)
+
+
+BACKEND = Backend("ftp", ("ftp", "ftps"), FtpConfig, parse_url, create)

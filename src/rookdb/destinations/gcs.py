@@ -1,7 +1,12 @@
 """Google Cloud Storage destination, through google-cloud-storage.
 
 Files go up as resumable uploads in chunks; the object exists only once the
-final chunk is accepted (the upload is finalized).
+final chunk is accepted (the upload is finalized). URLs:
+``gs://bucket/prefix/run-folder`` (also ``gcs://``).
+
+The Google SDK is imported when a destination is built (and by the methods that
+name its exceptions), never with this module: the registry and the Studio
+read ``GcsConfig`` without it.
 """
 
 from __future__ import annotations
@@ -9,12 +14,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
+from urllib.parse import SplitResult
 
-from google.api_core import exceptions as api_errors
-from google.auth import exceptions as auth_errors
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
+from pydantic import Field, SecretStr
 
 from rookdb.destinations.base import (
     Destination,
@@ -24,7 +27,8 @@ from rookdb.destinations.base import (
     file_size,
     join_key,
 )
-from rookdb.destinations.config import GcsConfig, secret
+from rookdb.destinations.registry import Backend, split_leaf
+from rookdb.destinations.schema import ConfigModel, EndpointUrl, NonEmpty, secret
 from rookdb.errors import (
     DestinationAccessDenied,
     DestinationError,
@@ -37,12 +41,40 @@ from rookdb.errors import (
 MB = 1024 * 1024
 
 
+class GcsConfig(ConfigModel):
+    """A Google Cloud Storage bucket."""
+
+    title = "Google Cloud Storage"
+    label = "Google Cloud"
+    label_field = "bucket"
+    secret_scope = ("endpoint_url", "project", "bucket")
+
+    kind: Literal["gcs"] = "gcs"
+    bucket: NonEmpty = Field(title="Bucket")
+    prefix: str = Field("", title="Prefix")
+    project: str | None = Field(None, title="Project")
+    # The service-account key file's JSON text; absent means anonymous (emulators).
+    credentials_json: SecretStr | None = Field(
+        None, title="Service account key (JSON)", description="Paste the key file's contents."
+    )
+    endpoint_url: EndpointUrl = Field(None, title="Endpoint URL")
+
+
+def parse_url(url: str, parts: SplitResult) -> tuple[dict[str, Any], str]:
+    """``gs://bucket/prefix/run``: bucket, prefix, leaf ``run``."""
+    prefix, leaf = split_leaf(parts)
+    return {"bucket": parts.netloc, "prefix": prefix}, leaf
+
+
 class GcsDestination(Destination):
     """Files are objects under ``prefix`` in ``bucket``."""
 
     kind = "gcs"
 
     def __init__(self, config: GcsConfig, *, chunk_size: int = 32 * MB) -> None:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
         # Resumable upload chunks must be multiples of 256 KiB.
         self.chunk_size = max(256 * 1024, chunk_size // (256 * 1024) * (256 * 1024))
         self.config = config
@@ -110,6 +142,8 @@ class GcsDestination(Destination):
 
     def get_file(self, remote_path: str, local_path: Path) -> None:
         """Stream the object into local_path."""
+        from google.api_core import exceptions as api_errors
+
         blob = self._bucket.blob(self._key(remote_path), chunk_size=self.chunk_size)
         local_path = Path(local_path)
         local_path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +161,8 @@ class GcsDestination(Destination):
 
     def delete(self, remote_path: str) -> None:
         """Delete the object; a missing object is fine, a missing bucket is not."""
+        from google.api_core import exceptions as api_errors
+
         try:
             self._bucket.blob(self._key(remote_path)).delete(timeout=self._timeout, retry=None)
         except api_errors.NotFound:
@@ -157,6 +193,9 @@ class GcsDestination(Destination):
         )
 
     def _error(self, exc: BaseException, action: str) -> RookError:
+        from google.api_core import exceptions as api_errors
+        from google.auth import exceptions as auth_errors
+
         if isinstance(exc, RookError):
             return exc
         if isinstance(exc, api_errors.NotFound):
@@ -180,6 +219,7 @@ class GcsDestination(Destination):
 
 def _is_network_error(exc: BaseException) -> bool:
     import requests
+    from google.auth import exceptions as auth_errors
 
     return isinstance(
         exc,
@@ -209,6 +249,9 @@ class _CountingReader:
         return getattr(self._raw, name)
 
 
-def create(config: GcsConfig, *, state_dir: Path | None = None) -> GcsDestination:
+def create(config: GcsConfig, state_dir: Path | None = None) -> GcsDestination:
     """Build from a validated config (registry entry point)."""
     return GcsDestination(config)
+
+
+BACKEND = Backend("gcs", ("gs", "gcs"), GcsConfig, parse_url, create)

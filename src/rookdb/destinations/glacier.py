@@ -10,7 +10,11 @@ Reading an archive back needs a retrieval job first (minutes with Expedited,
 hours with Standard or Bulk): ``get_file`` starts one (or reuses the pending
 one), waits up to ``retrieval_timeout_seconds`` and then downloads the output.
 Uploads use single-request ``upload_archive`` (up to 4 GB); multipart archive
-upload is not implemented because no local server can verify it.
+upload is not implemented because no local server can verify it. URLs:
+``glacier://vault/prefix/run-folder``.
+
+boto3 is imported when a destination is built, never with this module: the
+registry and the Studio read ``GlacierConfig`` without it.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import SplitResult
 
-from rookdb.destinations import aws
+from pydantic import Field, SecretStr
+
 from rookdb.destinations.base import (
     PROBE_PREFIX,
     Destination,
@@ -37,7 +43,8 @@ from rookdb.destinations.base import (
     join_key,
     probe_step,
 )
-from rookdb.destinations.config import GlacierConfig
+from rookdb.destinations.registry import Backend, split_leaf
+from rookdb.destinations.schema import ConfigModel, EndpointUrl, NonEmpty
 from rookdb.errors import DestinationError, NotFound, RookError
 
 MAX_SINGLE_UPLOAD = 4 * 1024**3
@@ -45,6 +52,36 @@ _CHUNK = 1024 * 1024
 # One lock per inventory file: parallel uploads in this process must not lose entries.
 _INVENTORY_LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+class GlacierConfig(ConfigModel):
+    """An Amazon S3 Glacier vault (archives need a retrieval job before download)."""
+
+    title = "Amazon Glacier"
+    label = "Glacier"
+    label_field = "vault"
+    secret_scope = ("endpoint_url", "region", "vault", "access_key_id")
+
+    kind: Literal["glacier"] = "glacier"
+    vault: NonEmpty = Field(title="Vault")
+    region: str | None = Field(None, title="Region")
+    prefix: str = Field("", title="Prefix")
+    access_key_id: str | None = Field(None, title="Access key id")
+    secret_access_key: SecretStr | None = Field(None, title="Secret access key")
+    session_token: SecretStr | None = None
+    endpoint_url: EndpointUrl = Field(None, title="Endpoint URL")
+    # Where the archive-id inventory is kept; default: the task's state folder.
+    inventory_path: str | None = None
+    # How long get_file waits for a retrieval job (real Glacier: hours).
+    retrieval_tier: Literal["Expedited", "Standard", "Bulk"] = "Standard"
+    retrieval_timeout_seconds: float = Field(default=600.0, gt=0)
+    retrieval_poll_seconds: float = Field(default=1.0, gt=0)
+
+
+def parse_url(url: str, parts: SplitResult) -> tuple[dict[str, Any], str]:
+    """``glacier://vault/prefix/run``: vault, prefix, leaf ``run``."""
+    prefix, leaf = split_leaf(parts)
+    return {"vault": parts.netloc, "prefix": prefix}, leaf
 
 
 class GlacierDestination(Destination):
@@ -61,6 +98,8 @@ class GlacierDestination(Destination):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        from rookdb.destinations import aws
+
         self.config = config
         self.vault = config.vault
         self.prefix = clean_remote_path(config.prefix, allow_empty=True)
@@ -308,6 +347,8 @@ class GlacierDestination(Destination):
                 _write_inventory(path, document)
 
     def _error(self, exc: BaseException, action: str) -> RookError:
+        from rookdb.destinations import aws
+
         if isinstance(exc, RookError):
             return exc
         return aws.translate(exc, name=self.name, action=action, container=f"vault '{self.vault}'")
@@ -363,6 +404,9 @@ def default_inventory_path(config: GlacierConfig, state_dir: Path | None) -> Pat
     return Path(base) / filename
 
 
-def create(config: GlacierConfig, *, state_dir: Path | None = None) -> GlacierDestination:
+def create(config: GlacierConfig, state_dir: Path | None = None) -> GlacierDestination:
     """Build from a validated config (registry entry point)."""
     return GlacierDestination(config, default_inventory_path(config, state_dir))
+
+
+BACKEND = Backend("glacier", ("glacier",), GlacierConfig, parse_url, create)

@@ -1,4 +1,8 @@
-"""Local folder destination: copy to a temporary name, then rename into place."""
+"""Local folder destination: copy to a temporary name, then rename into place.
+
+URLs: ``file:///backups/run-folder`` or a plain path (made absolute here, by
+the process that was given it).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, Literal
+from urllib.parse import SplitResult, unquote
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from rookdb import partial
 from rookdb.destinations.base import (
@@ -19,17 +28,58 @@ from rookdb.destinations.base import (
     clean_remote_path,
     file_size,
 )
-from rookdb.destinations.config import LocalConfig
+from rookdb.destinations.registry import Backend
+from rookdb.destinations.schema import ConfigModel, NonEmpty, is_input
 from rookdb.errors import (
     DestinationAccessDenied,
     DestinationError,
     DestinationUnavailable,
+    InvalidInput,
     NotFound,
 )
 
 # Files being written carry this marker; list() never shows them.
 TEMP_MARKER = partial.UPLOAD_PREFIX
 _CHUNK = 1024 * 1024
+
+
+class LocalConfig(ConfigModel):
+    """A folder on this machine (or a mounted share)."""
+
+    title = "Local folder"
+    label = "Local"
+    label_field = "path"
+
+    kind: Literal["local"] = "local"
+    path: NonEmpty = Field(
+        title="Folder",
+        description="Any folder the server can write to (a mounted share works too).",
+        examples=["/var/backups/rookdb"],
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str, info: ValidationInfo) -> str:
+        # A relative path would be read from the server's working directory, which
+        # nobody chose; the CLI turns its own relative arguments into absolute ones.
+        if is_input(info) and not (
+            PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()
+        ):
+            raise PydanticCustomError(
+                "absolute_path", "must be an absolute path, e.g. /var/backups/rookdb"
+            )
+        return value
+
+
+def parse_url(url: str, parts: SplitResult) -> tuple[dict[str, Any], str]:
+    """``file:///x/run`` or the plain path ``/x/run``: folder ``/x``, leaf ``run``."""
+    path = Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
+    # Resolved here, by the process given the path: a local config must be absolute.
+    try:
+        path = path.expanduser().absolute()
+    except RuntimeError as exc:  # "~someone" with no such user
+        raise InvalidInput(f"cannot resolve {str(path)!r}: {exc}", field="url") from None
+    return {"path": str(path.parent)}, path.name
 
 
 class LocalDestination(Destination):
@@ -169,6 +219,9 @@ def _copy(source: Path, target: Path, progress: Progress | None) -> None:
         os.fsync(dst.fileno())
 
 
-def create(config: LocalConfig, *, state_dir: Path | None = None) -> LocalDestination:
+def create(config: LocalConfig, state_dir: Path | None = None) -> LocalDestination:
     """Build from a validated config (registry entry point)."""
     return LocalDestination(config.path)
+
+
+BACKEND = Backend("local", ("file",), LocalConfig, parse_url, create)

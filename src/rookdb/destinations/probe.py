@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rookdb.destinations.base import failed_step, from_config
-from rookdb.destinations.config import SECRET_FIELDS
+from rookdb.destinations.base import failed_step
+from rookdb.destinations.registry import from_config, secret_fields
 from rookdb.errors import DestinationError, InvalidInput, RookError
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def check_destination(config: dict[str, Any], *, state_dir: Path | None = None) 
 
 
 def _secret_values(config: dict[str, Any]) -> list[str]:
-    values = [config.get(name) for name in SECRET_FIELDS]
+    values = [config.get(name) for name in secret_fields()]
     # Very short values would mask ordinary words; no real secret is that short.
     return [v for v in values if isinstance(v, str) and len(v) >= 4]
 

@@ -2,16 +2,20 @@
 
 Large files go up as a multipart upload streamed from disk; S3 shows the
 object only once the upload is completed, and a failed upload is aborted.
+URLs: ``s3://bucket/prefix/run-folder``.
+
+boto3 is imported when a destination is built, never with this module: the
+registry and the Studio read ``S3Config`` without it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import SplitResult
 
-from boto3.s3.transfer import TransferConfig
+from pydantic import Field, SecretStr
 
-from rookdb.destinations import aws
 from rookdb.destinations.base import (
     Destination,
     Progress,
@@ -20,10 +24,49 @@ from rookdb.destinations.base import (
     file_size,
     join_key,
 )
-from rookdb.destinations.config import S3Config
+from rookdb.destinations.registry import Backend, split_leaf
+from rookdb.destinations.schema import ConfigModel, EndpointUrl, NonEmpty
 from rookdb.errors import RookError
 
 MB = 1024 * 1024
+
+S3StorageClass = Literal[
+    "STANDARD",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "GLACIER_IR",
+    "DEEP_ARCHIVE",
+    "REDUCED_REDUNDANCY",
+]
+
+
+class S3Config(ConfigModel):
+    """An Amazon S3 bucket or an S3-compatible store (``endpoint_url``)."""
+
+    title = "Amazon S3"
+    label = "S3"
+    label_field = "bucket"
+    secret_scope = ("endpoint_url", "region", "bucket", "access_key_id")
+
+    kind: Literal["s3"] = "s3"
+    bucket: NonEmpty = Field(title="Bucket")
+    prefix: str = Field("", title="Prefix", examples=["prod/backups"])
+    region: str | None = Field(None, title="Region", examples=["eu-west-1"])
+    endpoint_url: EndpointUrl = Field(
+        None, title="Endpoint URL", description="Only for S3-compatible stores."
+    )
+    access_key_id: str | None = Field(None, title="Access key id")
+    secret_access_key: SecretStr | None = Field(None, title="Secret access key")
+    session_token: SecretStr | None = None
+    storage_class: S3StorageClass = Field("STANDARD", title="Storage class")
+
+
+def parse_url(url: str, parts: SplitResult) -> tuple[dict[str, Any], str]:
+    """``s3://bucket/prefix/run``: bucket, prefix, leaf ``run``."""
+    prefix, leaf = split_leaf(parts)
+    return {"bucket": parts.netloc, "prefix": prefix}, leaf
 
 
 class S3Destination(Destination):
@@ -32,6 +75,10 @@ class S3Destination(Destination):
     kind = "s3"
 
     def __init__(self, config: S3Config, *, part_size: int = 16 * MB, concurrency: int = 4) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        from rookdb.destinations import aws
+
         self.config = config
         self.bucket = config.bucket
         self.prefix = clean_remote_path(config.prefix, allow_empty=True)
@@ -126,6 +173,8 @@ class S3Destination(Destination):
         return join_key(self.prefix, clean_remote_path(remote_path))
 
     def _error(self, exc: BaseException, action: str, missing: str | None = None) -> RookError:
+        from rookdb.destinations import aws
+
         return aws.translate(
             exc,
             name=self.name,
@@ -135,6 +184,9 @@ class S3Destination(Destination):
         )
 
 
-def create(config: S3Config, *, state_dir: Path | None = None) -> S3Destination:
+def create(config: S3Config, state_dir: Path | None = None) -> S3Destination:
     """Build from a validated config (registry entry point)."""
     return S3Destination(config)
+
+
+BACKEND = Backend("s3", ("s3",), S3Config, parse_url, create)

@@ -2,6 +2,8 @@
 
 No validation happens here: the service rejects bad input with `InvalidInput`
 naming a field, and `error_slot` maps that field back to the input it came from.
+Each destination sub-form is drawn from its kind's config model (`kind_form`):
+labels, hints, placeholders, secrets and choices are that model's field metadata.
 Secret fields are never sent back to the browser; left blank on edit, they keep
 the stored value.
 """
@@ -12,7 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic.fields import FieldInfo
+
 from rookdb.destinations.config import SECRET_FIELDS
+from rookdb.destinations.registry import backend, kinds
+from rookdb.destinations.schema import ConfigModel, choices, is_secret
 from rookdb.tasks.upload import MASK
 
 
@@ -22,7 +28,7 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"  # text | password | number | checkbox | select | textarea
+    kind: str = "text"  # text | password | number | checkbox | select
     required: bool = False
     placeholder: str = ""
     hint: str = ""
@@ -35,109 +41,45 @@ class DestinationKind:
 
     kind: str
     title: str
+    label: str  # how a generated task name calls it, e.g. "S3"
     key: str  # the field that names it in a generated task name
     fields: tuple[Field, ...] = field(default_factory=tuple)
 
 
-_S3_CLASSES = (
-    "STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-    "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "REDUCED_REDUNDANCY",
-)  # fmt: skip
+def kind_form(model: type[ConfigModel]) -> DestinationKind:
+    """A kind's sub-form, drawn from its config model: every field with a title is an input."""
+    kind = str(model.model_fields["kind"].default)
+    inputs = tuple(
+        _input(name, info) for name, info in model.model_fields.items() if info.title is not None
+    )
+    return DestinationKind(kind, model.title, model.label, model.label_field, inputs)
 
-DESTINATION_KINDS: tuple[DestinationKind, ...] = (
-    DestinationKind(
-        "local",
-        "Local folder",
-        "path",
-        (
-            Field(
-                "path",
-                "Folder",
-                required=True,
-                placeholder="/var/backups/rookdb",
-                hint="Any folder the server can write to (a mounted share works too).",
-            ),
-        ),
-    ),
-    DestinationKind(
-        "s3",
-        "Amazon S3",
-        "bucket",
-        (
-            Field("bucket", "Bucket", required=True),
-            Field("prefix", "Prefix", placeholder="prod/backups"),
-            Field("region", "Region", placeholder="eu-west-1"),
-            Field("endpoint_url", "Endpoint URL", hint="Only for S3-compatible stores."),
-            Field("access_key_id", "Access key id"),
-            Field("secret_access_key", "Secret access key", "password"),
-            Field("storage_class", "Storage class", "select", options=_S3_CLASSES),
-        ),
-    ),
-    DestinationKind(
-        "azure",
-        "Microsoft Azure",
-        "container",
-        (
-            Field("container", "Container", required=True),
-            Field("prefix", "Prefix"),
-            Field("account_name", "Account name"),
-            Field("account_key", "Account key", "password"),
-            Field("sas_token", "SAS token", "password", hint="Instead of the account key."),
-            Field(
-                "connection_string",
-                "Connection string",
-                "password",
-                hint="Instead of account name and key.",
-            ),
-            Field("endpoint_url", "Endpoint URL"),
-        ),
-    ),
-    DestinationKind(
-        "gcs",
-        "Google Cloud Storage",
-        "bucket",
-        (
-            Field("bucket", "Bucket", required=True),
-            Field("prefix", "Prefix"),
-            Field("project", "Project"),
-            Field(
-                "credentials_json",
-                "Service account key (JSON)",
-                "password",
-                hint="Paste the key file's contents.",
-            ),
-            Field("endpoint_url", "Endpoint URL"),
-        ),
-    ),
-    DestinationKind(
-        "glacier",
-        "Amazon Glacier",
-        "vault",
-        (
-            Field("vault", "Vault", required=True),
-            Field("region", "Region"),
-            Field("prefix", "Prefix"),
-            Field("access_key_id", "Access key id"),
-            Field("secret_access_key", "Secret access key", "password"),
-            Field("endpoint_url", "Endpoint URL"),
-        ),
-    ),
-    DestinationKind(
-        "ftp",
-        "FTP / FTPS",
-        "host",
-        (
-            Field("host", "Host", required=True, placeholder="ftp.example.com"),
-            Field("port", "Port", "number", placeholder="21"),
-            Field("user", "User", placeholder="anonymous"),
-            Field("password", "Password", "password"),
-            Field("folder", "Folder", placeholder="/backups"),
-            Field("tls", "Use TLS (FTPS)", "checkbox"),
-        ),
-    ),
-)
 
-KINDS = {k.kind: k for k in DESTINATION_KINDS}
+def _input(name: str, info: FieldInfo) -> Field:
+    options = choices(info)
+    if is_secret(info):
+        kind = "password"
+    elif options:
+        kind = "select"
+    elif info.annotation is bool:
+        kind = "checkbox"
+    elif info.annotation is int:
+        kind = "number"
+    else:
+        kind = "text"
+    examples = info.examples or []
+    return Field(
+        name,
+        str(info.title),
+        kind,
+        required=info.is_required(),
+        placeholder=str(examples[0]) if examples else "",
+        hint=info.description or "",
+        options=options,
+    )
+
+
+KINDS = {kind: kind_form(backend(kind).config) for kind in kinds()}
 
 TASK_FIELDS = (
     "name",

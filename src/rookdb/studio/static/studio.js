@@ -153,7 +153,7 @@
       const verb = type && type.value === "snapshot" ? "Snapshot" : "Backup";
       const labels = Array.from(list.querySelectorAll(".dest")).map((box) => {
         const key = form.querySelector(`[name="${box.dataset.keyField}"]`);
-        const title = { local: "Local", s3: "S3", azure: "Azure", gcs: "Google Cloud", glacier: "Glacier", ftp: "FTP" }[box.dataset.kind] || box.dataset.kind;
+        const title = box.dataset.kindLabel || box.dataset.kind;
         return key && key.value.trim() ? `${title} (${key.value.trim()})` : title;
       });
       name.placeholder = `${verb} to ${labels.length ? labels.join(", ") : "…"}`;
