@@ -33,20 +33,20 @@ T = TypeVar("T")
 REQUEST_TIMEOUT_SECONDS = 5.0
 
 
-def _b64(data: str | bytes) -> str:
+def b64(data: str | bytes) -> str:
     raw = data.encode() if isinstance(data, str) else data
     return base64.b64encode(raw).decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-def _range_end(prefix: str) -> str:
+def prefix_end(prefix: str) -> str:
     # The first key after every key starting with `prefix` (etcd's prefix range).
     raw = bytearray(prefix.encode())
     raw[-1] += 1
-    return _b64(bytes(raw))
+    return b64(bytes(raw))
 
 
 class EtcdClient:
@@ -142,8 +142,8 @@ class EtcdSystemStore(SystemStore):
         answer = self._client.post(
             "kv/txn",
             {
-                "compare": [_version_is(key, 0)],
-                "success": [{"request_put": {"key": _b64(key), "value": _b64(body)}}],
+                "compare": [version_is(key, 0)],
+                "success": [{"request_put": {"key": b64(key), "value": b64(body)}}],
             },
         )
         if not answer.get("succeeded"):
@@ -184,7 +184,7 @@ class EtcdSystemStore(SystemStore):
     def list(self, namespace: str, prefix: str = "") -> list[Entry]:
         base = self._entry_key(namespace, "")
         return [
-            _entry(namespace, _unb64(kv["key"]).decode()[len(base) :], kv)
+            _entry(namespace, unb64(kv["key"]).decode()[len(base) :], kv)
             for kv in self._range_prefix(base + prefix)
         ]
 
@@ -200,14 +200,14 @@ class EtcdSystemStore(SystemStore):
         for write in writes:
             key = self._entry_key(write.namespace, write.key)
             if write.expected_version is not None:
-                compare.append(_version_is(key, write.expected_version))
+                compare.append(version_is(key, write.expected_version))
             if write.value is None:
-                success.append({"request_delete_range": {"key": _b64(key)}})
+                success.append({"request_delete_range": {"key": b64(key)}})
             else:
-                value = _b64(orjson.dumps(write.value))
-                success.append({"request_put": {"key": _b64(key), "value": value}})
+                value = b64(orjson.dumps(write.value))
+                success.append({"request_put": {"key": b64(key), "value": value}})
         if read_back is not None:
-            success.append({"request_range": {"key": _b64(read_back)}})
+            success.append({"request_range": {"key": b64(read_back)}})
         answer = self._client.post("kv/txn", {"compare": compare, "success": success})
         if not answer.get("succeeded"):
             names = ", ".join(f"{w.namespace}/{w.key}" for w in writes)
@@ -215,31 +215,31 @@ class EtcdSystemStore(SystemStore):
         return answer
 
     def _range(self, key: str) -> builtins.list[dict[str, Any]]:
-        answer = self._client.post("kv/range", {"key": _b64(key)})
+        answer = self._client.post("kv/range", {"key": b64(key)})
         return list(answer.get("kvs", []))
 
     def _range_prefix(self, prefix: str) -> builtins.list[dict[str, Any]]:
         answer = self._client.post(
             "kv/range",
-            {"key": _b64(prefix), "range_end": _range_end(prefix), "sort_order": 1},
+            {"key": b64(prefix), "range_end": prefix_end(prefix), "sort_order": 1},
         )
         return list(answer.get("kvs", []))
 
     def _delete(self, key: str) -> bool:
-        answer = self._client.post("kv/deleterange", {"key": _b64(key)})
+        answer = self._client.post("kv/deleterange", {"key": b64(key)})
         return int(answer.get("deleted", 0)) > 0
 
 
-def _version_is(key: str, version: int) -> dict[str, Any]:
+def version_is(key: str, version: int) -> dict[str, Any]:
     # etcd's JSON gateway leaves out fields equal to zero, so "version 0" (the key
     # does not exist) is sent as an explicit 0 and compared with EQUAL.
-    return {"key": _b64(key), "result": "EQUAL", "target": "VERSION", "version": str(version)}
+    return {"key": b64(key), "result": "EQUAL", "target": "VERSION", "version": str(version)}
 
 
 def _entry(namespace: str, key: str, kv: dict[str, Any]) -> Entry:
-    return Entry(namespace, key, orjson.loads(_unb64(kv.get("value", ""))), int(kv["version"]))
+    return Entry(namespace, key, orjson.loads(unb64(kv.get("value", ""))), int(kv["version"]))
 
 
 def _database(kv: dict[str, Any]) -> DatabaseRecord:
-    body = orjson.loads(_unb64(kv.get("value", "")))
+    body = orjson.loads(unb64(kv.get("value", "")))
     return DatabaseRecord(body["name"], body["created_at"], body["file"], body.get("settings", {}))

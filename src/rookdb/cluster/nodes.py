@@ -1,0 +1,175 @@
+"""Nodes of a cluster: each registers under its own etcd lease; a node whose lease is gone is down.
+
+Under `/rookdb/{cluster}/` etcd holds, per node tag, a *live* key bound to the
+node's lease (gone within the lease TTL once the node dies or is cut off) and
+a durable *known* record (its URL, when it joined, when it was last seen), so
+the topology can say "down since" rather than forget a node. Joining checks the
+cluster key's id first, and claims the live key in one transaction that fails
+when a live node already has the tag.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from rookdb.cluster.lease import KeptLease
+from rookdb.errors import AlreadyExists, InvalidInput
+from rookdb.system.etcd import EtcdClient, b64, prefix_end, unb64, version_is
+
+NODE_TTL_SECONDS = 10
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node as the topology shows it."""
+
+    tag: str
+    url: str
+    state: str  # "up" | "down"
+    joined_at: str | None
+    last_seen: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "url": self.url,
+            "state": self.state,
+            "joined_at": self.joined_at,
+            "last_seen": self.last_seen,
+        }
+
+
+class NodeRegistry:
+    """This node's membership: join (key check, tag claim), stay alive, list every node."""
+
+    def __init__(
+        self,
+        client: EtcdClient,
+        *,
+        cluster: str,
+        tag: str,
+        url: str,
+        key_id: str,
+        ttl: int = NODE_TTL_SECONDS,
+    ) -> None:
+        self._client = client
+        self._root = f"/rookdb/{cluster}/"
+        self.tag, self.url, self.key_id, self.ttl = tag, url, key_id, ttl
+        self._lease: KeptLease | None = None
+        self._lock = threading.Lock()
+
+    # -- joining and leaving --------------------------------------------------------
+    def join(self) -> None:
+        """Check the cluster key, claim the tag under a new lease, start keeping it alive."""
+        self._check_key()
+        lease = KeptLease(self._client, self.ttl, on_refresh=self._seen)
+        live, known = self._live_key(self.tag), self._known_key(self.tag)
+        record = {"tag": self.tag, "url": self.url, "started_at": _now()}
+        answer = self._client.post(
+            "kv/txn",
+            {
+                "compare": [version_is(live, 0)],
+                "success": [
+                    _put(live, record, lease=lease.id),
+                    _put(known, {**record, "joined_at": record["started_at"], "last_seen": _now()}),
+                ],
+            },
+        )
+        if not answer.get("succeeded"):
+            lease.stop()
+            holder = self._get(live) or {}
+            raise AlreadyExists(
+                f"node tag {self.tag!r} is in use by a live node at {holder.get('url', '?')}; "
+                "choose another --node-tag, or stop that node first"
+            )
+        with self._lock:
+            self._lease = lease
+
+    def leave(self) -> None:
+        """Stop this node's lease: its live key goes at once, the topology shows it down."""
+        with self._lock:
+            lease, self._lease = self._lease, None
+        if lease is not None:
+            self._seen()
+            lease.stop(revoke=True)
+
+    def _check_key(self) -> None:
+        key = f"{self._root}cluster/key-id"
+        self._client.post(
+            "kv/txn",
+            {"compare": [version_is(key, 0)], "success": [_put(key, {"key_id": self.key_id})]},
+        )
+        stored = (self._get(key) or {}).get("key_id")
+        if stored != self.key_id:
+            raise InvalidInput(
+                f"this node's cluster key (id {self.key_id}) is not the cluster's (id {stored}): "
+                "every node must be given a copy of the same key file",
+                field="cluster_key_file",
+            )
+
+    def _seen(self) -> None:
+        known = self._get(self._known_key(self.tag))
+        if known is not None:
+            self._client.post(
+                "kv/put",
+                {
+                    "key": b64(self._known_key(self.tag)),
+                    "value": _value({**known, "last_seen": _now()}),
+                },
+            )
+
+    # -- the nodes -------------------------------------------------------------------
+    def nodes(self) -> list[NodeView]:
+        """Every node that ever joined, up when its lease is alive, by tag."""
+        live = {v["tag"]: v for v in self._list(f"{self._root}nodes/live/")}
+        known = {v["tag"]: v for v in self._list(f"{self._root}nodes/known/")}
+        views = []
+        for tag in sorted(known.keys() | live.keys()):
+            entry = {**known.get(tag, {}), **live.get(tag, {})}
+            views.append(
+                NodeView(
+                    tag=tag,
+                    url=str(entry.get("url", "")),
+                    state="up" if tag in live else "down",
+                    joined_at=entry.get("joined_at"),
+                    last_seen=_now() if tag in live else entry.get("last_seen"),
+                )
+            )
+        return views
+
+    # -- etcd --------------------------------------------------------------------------
+    def _live_key(self, tag: str) -> str:
+        return f"{self._root}nodes/live/{tag}"
+
+    def _known_key(self, tag: str) -> str:
+        return f"{self._root}nodes/known/{tag}"
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        kvs = self._client.post("kv/range", {"key": b64(key)}).get("kvs", [])
+        return orjson.loads(unb64(kvs[0].get("value", ""))) if kvs else None
+
+    def _list(self, prefix: str) -> list[dict[str, Any]]:
+        answer = self._client.post(
+            "kv/range", {"key": b64(prefix), "range_end": prefix_end(prefix)}
+        )
+        return [orjson.loads(unb64(kv.get("value", ""))) for kv in answer.get("kvs", [])]
+
+
+def _value(body: dict[str, Any]) -> str:
+    return b64(orjson.dumps(body))
+
+
+def _put(key: str, body: dict[str, Any], *, lease: str | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"key": b64(key), "value": _value(body)}
+    if lease is not None:
+        request["lease"] = lease
+    return {"request_put": request}
