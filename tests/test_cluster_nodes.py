@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import signal
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from etcd_server import EtcdCluster, start_etcd
+from etcd_server import EtcdCluster, free_port, start_etcd
 from rookdb.cluster.key import cluster_key_id, new_cluster_key, read_cluster_key
 from rookdb.cluster.nodes import NodeRegistry
 from rookdb.errors import AlreadyExists, InvalidInput
@@ -97,11 +99,13 @@ def test_a_live_tag_is_refused_and_free_again_once_its_lease_is_gone(
 
 
 def test_a_node_with_another_cluster_key_is_refused(etcd: EtcdCluster, cluster_name: str) -> None:
-    node(etcd, cluster_name, "A").join()
+    first = node(etcd, cluster_name, "A")
+    first.join()
     other = node(etcd, cluster_name, "B", key_id=cluster_key_id(b"x" * 32))
     with pytest.raises(InvalidInput, match="same key file"):
         other.join()
     assert [n.tag for n in node(etcd, cluster_name, "C").nodes()] == ["A"]
+    first.leave()
 
 
 def test_cluster_key_files(tmp_path: Path) -> None:
@@ -114,3 +118,29 @@ def test_cluster_key_files(tmp_path: Path) -> None:
         read_cluster_key(path)
     with pytest.raises(InvalidInput, match="rookdb cluster key"):
         read_cluster_key(tmp_path / "missing.key")
+
+
+def test_cluster_status_lists_the_nodes_and_etcd_health(
+    etcd: EtcdCluster, cluster_name: str
+) -> None:
+    from rookdb_process import cli
+
+    a = node(etcd, cluster_name, "A")
+    a.join()
+    try:
+        endpoints = ",".join(etcd.endpoints)
+        done = cli(
+            "cluster", "status", "--cluster", endpoints, "--cluster-name", cluster_name, "--json"
+        )
+        assert done.returncode == 0, done.stderr
+        view = json.loads(done.stdout)
+        assert [(n["tag"], n["state"]) for n in view["nodes"]] == [("A", "up")]
+        assert view["etcd"]["healthy"] is True
+    finally:
+        a.leave()
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = cli("cluster", "status", "--cluster", dead)
+    assert done.returncode == 1 and "does not answer" in done.stderr
+    assert "Traceback" not in done.stderr
+    key = cli("cluster", "key")
+    assert key.returncode == 0 and len(base64.b64decode(key.stdout.strip())) == 32

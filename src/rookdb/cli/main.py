@@ -18,6 +18,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from rookdb.cli import (
     attachments,
     backup,
+    cluster,
     context,
     databases,
     documents,
@@ -82,6 +83,7 @@ for _module in (
     task_setup,
     restore,
     keys,
+    cluster,
 ):
     _module.register(app)
 

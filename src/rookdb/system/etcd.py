@@ -59,13 +59,20 @@ class EtcdClient:
 
         self._clients = []
         for endpoint in endpoints:
-            parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InvalidInput(f"{endpoint!r} is not an etcd URL", field="cluster")
+            try:
+                parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+                port = parts.port
+            except ValueError:
+                parts, port = None, None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InvalidInput(
+                    f"{endpoint!r} is not an etcd URL (such as http://127.0.0.1:2379)",
+                    field="cluster",
+                )
             self._clients.append(
                 Etcd3Client(
                     host=parts.hostname,
-                    port=parts.port or 2379,
+                    port=port or 2379,
                     protocol=parts.scheme,
                     timeout=timeout,
                     api_path="/v3/",
@@ -117,8 +124,13 @@ class EtcdClient:
 def _reason(exc: Exception | None) -> str:
     if exc is None:
         return "no endpoint"
-    text = " ".join(str(a) for a in exc.args if a) or type(exc).__name__
-    return text[:200]
+    kind = {
+        "ConnectionFailedError": "connection refused or no route",
+        "ConnectionTimeoutError": "no answer in time (no leader, or unreachable)",
+    }.get(type(exc).__name__, type(exc).__name__)
+    detail = str(getattr(exc, "detail_text", "") or "")
+    # requests' texts are long and nested; etcd's own error text is short and useful.
+    return kind if not detail or "HTTPConnectionPool" in detail else f"{kind}: {detail[:200]}"
 
 
 class EtcdSystemStore(SystemStore):
