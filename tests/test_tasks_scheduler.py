@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from rookdb import Instance
 from rookdb.backup import verify_run_folder
 from rookdb.errors import TaskBusy
 from rookdb.tasks import BackupScheduler, BackupTasks, ManualClock
+from rookdb.tasks.lease import Lease
+from rookdb.tasks.records import RunMarker
 
 
 def make(instance: Instance, clock: ManualClock) -> BackupTasks:
@@ -224,7 +227,9 @@ def test_a_run_interrupted_by_a_stop_is_reported_at_start(
     instance.create_database("shop")
     svc = make(instance, clock)
     task_id = create(svc, tmp_path / "out", full_backup_cron="0 2 * * *")
-    svc.statuses.update("shop", task_id, lambda r: setattr(r, "running", {"kind": "full"}))
+    # As a process killed mid-run before leases left it: no lease.
+    marker = RunMarker("full", "2026-11-22T09:00:00Z")
+    svc.statuses.update("shop", task_id, lambda r: setattr(r, "running", marker))
     svc.scheduler.recover_interrupted()
     status = svc.status("shop", task_id)
     assert status["running"] is None
@@ -238,18 +243,14 @@ def test_only_a_run_whose_lease_ran_out_counts_as_interrupted(
     instance.create_database("shop")
     svc = make(instance, clock)
     task_id = create(svc, tmp_path / "out", full_backup_cron="0 2 * * *")
-    live = {
-        "kind": "full",
-        "node": "A",
-        "holder": "another-process",
-        "lease_until": "2999-01-01T00:00:00Z",
-    }
+    held = Lease(node="A", holder="another-process", until="2999-01-01T00:00:00Z")
+    live = RunMarker("full", "2026-11-22T09:00:00Z", lease=held)
     svc.statuses.update("shop", task_id, lambda r: setattr(r, "running", live))
     svc.scheduler.recover_interrupted()
     assert svc.status("shop", task_id)["running"] is not None
     with pytest.raises(TaskBusy, match="already going on node A"):
         svc.backup_now("shop", task_id)
-    expired = {**live, "lease_until": "2020-01-01T00:00:00Z"}
+    expired = live.with_lease(replace(held, until="2020-01-01T00:00:00Z"))
     svc.statuses.update("shop", task_id, lambda r: setattr(r, "running", expired))
     svc.scheduler.tick()  # every tick looks for leases that ran out
     status = svc.status("shop", task_id)

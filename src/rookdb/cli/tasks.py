@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import orjson
@@ -20,6 +20,10 @@ from rich.table import Table
 
 from rookdb.cli import context
 from rookdb.errors import BackupError, InvalidInput
+
+if TYPE_CHECKING:  # rookdb.tasks is imported when a command runs, not with the CLI
+    from rookdb.tasks import BackupTasks
+    from rookdb.tasks.status_view import TaskOverview, TaskStatus
 
 tasks_app = typer.Typer(
     name="tasks",
@@ -55,17 +59,20 @@ class RemoteTasks:
         result: dict[str, Any] = self._call("POST", self._base(database), json=payload)
         return result
 
-    def list(self, database: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("GET", self._base(database))["tasks"]
-        return result
+    def overview(self, database: str) -> list[TaskOverview]:
+        from rookdb.tasks.status_view import TaskOverview
+
+        rows = self._call("GET", self._base(database))["tasks"]
+        return [TaskOverview.from_json(row) for row in rows]
 
     def get(self, database: str, task_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", self._base(database, task_id))
         return result
 
-    def status(self, database: str, task_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{self._base(database, task_id)}/status")
-        return result
+    def task_status(self, database: str, task_id: str) -> TaskStatus:
+        from rookdb.tasks.status_view import TaskStatus
+
+        return TaskStatus.from_json(self._call("GET", f"{self._base(database, task_id)}/status"))
 
     def enable(self, database: str, task_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", f"{self._base(database, task_id)}/enable")
@@ -95,7 +102,7 @@ class RemoteTasks:
 
 
 @contextmanager
-def open_tasks(ctx: typer.Context) -> Iterator[Any]:
+def open_tasks(ctx: typer.Context) -> Iterator[BackupTasks | RemoteTasks]:
     """`BackupTasks` over the data dir, or `RemoteTasks` over the server; closed at the end."""
     cli = context.get(ctx)
     if cli.url:
@@ -228,22 +235,21 @@ def create(
 def list_tasks(ctx: typer.Context, database: DatabaseArg, as_json: JsonFlag = False) -> None:
     """List a database's backup tasks with their status."""
     with open_tasks(ctx) as tasks:
-        found = tasks.list(database)
+        found: list[TaskOverview] = tasks.overview(database)
     if as_json:
-        context.print_json(found)
+        context.print_json([row.to_json() for row in found])
         return
     table = Table("id", "name", "state", "last full", "last incremental", "next", "last error")
-    for task in found:
-        status = task["status"]
-        upcoming = status["next_backup"]
+    for row in found:
+        status = row.status
         table.add_row(
-            task["id"],
-            task["name"],
-            status["state"] + (" (overdue)" if status["overdue"] else ""),
-            status["last_full_backup"] or "never",
-            status["last_incremental_backup"] or "never",
-            f"{upcoming['at']} {upcoming['kind']}" if upcoming else "-",
-            (status["last_run"] or {}).get("error") or "",
+            row.id,
+            row.task["name"],
+            status.state + (" (overdue)" if status.overdue else ""),
+            status.last_full_backup or "never",
+            status.last_incremental_backup or "never",
+            _next(status),
+            (status.last_run.error if status.last_run else None) or "",
         )
     Console(file=sys.stdout).print(table)
 
@@ -255,60 +261,65 @@ def show(
     """Show a task's definition (secrets masked) and status."""
     with open_tasks(ctx) as tasks:
         task = tasks.get(database, task_id)
-        status = tasks.status(database, task_id)
+        status: TaskStatus = tasks.task_status(database, task_id)
     if as_json:
-        context.print_json({"task": task, "status": status})
+        context.print_json({"task": task, "status": status.to_json()})
         return
-    upcoming = status["next_backup"]
-    last = status["last_run"] or {}
     lines = [
         f"{task['id']}  {task['name']}",
-        f"  state:            {status['state']} on node {status['node']}"
-        + ("  OVERDUE" if status["overdue"] else ""),
+        f"  state:            {status.state} on node {status.node}"
+        + ("  OVERDUE" if status.overdue else ""),
         f"  type:             {task['type']}  compression {task['compression']}",
         f"  full cron:        {task['full_backup_cron'] or '-'}  ({task['timezone']})",
         f"  incremental cron: {task['incremental_backup_cron'] or '-'}",
-        f"  last full:        {status['last_full_backup'] or 'never'}",
-        f"  last incremental: {status['last_incremental_backup'] or 'never'}",
-        f"  last etag:        {status['last_etag']}",
-        f"  next backup:      {upcoming['at'] + ' ' + upcoming['kind'] if upcoming else '-'}",
+        f"  last full:        {status.last_full_backup or 'never'}",
+        f"  last incremental: {status.last_incremental_backup or 'never'}",
+        f"  last etag:        {status.last_etag}",
+        f"  next backup:      {_next(status)}",
     ]
-    if status.get("schedule_error"):
-        lines.append(f"  schedule:         {status['schedule_error']}")
-    if status["running"]:
-        lines.append(f"  running:          {status['running']['kind']} {status['running']}")
-    if last:
-        outcome = "skipped (no change)" if last.get("skipped") else last.get("error") or "ok"
+    if status.schedule_error:
+        lines.append(f"  schedule:         {status.schedule_error}")
+    if status.running is not None:
+        running = status.running
+        done = f", {running.progress.percent}% done" if running.progress else ""
+        lines.append(f"  running:          {running.kind} since {running.started_at}{done}")
+    last = status.last_run
+    if last is not None:
+        outcome = "skipped (no change)" if last.skipped else last.error or "ok"
         lines.append(
-            f"  last run:         {last.get('kind')} at {last.get('started_at')}: {outcome}"
-            f" ({last.get('documents', 0)} documents, {last.get('size_bytes', 0)} bytes,"
-            f" {last.get('duration_ms', 0)} ms)"
+            f"  last run:         {last.kind} at {last.started_at}: {outcome}"
+            f" ({last.documents} documents, {last.size_bytes} bytes, {last.duration_ms} ms)"
         )
-    for dest in status["destinations"]:
-        reason = f": {dest['error']}" if dest.get("error") else ""
-        lines.append(f"  destination:      {dest['name']} {dest['state']}{reason}")
-    if task.get("drill") or status.get("last_drill"):
+    for dest in status.destinations:
+        reason = f": {dest.error}" if dest.error else ""
+        lines.append(f"  destination:      {dest.name} {dest.state}{reason}")
+    if task.get("drill") or status.last_drill is not None:
         lines.extend(_drill_lines(task.get("drill") or {}, status))
     typer.echo("\n".join(lines))
 
 
-def _drill_lines(drill: dict[str, Any], status: dict[str, Any]) -> list[str]:
+def _next(status: TaskStatus) -> str:
+    from rookdb.tasks.clock import format_time
+
+    upcoming = status.next_backup
+    return f"{format_time(upcoming.at)} {upcoming.kind}" if upcoming else "-"
+
+
+def _drill_lines(drill: dict[str, Any], status: TaskStatus) -> list[str]:
     when = [
         w for w in ("after each full" if drill.get("after_full") else "", drill.get("cron")) if w
     ]
-    verified = status.get("last_verified_restorable")
+    verified = status.last_verified_restorable
     lines = [
         f"  drill:            {', '.join(when) or 'on demand'}"
         f" (destination {drill.get('destination', 0)})",
         "  verified restorable: "
-        + (
-            f"{verified['at']} {verified['run_folder']}/{verified['file']}" if verified else "never"
-        ),
+        + (f"{verified.at} {verified.run_folder}/{verified.file}" if verified else "never"),
     ]
-    if status.get("restore_time_seconds") is not None:
-        lines.append(f"  restore time:     {status['restore_time_seconds']:.2f} s")
-    if status.get("last_drill_error"):
-        lines.append(f"  last drill error: {status['last_drill_error']}")
+    if status.restore_time_seconds is not None:
+        lines.append(f"  restore time:     {status.restore_time_seconds:.2f} s")
+    if status.last_drill_error:
+        lines.append(f"  last drill error: {status.last_drill_error}")
     return lines
 
 
@@ -321,26 +332,26 @@ def drill_now(
     Embedded, the command waits for the drill; against a server it queues it and returns.
     """
     with open_tasks(ctx) as tasks:
-        if context.get(ctx).url:
-            result = tasks.drill_now(database, task_id)
-        else:
-            result = tasks.drill_now(database, task_id, wait=True)
+        if isinstance(tasks, RemoteTasks):  # queued on the server, in the background
+            queued = tasks.drill_now(database, task_id)
+            if as_json:
+                context.print_json(queued)
+            else:
+                typer.echo(f"queued a restore drill of {task_id}")
+            return
+        outcome = tasks.run_drill_now(database, task_id)
     if as_json:
-        context.print_json(result)
-    if "status" in result:  # remote: queued in the background
+        context.print_json(outcome.to_json())
+    if outcome.skipped:
         if not as_json:
-            typer.echo(f"queued a restore drill of {task_id}")
+            typer.echo(f"{task_id}: {outcome.error}")
         return
-    if result.get("skipped"):
-        if not as_json:
-            typer.echo(f"{task_id}: {result['error']}")
-        return
-    if not result.get("passed"):
-        raise BackupError(f"drill of {task_id} failed: {result.get('error')}")
+    if not outcome.passed:
+        raise BackupError(f"drill of {task_id} failed: {outcome.error}")
     if not as_json:
         typer.echo(
-            f"{task_id}: restorable up to {result['run_folder']}/{result['file']}"
-            f" (restore {result['restore_seconds']:.2f} s, {result['documents']} documents)"
+            f"{task_id}: restorable up to {outcome.run_folder}/{outcome.file}"
+            f" (restore {outcome.restore_seconds or 0:.2f} s, {outcome.documents} documents)"
         )
 
 
@@ -359,27 +370,29 @@ def now(
     Embedded, the command waits for the run; against a server it starts it and returns.
     """
     with open_tasks(ctx) as tasks:
-        if context.get(ctx).url:
-            result = tasks.backup_now(database, task_id, full=full)
-        else:
-            result = tasks.backup_now(database, task_id, full=full, wait=True)
+        if isinstance(tasks, RemoteTasks):  # started on the server, in the background
+            started = tasks.backup_now(database, task_id, full=full)
+            if as_json:
+                context.print_json(started)
+            else:
+                typer.echo(
+                    f"started {started['kind']} backup of {task_id} at {started['started_at']}"
+                )
+            return
+        run = tasks.run_backup_now(database, task_id, full=full)
     if as_json:
-        context.print_json(result)
-    if "status" in result:  # remote: started in the background
-        if not as_json:
-            typer.echo(f"started {result['kind']} backup of {task_id} at {result['started_at']}")
-        return
-    if result.get("error"):
+        context.print_json(run.to_json())
+    if run.error:
         # With --json too: a script must not read a failed backup as done.
-        raise BackupError(f"backup of {task_id} failed: {result['error']}")
+        raise BackupError(f"backup of {task_id} failed: {run.error}")
     if as_json:
         return
-    if result.get("skipped"):
+    if run.skipped:
         typer.echo(f"{task_id}: nothing changed since the last backup (skipped)")
     else:
         typer.echo(
-            f"{task_id}: {result['kind']} backup {result['file']}"
-            f" ({result['documents']} documents, {result['size_bytes']} bytes)"
+            f"{task_id}: {run.kind} backup {run.file}"
+            f" ({run.documents} documents, {run.size_bytes} bytes)"
         )
 
 

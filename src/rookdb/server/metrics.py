@@ -60,17 +60,20 @@ def metrics(tasks: TasksDep) -> Response:
         labels = (database, task.id, task.name)
         last_success.labels(*labels).set(_unix(record.last_success))
         last_full.labels(*labels).set(_unix(record.last_full_backup))
-        last_run = record.last_run or {}
-        duration.labels(*labels).set((last_run.get("duration_ms") or 0) / 1000)
-        size.labels(*labels).set(last_run.get("size_bytes") or 0)
+        last_run, verified, drill = (
+            record.last_run,
+            record.last_verified_restorable,
+            record.last_drill,
+        )
+        duration.labels(*labels).set(last_run.duration_ms / 1000 if last_run else 0)
+        size.labels(*labels).set(last_run.size_bytes if last_run else 0)
         runs.labels(*labels).set(record.runs)
         failures.labels(*labels).set(record.failures)
-        overdue.labels(*labels).set(1 if status["overdue"] else 0)
-        running.labels(*labels).set(1 if status["running"] else 0)
-        verified = record.last_verified_restorable or {}
-        drill_success.labels(*labels).set(_unix(verified.get("at")))
+        overdue.labels(*labels).set(1 if status.overdue else 0)
+        running.labels(*labels).set(1 if status.running is not None else 0)
+        drill_success.labels(*labels).set(_unix(verified.at if verified else None))
         drill_restore.labels(*labels).set(record.restore_time_seconds or 0)
-        drill_cpu.labels(*labels).set((record.last_drill or {}).get("cpu_seconds") or 0)
+        drill_cpu.labels(*labels).set((drill.cpu_seconds if drill else None) or 0)
         drill_runs.labels(*labels).set(record.drills)
         drill_failures.labels(*labels).set(record.drill_failures)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

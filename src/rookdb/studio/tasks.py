@@ -42,16 +42,16 @@ def tasks_page(request: Request, name: str) -> Response:
     """One card per backup task: state, destinations, last and next backups, actions."""
     try:
         instance_of(request).database(name)
-        tasks = tasks_of(request).list(name)
+        rows = tasks_of(request).overview(name)
     except RookError as exc:
         return error_page(request, exc)
     cards = [
         {
-            "task": task,
-            "status": task["status"],
-            "destinations": [destination_label(d) for d in task["destinations"]],
+            "task": row.task,
+            "status": row.status,
+            "destinations": [destination_label(d) for d in row.task["destinations"]],
         }
-        for task in tasks
+        for row in rows
     ]
     return render(request, "tasks.html", {"db": name, "tab": "tasks", "cards": cards})
 
@@ -158,19 +158,22 @@ def history_page(request: Request, name: str, task_id: str) -> Response:
     service = tasks_of(request)
     try:
         task = service.get(name, task_id)
-        runs = service.history(name, task_id)
-        status = service.status(name, task_id)
+        runs = service.runs(name, task_id)
+        status = service.task_status(name, task_id)
     except RookError as exc:
         return error_page(request, exc)
-    # Per-destination results are kept with the latest run's status; older runs may lack them.
-    last = status.get("last_run") or {}
-    runs = [
-        {**run, "destinations": status["destinations"]}
-        if "destinations" not in run and run.get("started_at") == last.get("started_at")
-        else run
+    # Per-destination results are kept with the status, so only the latest run has them.
+    last = status.last_run
+    rows = [
+        {
+            "run": run,
+            "destinations": status.destinations
+            if last is not None and run.started_at == last.started_at
+            else (),
+        }
         for run in runs
     ]
-    context = {"db": name, "tab": "tasks", "task": task, "runs": runs}
+    context = {"db": name, "tab": "tasks", "task": task, "runs": rows}
     return render(request, "task_history.html", context)
 
 

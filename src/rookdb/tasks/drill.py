@@ -13,11 +13,10 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from rookdb.drill import (
     DestinationChainSource,
@@ -31,6 +30,7 @@ from rookdb.errors import RookError
 from rookdb.tasks import lease
 from rookdb.tasks.clock import format_time, parse_time
 from rookdb.tasks.model import BackupTask, DrillConfig, cron_next
+from rookdb.tasks.records import DrillMarker, DrillOutcome, DrillTrigger, LastRun, VerifiedPoint
 from rookdb.tasks.runner import state_root
 from rookdb.tasks.status import StatusRecord
 from rookdb.tasks.upload import display_name
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Trigger = Literal["after_full", "cron", "manual"]
-
 
 @dataclass
 class DrillHandle:
@@ -49,13 +47,17 @@ class DrillHandle:
 
     database: str
     task_id: str
-    trigger: Trigger
+    trigger: DrillTrigger
     requested_at: datetime
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    future: Future[DrillOutcome] = field(default_factory=Future)
+
+    def outcome(self, timeout: float | None = None) -> DrillOutcome:
+        """Block until the drill ends; what it found."""
+        return self.future.result(timeout)
 
     def wait(self, timeout: float | None = None) -> dict[str, Any]:
-        """Block until the drill ends; its `last_drill` entry."""
-        return self.future.result(timeout)
+        """Block until the drill ends; its `last_drill` entry as JSON."""
+        return self.outcome(timeout).to_json()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,31 +76,30 @@ def next_drill(task: BackupTask, record: StatusRecord) -> datetime | None:
 
 
 def drill_task(
-    scheduler: BackupScheduler, database: str, task: BackupTask, trigger: Trigger
-) -> dict[str, Any]:
-    """Drill the task's newest chain now and record it; the `last_drill` entry."""
+    scheduler: BackupScheduler, database: str, task: BackupTask, trigger: DrillTrigger
+) -> DrillOutcome:
+    """Drill the task's newest chain now and record it; its `DrillOutcome`."""
     config = task.drill or DrillConfig()
     started = scheduler.clock.now()
     record = scheduler.statuses.get(database, task.id)
     destinations = task.destination_dicts()
     target = destinations[min(config.destination, len(destinations) - 1)]
-    entry: dict[str, Any] = {
-        "at": format_time(started),
-        "trigger": trigger,
-        "destination": display_name(target),
-        "run_folder": record.run_folder if record else None,
-        "file": record.last_file if record else None,
-        "skipped": False,
-    }
+    planned = DrillOutcome(
+        at=format_time(started),
+        trigger=trigger,
+        destination=display_name(target),
+        run_folder=record.run_folder if record else None,
+        file=record.last_file if record else None,
+    )
     if record is None or record.run_folder is None or record.last_file is None:
-        entry.update(skipped=True, passed=None, error="no backup to drill yet")
-        _record(scheduler, database, task.id, entry, None)
-        return entry
+        skipped = replace(planned, skipped=True, error="no backup to drill yet")
+        _record(scheduler, database, task.id, skipped, None)
+        return skipped
     source = DestinationChainSource(
         target,
         record.run_folder,
         until=record.last_file,
-        label=entry["destination"],
+        label=planned.destination,
         state_dir=state_root(scheduler.instance, task.id),
     )
     report = run_drill(
@@ -107,55 +108,54 @@ def drill_task(
         until=record.last_file,
         encryption_key=task.encryption_key,
     )
-    entry.update(_summary(report))
-    entry["file"] = report.last_file or entry["file"]
-    _record(scheduler, database, task.id, entry, report)
-    return entry
+    outcome = _measured(planned, report)
+    _record(scheduler, database, task.id, outcome, report)
+    return outcome
 
 
-def _summary(report: DrillReport) -> dict[str, Any]:
-    return {
-        "passed": report.passed,
-        "error": report.error,
-        "file_failed": report.file_failed,
-        "seconds": round(report.seconds, 3),
-        "restore_seconds": round(report.restore_seconds, 3),
-        "check_seconds": round(report.check_seconds, 3),
-        "cpu_seconds": round(report.cpu_seconds, 3),
-        "bytes_read": report.bytes_read,
-        "bytes_downloaded": report.bytes_downloaded,
-        "documents": report.totals.get("documents"),
-        "last_etag": report.last_etag_found,
-    }
+def _measured(planned: DrillOutcome, report: DrillReport) -> DrillOutcome:
+    return replace(
+        planned,
+        passed=report.passed,
+        error=report.error,
+        file=report.last_file or planned.file,
+        file_failed=report.file_failed,
+        seconds=round(report.seconds, 3),
+        restore_seconds=round(report.restore_seconds, 3),
+        check_seconds=round(report.check_seconds, 3),
+        cpu_seconds=round(report.cpu_seconds, 3),
+        bytes_read=report.bytes_read,
+        bytes_downloaded=report.bytes_downloaded,
+        documents=report.totals.get("documents"),
+        last_etag=report.last_etag_found,
+    )
 
 
 def _record(
     scheduler: BackupScheduler,
     database: str,
     task_id: str,
-    entry: dict[str, Any],
+    outcome: DrillOutcome,
     report: DrillReport | None,
 ) -> None:
     def change(r: StatusRecord) -> None:
         r.drilling = None
-        r.last_drill = entry
+        r.last_drill = outcome
         if report is None:
             return
         r.drills += 1
         if report.passed:
             r.last_drill_error = None
             r.restore_time_seconds = round(report.restore_seconds, 3)
-            r.last_verified_restorable = {
-                "at": entry["at"],
-                "run_folder": entry["run_folder"],
-                "file": report.last_file,
-            }
-            if r.drill_failed_chain == entry["run_folder"]:
+            r.last_verified_restorable = VerifiedPoint(
+                outcome.at, outcome.run_folder, report.last_file
+            )
+            if r.drill_failed_chain == outcome.run_folder:
                 r.drill_failed_chain = None
             return
         r.drill_failures += 1
         r.last_drill_error = report.error
-        if entry["run_folder"] == r.run_folder:
+        if outcome.run_folder == r.run_folder:
             r.drill_failed_chain = r.run_folder
             r.chain_database_id = None  # the runner's cue that the next run is a full
 
@@ -194,11 +194,11 @@ class TaskDrills:
         with self._lock:
             return self._queued.get((database.lower(), task_id))
 
-    def after_run(self, database: str, task: BackupTask, run: dict[str, Any]) -> None:
+    def after_run(self, database: str, task: BackupTask, run: LastRun) -> None:
         """A backup run ended: drill its chain when it was a successful full backup."""
         if task.drill is None or not task.drill.after_full:
             return
-        if run.get("kind") == "full" and run.get("error") is None and not run.get("skipped"):
+        if run.kind == "full" and run.error is None and not run.skipped:
             self.submit(database, task, "after_full")
 
     def tick(self, now: datetime) -> list[DrillHandle]:
@@ -223,7 +223,7 @@ class TaskDrills:
                 delay = min(delay, (upcoming - now).total_seconds())
         return delay
 
-    def submit(self, database: str, task: BackupTask, trigger: Trigger) -> DrillHandle:
+    def submit(self, database: str, task: BackupTask, trigger: DrillTrigger) -> DrillHandle:
         """Queue a drill of the task (a drill already queued for it is returned instead)."""
         key = (database.lower(), task.id)
         with self._lock:
@@ -235,24 +235,23 @@ class TaskDrills:
             handle = DrillHandle(database, task.id, trigger, self._scheduler.clock.now())
             self._queued[key] = handle
             worker = self._worker
-        marker = lease.claim(
-            {"requested_at": format_time(handle.requested_at), "trigger": trigger},
-            self._scheduler.node_tag,
+        marker = DrillMarker(
+            format_time(handle.requested_at), trigger, lease.claim(self._scheduler.node_tag)
         )
         self._scheduler.statuses.update(database, task.id, lambda r: setattr(r, "drilling", marker))
         future = worker.submit(functools.partial(self._run, handle))
         future.add_done_callback(functools.partial(_forward, target=handle.future))
         return handle
 
-    def _run(self, handle: DrillHandle) -> dict[str, Any]:
+    def _run(self, handle: DrillHandle) -> DrillOutcome:
         statuses = self._scheduler.statuses
 
-        def update(change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> None:
-            statuses.update(
-                handle.database,
-                handle.task_id,
-                lambda r: setattr(r, "drilling", change(r.drilling)),
-            )
+        def update(change: lease.LeaseChange) -> None:
+            def apply(r: StatusRecord) -> None:
+                if r.drilling is not None:
+                    r.drilling = r.drilling.with_lease(change(r.drilling.lease))
+
+            statuses.update(handle.database, handle.task_id, apply)
 
         try:
             task = self._scheduler.tasks.get(handle.database, handle.task_id)
@@ -264,15 +263,12 @@ class TaskDrills:
                     "drill of backup task %s of %s failed", handle.task_id, handle.database
                 )
             message = getattr(exc, "message", None) or f"unexpected {type(exc).__name__}: {exc}"
-            entry: dict[str, Any] = {
-                "at": format_time(handle.requested_at),
-                "trigger": handle.trigger,
-            }
-            entry.update(passed=False, error=message, skipped=False)
+            at = format_time(handle.requested_at)
+            outcome = DrillOutcome(at, handle.trigger, passed=False, error=message)
             self._scheduler.statuses.update(
-                handle.database, handle.task_id, functools.partial(_errored, entry=entry)
+                handle.database, handle.task_id, functools.partial(_errored, outcome=outcome)
             )
-            return entry
+            return outcome
         finally:
             with self._lock:
                 self._queued.pop((handle.database.lower(), handle.task_id), None)
@@ -293,26 +289,21 @@ def _claim(record: StatusRecord, at: str) -> None:
     record.drill_anchor = at  # drill fire times up to now are consumed, whatever the outcome
 
 
-def _errored(record: StatusRecord, entry: dict[str, Any]) -> None:
+def _errored(record: StatusRecord, outcome: DrillOutcome) -> None:
     record.drilling = None
-    record.last_drill = entry
-    record.last_drill_error = entry["error"]
+    record.last_drill = outcome
+    record.last_drill_error = outcome.error
     record.drills += 1
     record.drill_failures += 1
 
 
-def _interrupted(record: StatusRecord, at: dict[str, Any]) -> None:
+def _interrupted(record: StatusRecord, at: DrillMarker) -> None:
     record.drilling = None
-    record.last_drill = {
-        "at": at.get("requested_at"),
-        "trigger": at.get("trigger"),
-        "passed": None,
-        "skipped": False,
-        "error": "interrupted: the server stopped during the drill",
-    }
+    error = "interrupted: the server stopped during the drill"
+    record.last_drill = DrillOutcome(at.requested_at, at.trigger, error=error)
 
 
-def _forward(source: Future[dict[str, Any]], target: Future[dict[str, Any]]) -> None:
+def _forward(source: Future[DrillOutcome], target: Future[DrillOutcome]) -> None:
     if source.cancelled():  # dropped from the queue at shutdown
         target.cancel()
         return

@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,14 @@ from rookdb.storage import Database
 from rookdb.tasks import lease, retention
 from rookdb.tasks.clock import Clock, format_time
 from rookdb.tasks.model import BackupKind, BackupTask
+from rookdb.tasks.records import (
+    Attempt,
+    DestinationOutcome,
+    LastRun,
+    Progress,
+    RetentionOutcome,
+    RunMarker,
+)
 from rookdb.tasks.status import StatusRecord, StatusStore
 from rookdb.tasks.upload import (
     delete_file,
@@ -63,37 +70,30 @@ def state_root(instance: Instance, task_id: str) -> Path:
 
 def run_backup(
     instance: Instance, statuses: StatusStore, request: RunRequest, clock: Clock, node_tag: str
-) -> dict[str, Any]:
-    """Run one backup now and record it; returns the `last_run` entry (errors included)."""
+) -> LastRun:
+    """Run one backup now and record it; returns its `LastRun` (errors included)."""
     task, database = request.task, request.database
     started = clock.now()
     db = instance.database(database)
-    running = lease.claim({"kind": request.kind, "started_at": format_time(started)}, node_tag)
+    held = lease.claim(node_tag)
 
     def take(r: StatusRecord) -> None:
         # The claim: one run of a task at a time, whichever process asks (TaskBusy).
         lease.check_free(r.running, f"a backup of task {task.id}")
-        r.running = {**running, "kind": _kind_for(r, db, request.kind), "progress": {}}
+        r.running = RunMarker(_kind_for(r, db, request.kind), format_time(started), None, held)
 
     record = statuses.update(database, task.id, take) or StatusRecord.fresh(task.id, started)
     kind = _kind_for(record, db, request.kind)
-    running["kind"] = kind
-    run: dict[str, Any] = {
-        "kind": kind,
-        "type": task.type if kind == "full" else "backup",
-        "started_at": format_time(started),
-        "duration_ms": 0,
-        "size_bytes": 0,
-        "documents": 0,
-        "error": None,
-        "skipped": False,
-        "manual": request.manual,
-        "node": node_tag,
-        "file": None,
-        "last_etag": record.last_etag,
-    }
-    with lease.kept_alive(functools.partial(_update_running, statuses, database, task.id)):
-        return _run(instance, statuses, request, record, run, running, clock, node_tag, started)
+    run = LastRun(
+        kind=kind,
+        started_at=format_time(started),
+        type=task.type if kind == "full" else "backup",
+        manual=request.manual,
+        node=node_tag,
+        last_etag=record.last_etag,
+    )
+    with lease.kept_alive(functools.partial(_update_lease, statuses, database, task.id)):
+        return _run(instance, statuses, request, record, run, clock, node_tag, started)
 
 
 def _kind_for(record: StatusRecord, db: Database, asked: BackupKind) -> BackupKind:
@@ -102,13 +102,14 @@ def _kind_for(record: StatusRecord, db: Database, asked: BackupKind) -> BackupKi
     return asked
 
 
-def _update_running(
-    statuses: StatusStore,
-    database: str,
-    task_id: str,
-    change: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+def _update_lease(
+    statuses: StatusStore, database: str, task_id: str, change: lease.LeaseChange
 ) -> None:
-    statuses.update(database, task_id, lambda r: setattr(r, "running", change(r.running)))
+    def apply(r: StatusRecord) -> None:
+        if r.running is not None:
+            r.running = r.running.with_lease(change(r.running.lease))
+
+    statuses.update(database, task_id, apply)
 
 
 def _run(
@@ -116,17 +117,15 @@ def _run(
     statuses: StatusStore,
     request: RunRequest,
     record: StatusRecord,
-    run: dict[str, Any],
-    running: dict[str, Any],
+    run: LastRun,
     clock: Clock,
     node_tag: str,
     started: datetime,
-) -> dict[str, Any]:
+) -> LastRun:
     """The run itself, once claimed: write, upload, retention, record the outcome."""
     task, database = request.task, request.database
     db = instance.database(database)
-    kind: BackupKind = run["kind"]
-    destinations: list[dict[str, Any]] = []
+    destinations: tuple[DestinationOutcome, ...] = ()
     t0 = time.monotonic()
     written: BackupFile | None = None
     try:
@@ -134,41 +133,43 @@ def _run(
         # (a CLI command beside `rookdb serve`) never removes this run's file.
         with staging.work_folder(staging_root(instance), prefix=f"{task.id}-") as folder:
             _reserve_previous_names(folder, record)
-            written = _write(db, folder, task, kind, record, node_tag, started, statuses, running)
+            written = _write(db, folder, task, run.kind, record, node_tag, started, statuses)
             if written is None:
-                run["skipped"] = True
-                destinations = [_skipped(d, started) for d in task.destination_dicts()]
+                run = replace(run, skipped=True)
+                destinations = tuple(_skipped(d, started) for d in task.destination_dicts())
             else:
-                run.update(
+                run = replace(
+                    run,
                     file=written.relative_path,
                     size_bytes=written.size_bytes,
                     documents=written.documents,
                     last_etag=written.last_etag,
                 )
-                destinations, run["error"] = _upload(task, written, state_root(instance, task.id))
+                destinations, error = _upload(task, written, state_root(instance, task.id))
+                run = replace(run, error=error)
     except RookError as exc:
-        run["error"] = exc.message
+        run = replace(run, error=exc.message)
     except OSError as exc:
-        run["error"] = f"cannot write the backup file: {exc.strerror or exc}"
+        run = replace(run, error=f"cannot write the backup file: {exc.strerror or exc}")
     except Exception as exc:
         # The traceback goes to the log; the status gets one line a user can act on.
         log.exception("backup task %s of %s failed", task.id, database)
-        run["error"] = f"unexpected {type(exc).__name__}: {exc}"
-    run["duration_ms"] = int((time.monotonic() - t0) * 1000)
-    if run["error"] is None and written is not None and kind == "full":
-        run["retention"] = _apply_retention(instance, database, task, written, clock)
+        run = replace(run, error=f"unexpected {type(exc).__name__}: {exc}")
+    run = replace(run, duration_ms=int((time.monotonic() - t0) * 1000))
+    if run.error is None and written is not None and run.kind == "full":
+        run = replace(run, retention=_apply_retention(instance, database, task, written, clock))
     cleaned = _remove_abandoned_uploads(task, state_root(instance, task.id))
-    if cleaned:
-        run["cleaned_up"] = cleaned
+    run = replace(run, cleaned_up=tuple(cleaned))
+    finished = run
 
     def finish(r: StatusRecord) -> None:
         if lease.held_here(r.running):
             r.running = None
         r.runs += 1
-        r.last_run = run
+        r.last_run = finished
         r.destinations = destinations
-        r.last_attempt = {"at": started.isoformat(), "kind": kind}
-        if run["error"] is not None:
+        r.last_attempt = Attempt(started.isoformat(), finished.kind)
+        if finished.error is not None:
             r.failures += 1
             return
         r.last_success = started.isoformat()
@@ -176,7 +177,7 @@ def _run(
             return
         r.last_etag = written.last_etag
         r.last_file = written.file_name
-        if kind == "full":
+        if finished.kind == "full":
             r.last_full_backup = started.isoformat()
             r.run_folder = written.run_folder
             r.chain_database_id = db.database_id
@@ -184,8 +185,8 @@ def _run(
             r.last_incremental_backup = started.isoformat()
 
     statuses.update(database, task.id, finish)
-    statuses.add_history(database, task.id, run)
-    return run
+    statuses.add_history(database, task.id, finished)
+    return finished
 
 
 def _write(
@@ -197,9 +198,8 @@ def _write(
     node_tag: str,
     started: datetime,
     statuses: StatusStore,
-    running: dict[str, Any],
 ) -> BackupFile | None:
-    progress = _progress_reporter(statuses, db.name, task.id, running)
+    progress = _ProgressReporter(statuses, db.name, task.id)
     if kind == "full":
         return write_full_backup(
             db,
@@ -237,7 +237,7 @@ def _reserve_previous_names(staging: Path, record: StatusRecord) -> None:
 
 def _apply_retention(
     instance: Instance, database: str, task: BackupTask, written: BackupFile, clock: Clock
-) -> list[dict[str, Any]]:
+) -> tuple[RetentionOutcome, ...]:
     # The backup itself succeeded: a retention problem is reported, never fatal to the run.
     try:
         results = retention.apply(
@@ -250,8 +250,10 @@ def _apply_retention(
         )
     except Exception as exc:
         log.exception("retention of backup task %s failed", task.id)
-        return [{"destination": None, "deleted_folders": [], "error": f"{type(exc).__name__}"}]
-    return [r.to_json() for r in results]
+        return (RetentionOutcome(None, (), f"{type(exc).__name__}"),)
+    return tuple(
+        RetentionOutcome(r.destination, tuple(r.deleted_folders), r.error) for r in results
+    )
 
 
 def _remove_abandoned_uploads(task: BackupTask, state_dir: Path) -> list[str]:
@@ -271,45 +273,58 @@ def _remove_abandoned_uploads(task: BackupTask, state_dir: Path) -> list[str]:
 
 def _upload(
     task: BackupTask, written: BackupFile, state_dir: Path
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[tuple[DestinationOutcome, ...], str | None]:
     configs = task.destination_dicts()
-    entries = upload_all(configs, written.path, written.relative_path, state_dir=state_dir)
-    failed = [e for e in entries if e["state"] == "failed"]
+    uploaded = upload_all(configs, written.path, written.relative_path, state_dir=state_dir)
+    entries = [
+        DestinationOutcome.from_json(e) or _unknown(config)
+        for config, e in zip(configs, uploaded, strict=True)
+    ]
+    failed = [e for e in entries if e.state == "failed"]
     if not failed:
-        return entries, None
-    names = ", ".join(f"{e['name']}: {e['error']}" for e in failed)
+        return tuple(entries), None
+    names = ", ".join(f"{e.name}: {e.error}" for e in failed)
     # A failed run leaves the chain position where it was, so the file is taken
     # back off the destinations that got it: a failed incremental would overlap
     # the next one, and a failed full would leave a newer-looking chain there
     # while the task goes on with the old one (a restore of that folder would
     # then miss every later incremental). Restore still picks the chain by the
     # evidence (rookdb.backup.catalog) for when taking back fails too.
+    outcomes = []
     for config, entry in zip(configs, entries, strict=True):
-        if entry["state"] == "done":
+        if entry.state == "done":
             try:
                 delete_file(config, written.relative_path, state_dir=state_dir)
-                entry.update(state="failed", error="removed again: another destination failed")
+                entry = replace(
+                    entry, state="failed", error="removed again: another destination failed"
+                )
             except RookError as exc:
-                entry.update(state="failed", error=f"could not remove again: {exc.message}")
-    return entries, f"{len(failed)} of {len(entries)} destinations failed ({names})"
+                entry = replace(
+                    entry, state="failed", error=f"could not remove again: {exc.message}"
+                )
+        outcomes.append(entry)
+    return tuple(outcomes), f"{len(failed)} of {len(entries)} destinations failed ({names})"
 
 
-def _skipped(config: dict[str, Any], at: datetime) -> dict[str, Any]:
-    return {
-        "kind": config.get("kind"),
-        "name": display_name(config),
-        "state": "skipped",
-        "error": "no change since the last backup",
-        "at": format_time(at),
-    }
+def _unknown(config: dict[str, Any]) -> DestinationOutcome:
+    return DestinationOutcome(config.get("kind"), display_name(config), "failed", "no result")
+
+
+def _skipped(config: dict[str, Any], at: datetime) -> DestinationOutcome:
+    return DestinationOutcome(
+        kind=config.get("kind"),
+        name=display_name(config),
+        state="skipped",
+        error="no change since the last backup",
+        at=format_time(at),
+    )
 
 
 class _ProgressReporter:
-    def __init__(
-        self, statuses: StatusStore, database: str, task_id: str, running: dict[str, Any]
-    ) -> None:
+    """Writes a run's progress into its own marker, at most every PROGRESS_INTERVAL."""
+
+    def __init__(self, statuses: StatusStore, database: str, task_id: str) -> None:
         self._statuses, self._database, self._task_id = statuses, database, task_id
-        self._running = running
         self._last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
@@ -317,19 +332,11 @@ class _ProgressReporter:
         if now - self._last < PROGRESS_INTERVAL and done < total:
             return
         self._last = now
-        percent = round(100.0 * done / total, 1) if total else 100.0
-        progress = {"done": done, "total": total, "percent": percent}
+        progress = Progress.of(done, total)
 
-        def report(marker: dict[str, Any] | None) -> dict[str, Any] | None:
+        def report(r: StatusRecord) -> None:
             # Only into this run's own marker: never over another process's.
-            if marker is None or not lease.held_here(marker):
-                return marker
-            return {**marker, "progress": progress}
+            if r.running is not None and lease.held_here(r.running):
+                r.running = replace(r.running, progress=progress)
 
-        _update_running(self._statuses, self._database, self._task_id, report)
-
-
-def _progress_reporter(
-    statuses: StatusStore, database: str, task_id: str, running: dict[str, Any]
-) -> _ProgressReporter:
-    return _ProgressReporter(statuses, database, task_id, running)
+        self._statuses.update(self._database, self._task_id, report)

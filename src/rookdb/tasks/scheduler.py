@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from rookdb.tasks.clock import Clock, clock_from_environment, format_time
 from rookdb.tasks.drill import DrillHandle, TaskDrills
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.placement import Topology, place, runs_here
+from rookdb.tasks.records import LastRun
 from rookdb.tasks.runner import RunRequest, run_backup
 from rookdb.tasks.schedule import claim, due, next_backup
 from rookdb.tasks.status import StatusRecord, StatusStore
@@ -43,11 +44,15 @@ class RunHandle:
     kind: BackupKind
     manual: bool
     started_at: datetime
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    future: Future[LastRun] = field(default_factory=Future)
+
+    def outcome(self, timeout: float | None = None) -> LastRun:
+        """Block until the run ends; what it did."""
+        return self.future.result(timeout)
 
     def wait(self, timeout: float | None = None) -> dict[str, Any]:
-        """Block until the run ends; its `last_run` entry."""
-        return self.future.result(timeout)
+        """Block until the run ends; its `last_run` entry as JSON."""
+        return self.outcome(timeout).to_json()
 
     def done(self) -> bool:
         return self.future.done()
@@ -183,18 +188,18 @@ class BackupScheduler:
         future.add_done_callback(lambda f: _forward(f, handle.future))
         return handle
 
-    def _run(self, handle: RunHandle, request: RunRequest) -> dict[str, Any]:
+    def _run(self, handle: RunHandle, request: RunRequest) -> LastRun:
         try:
             run = run_backup(self.instance, self.statuses, request, self.clock, self.node_tag)
             self.drills.after_run(request.database, request.task, run)
             return run
         except TaskBusy as exc:
             # Not a run of ours: the process holding the lease records its own.
-            return {"kind": handle.kind, "error": exc.message, "manual": handle.manual}
+            return _not_run(handle, exc.message)
         except Exception as exc:
             log.exception("backup task %s of %s could not run", handle.task_id, handle.database)
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            run = {"kind": handle.kind, "error": message, "manual": handle.manual}
+            run = replace(_not_run(handle, message), node=self.node_tag)
             self.statuses.update(handle.database, handle.task_id, lambda r: _failed(r, run))
             return run
         finally:
@@ -237,12 +242,13 @@ class BackupScheduler:
                 continue
             if lease.is_live(record.running):
                 continue
-            run = {
-                "kind": record.running.get("kind"),
-                "started_at": record.running.get("started_at"),
-                "error": "interrupted: the server stopped during the run",
-                "manual": False,
-            }
+            marker = record.running
+            run = LastRun(
+                kind=marker.kind,
+                started_at=marker.started_at,
+                error="interrupted: the server stopped during the run",
+                node=marker.lease.node if marker.lease else None,
+            )
             self.statuses.update(database, record.task_id, functools.partial(_failed, run=run))
 
     def _loop(self) -> None:
@@ -273,7 +279,7 @@ class BackupScheduler:
         return max(delay, 0.0) + 0.01
 
 
-def _forward(source: Future[dict[str, Any]], target: Future[dict[str, Any]]) -> None:
+def _forward(source: Future[LastRun], target: Future[LastRun]) -> None:
     exc = source.exception()
     if exc is not None:
         target.set_exception(exc)
@@ -281,10 +287,17 @@ def _forward(source: Future[dict[str, Any]], target: Future[dict[str, Any]]) -> 
         target.set_result(source.result())
 
 
-def _failed(record: StatusRecord, run: dict[str, Any]) -> None:
+def _not_run(handle: RunHandle, error: str) -> LastRun:
+    """The outcome of a run that could not begin."""
+    started = format_time(handle.started_at)
+    return LastRun(kind=handle.kind, started_at=started, error=error, manual=handle.manual)
+
+
+def _failed(record: StatusRecord, run: LastRun) -> None:
     if lease.is_live(record.running) and not lease.held_here(record.running):
         return  # another process took the task over meanwhile: its record stands
     record.running = None
     record.runs += 1
     record.failures += 1
-    record.last_run = {**(record.last_run or {}), **run, "skipped": False}
+    # What a run that never wrote a file did: nothing but fail (the chain stays where it was).
+    record.last_run = replace(run, last_etag=record.last_etag)

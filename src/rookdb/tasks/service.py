@@ -16,8 +16,10 @@ from rookdb.errors import InvalidInput
 from rookdb.instance import Instance
 from rookdb.tasks.clock import Clock
 from rookdb.tasks.model import BackupTask, generated_name, parse_task
+from rookdb.tasks.records import DrillOutcome, LastRun
 from rookdb.tasks.scheduler import BackupScheduler
-from rookdb.tasks.status import StatusRecord, render
+from rookdb.tasks.status import StatusRecord
+from rookdb.tasks.status_view import TaskOverview, TaskStatus, render
 from rookdb.tasks.upload import MASK, SECRET_FIELDS, DestinationConfig, reveal
 
 # Changing these starts a new chain: the next run is a full backup.
@@ -66,10 +68,14 @@ class BackupTasks:
         return task.public_json()
 
     def list(self, database: str) -> list[dict[str, Any]]:
-        """Every task of a database with its status (the task list view)."""
+        """Every task of a database with its status (the task list view), as JSON."""
+        return [row.to_json() for row in self.overview(database)]
+
+    def overview(self, database: str) -> builtins.list[TaskOverview]:
+        """Every task of a database with its status, typed."""
         self.instance.database(database)
         return [
-            {**task.public_json(), "status": self._status(database, task)}
+            TaskOverview(task.public_json(), self._status(database, task))
             for task in self.tasks.list(database)
         ]
 
@@ -115,6 +121,10 @@ class BackupTasks:
     # -- running and status -------------------------------------------------------
     def status(self, database: str, task_id: str) -> dict[str, Any]:
         """The task's status JSON (state, last backups, next estimated backup, last run ...)."""
+        return self.task_status(database, task_id).to_json()
+
+    def task_status(self, database: str, task_id: str) -> TaskStatus:
+        """The task's status, typed (`to_json()` is what `status` returns)."""
         self.instance.database(database)
         return self._status(database, self.tasks.get(database, task_id))
 
@@ -122,25 +132,37 @@ class BackupTasks:
         self, database: str, task_id: str, *, full: bool = True, wait: bool = False
     ) -> dict[str, Any]:
         """Start a run at once; with `wait`, return when it ended (its `last_run` entry)."""
-        handle = self.scheduler.backup_now(database, task_id, full=full)
         if wait:
-            return handle.wait()
+            return self.run_backup_now(database, task_id, full=full).to_json()
+        handle = self.scheduler.backup_now(database, task_id, full=full)
         return {**handle.to_json(), "status": self.status(database, task_id)}
+
+    def run_backup_now(self, database: str, task_id: str, *, full: bool = True) -> LastRun:
+        """Back up at once and wait for the run to end; what it did."""
+        return self.scheduler.backup_now(database, task_id, full=full).outcome()
 
     def drill_now(self, database: str, task_id: str, *, wait: bool = False) -> dict[str, Any]:
         """Queue a restore drill of the newest chain; with `wait`, its `last_drill` entry."""
-        handle = self.scheduler.drill_now(database, task_id)
         if wait:
-            return handle.wait()
+            return self.run_drill_now(database, task_id).to_json()
+        handle = self.scheduler.drill_now(database, task_id)
         return {**handle.to_json(), "status": self.status(database, task_id)}
 
+    def run_drill_now(self, database: str, task_id: str) -> DrillOutcome:
+        """Drill the newest chain and wait for the drill to end; what it found."""
+        return self.scheduler.drill_now(database, task_id).outcome()
+
     def history(self, database: str, task_id: str) -> builtins.list[dict[str, Any]]:
+        """The last runs, newest first, as JSON."""
+        return [run.to_json() for run in self.runs(database, task_id)]
+
+    def runs(self, database: str, task_id: str) -> builtins.list[LastRun]:
         """The last runs, newest first."""
         self.tasks.get(database, task_id)
         return self.statuses.history(database, task_id)
 
-    def all_statuses(self) -> builtins.list[tuple[str, BackupTask, dict[str, Any], StatusRecord]]:
-        """(database, task, status JSON, record) of every task of every database, for metrics."""
+    def all_statuses(self) -> builtins.list[tuple[str, BackupTask, TaskStatus, StatusRecord]]:
+        """(database, task, status, record) of every task of every database, for metrics."""
         out = []
         for database in self.instance.database_names():
             for task in self.tasks.list(database):
@@ -149,7 +171,7 @@ class BackupTasks:
         return out
 
     # -- internals ------------------------------------------------------------------
-    def _status(self, database: str, task: BackupTask) -> dict[str, Any]:
+    def _status(self, database: str, task: BackupTask) -> TaskStatus:
         return self._render(task, self._record(database, task))
 
     def _record(self, database: str, task: BackupTask) -> StatusRecord:
@@ -158,7 +180,7 @@ class BackupTasks:
             record = self.statuses.ensure(database, StatusRecord.fresh(task.id, self.clock.now()))
         return record
 
-    def _render(self, task: BackupTask, record: StatusRecord) -> dict[str, Any]:
+    def _render(self, task: BackupTask, record: StatusRecord) -> TaskStatus:
         return render(
             task,
             record,

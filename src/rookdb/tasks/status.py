@@ -1,35 +1,65 @@
 """Persisted task status: the chain position, the schedule anchors, the last run, the history.
 
 Kept in the system store (not derived from local files), so a restart or
-another node continues the same chain. `render` turns a record into the
+another node continues the same chain. Every write is a compare-and-set on
+the stored version. The record is typed (`StatusRecord` and the parts in
+`rookdb.tasks.records`) and stored with its layout's number, `schema`: a
+process never rewrites a record laid out by a newer rookdb (it would drop
+what it does not know). `rookdb.tasks.status_view` turns a record into the
 status JSON of DESIGN.md.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from rookdb.errors import ConcurrencyConflict
+from rookdb.errors import ConcurrencyConflict, Conflict
 from rookdb.system import SystemStore
 from rookdb.system.store import Write
-from rookdb.tasks.clock import format_time, parse_time
-from rookdb.tasks.model import BackupTask
-from rookdb.tasks.schedule import ScheduleState, next_backup, overdue
+from rookdb.tasks.clock import parse_time
+from rookdb.tasks.records import (
+    Attempt,
+    DestinationOutcome,
+    DrillMarker,
+    DrillOutcome,
+    LastRun,
+    RunMarker,
+    VerifiedPoint,
+    destination_outcomes,
+    integer,
+    number,
+    text,
+)
+from rookdb.tasks.schedule import ScheduleState
 
 STATUS_NAMESPACE = "backup-task-status"
 HISTORY_NAMESPACE = "backup-task-history"
 HISTORY_LENGTH = 50
 # Compare-and-set retries before a status write gives up (each retry re-reads).
 CAS_ATTEMPTS = 20
+# The layout of a stored record; records written before it was stored are layout 1.
+STATUS_SCHEMA = 1
+
+
+class _Record(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def _json(part: _Record | None) -> dict[str, Any] | None:
+    return part.to_json() if part is not None else None
 
 
 @dataclass
 class StatusRecord:
-    """Everything remembered about a task between runs (times are ISO-8601 UTC strings)."""
+    """Everything remembered about a task between runs (times are ISO-8601 UTC strings).
+
+    Stored as `to_json()` with the layout's number (`schema`); the nested parts
+    are the typed records of `rookdb.tasks.records`.
+    """
 
     task_id: str
     since: str
@@ -38,21 +68,21 @@ class StatusRecord:
     last_full_backup: str | None = None
     last_incremental_backup: str | None = None
     last_success: str | None = None
-    last_attempt: dict[str, Any] | None = None  # {"at", "kind"}
+    last_attempt: Attempt | None = None
     last_etag: int | None = None
     run_folder: str | None = None  # the chain the next incremental continues
     last_file: str | None = None  # the newest file of that chain (names stay unique per second)
     chain_database_id: str | None = None
-    running: dict[str, Any] | None = None  # {"kind", "started_at", "progress", "manual"}
-    last_run: dict[str, Any] | None = None
-    destinations: list[dict[str, Any]] = field(default_factory=list)
+    running: RunMarker | None = None
+    last_run: LastRun | None = None
+    destinations: tuple[DestinationOutcome, ...] = ()
     runs: int = 0
     failures: int = 0
     # Restore drills (see rookdb.tasks.drill).
     drill_anchor: str | None = None  # drill cron fire times up to here are consumed
-    drilling: dict[str, Any] | None = None  # {"started_at", "trigger"} while a drill runs
-    last_drill: dict[str, Any] | None = None
-    last_verified_restorable: dict[str, Any] | None = None  # {"at", "run_folder", "file"}
+    drilling: DrillMarker | None = None  # while a drill is queued or going on
+    last_drill: DrillOutcome | None = None
+    last_verified_restorable: VerifiedPoint | None = None
     restore_time_seconds: float | None = None  # measured by the last passed drill
     last_drill_error: str | None = None  # of the latest drill; None when it passed
     drill_failed_chain: str | None = None  # run folder whose latest drill failed
@@ -66,12 +96,72 @@ class StatusRecord:
         return cls(task_id=task_id, since=start, full_anchor=start, incremental_anchor=start)
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> StatusRecord:
-        known = {k: v for k, v in body.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+    def from_json(cls, body: Mapping[str, Any]) -> StatusRecord:
+        """A stored record, of this layout or an earlier one (missing keys take defaults)."""
+        since = text(body, "since") or text(body, "full_anchor")
+        task_id = text(body, "task_id")
+        if since is None or task_id is None:
+            raise ValueError("not a backup task status record (no task_id or since)")
+        return cls(
+            task_id=task_id,
+            since=since,
+            full_anchor=text(body, "full_anchor") or since,
+            incremental_anchor=text(body, "incremental_anchor") or since,
+            last_full_backup=text(body, "last_full_backup"),
+            last_incremental_backup=text(body, "last_incremental_backup"),
+            last_success=text(body, "last_success"),
+            last_attempt=Attempt.from_json(body.get("last_attempt")),
+            last_etag=integer(body, "last_etag"),
+            run_folder=text(body, "run_folder"),
+            last_file=text(body, "last_file"),
+            chain_database_id=text(body, "chain_database_id"),
+            running=RunMarker.from_json(body.get("running")),
+            last_run=LastRun.from_json(body.get("last_run")),
+            destinations=destination_outcomes(body.get("destinations")),
+            runs=integer(body, "runs") or 0,
+            failures=integer(body, "failures") or 0,
+            drill_anchor=text(body, "drill_anchor"),
+            drilling=DrillMarker.from_json(body.get("drilling")),
+            last_drill=DrillOutcome.from_json(body.get("last_drill")),
+            last_verified_restorable=VerifiedPoint.from_json(body.get("last_verified_restorable")),
+            restore_time_seconds=number(body, "restore_time_seconds"),
+            last_drill_error=text(body, "last_drill_error"),
+            drill_failed_chain=text(body, "drill_failed_chain"),
+            drills=integer(body, "drills") or 0,
+            drill_failures=integer(body, "drill_failures") or 0,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The stored form (the keys earlier versions wrote, and the layout's number)."""
+        return {
+            "schema": STATUS_SCHEMA,
+            "task_id": self.task_id,
+            "since": self.since,
+            "full_anchor": self.full_anchor,
+            "incremental_anchor": self.incremental_anchor,
+            "last_full_backup": self.last_full_backup,
+            "last_incremental_backup": self.last_incremental_backup,
+            "last_success": self.last_success,
+            "last_attempt": _json(self.last_attempt),
+            "last_etag": self.last_etag,
+            "run_folder": self.run_folder,
+            "last_file": self.last_file,
+            "chain_database_id": self.chain_database_id,
+            "running": _json(self.running),
+            "last_run": _json(self.last_run),
+            "destinations": [d.to_json() for d in self.destinations],
+            "runs": self.runs,
+            "failures": self.failures,
+            "drill_anchor": self.drill_anchor,
+            "drilling": _json(self.drilling),
+            "last_drill": _json(self.last_drill),
+            "last_verified_restorable": _json(self.last_verified_restorable),
+            "restore_time_seconds": self.restore_time_seconds,
+            "last_drill_error": self.last_drill_error,
+            "drill_failed_chain": self.drill_failed_chain,
+            "drills": self.drills,
+            "drill_failures": self.drill_failures,
+        }
 
     def restart_schedule(self, now: datetime) -> None:
         """Fire times before `now` are not owed (task enabled again, crons changed)."""
@@ -156,6 +246,7 @@ class StatusStore:
                 entry = self._system.get(STATUS_NAMESPACE, key)
                 if entry is None:
                     return None
+                _check_schema(task_id, entry.value)
                 record = StatusRecord.from_json(entry.value)
                 change(record)
                 try:
@@ -174,14 +265,14 @@ class StatusStore:
         key = status_key(database, task_id)
         return [Write(STATUS_NAMESPACE, key, None), Write(HISTORY_NAMESPACE, key, None)]
 
-    def add_history(self, database: str, task_id: str, run: dict[str, Any]) -> None:
+    def add_history(self, database: str, task_id: str, run: LastRun) -> None:
         """Remember a finished run (newest first, the last HISTORY_LENGTH only)."""
         key = status_key(database, task_id)
         with self._lock:
             for _ in range(CAS_ATTEMPTS):
                 entry = self._system.get(HISTORY_NAMESPACE, key)
                 runs = entry.value.get("runs", []) if entry else []
-                value = {"runs": [run, *runs][:HISTORY_LENGTH]}
+                value = {"runs": [run.to_json(), *runs][:HISTORY_LENGTH]}
                 try:
                     self._system.put(
                         HISTORY_NAMESPACE,
@@ -193,9 +284,11 @@ class StatusStore:
                     continue
                 return
 
-    def history(self, database: str, task_id: str) -> list[dict[str, Any]]:
+    def history(self, database: str, task_id: str) -> list[LastRun]:
+        """The remembered runs, newest first."""
         entry = self._system.get(HISTORY_NAMESPACE, status_key(database, task_id))
-        return list(entry.value.get("runs", [])) if entry else []
+        runs = entry.value.get("runs", []) if entry else []
+        return [run for run in map(LastRun.from_json, runs) if run is not None]
 
     def all(self) -> list[tuple[str, StatusRecord]]:
         """Every (database, record) pair, for metrics."""
@@ -205,61 +298,11 @@ class StatusStore:
         ]
 
 
-def task_state(task: BackupTask, node: str, responsible: str) -> str:
-    """'active', 'disabled' or 'not-on-this-node'."""
-    if task.disabled:
-        return "disabled"
-    return "active" if responsible == node else "not-on-this-node"
-
-
-def render(
-    task: BackupTask, record: StatusRecord, *, node: str, responsible: str, now: datetime
-) -> dict[str, Any]:
-    """The status JSON of DESIGN.md."""
-    state = task_state(task, node, responsible)
-    schedule = record.schedule_state()
-    upcoming = next_backup(task, schedule) if state == "active" else None
-    return {
-        "task_id": record.task_id,
-        "state": state,
-        "node": responsible,
-        "last_full_backup": _display(record.last_full_backup),
-        "last_incremental_backup": _display(record.last_incremental_backup),
-        "last_etag": record.last_etag,
-        "next_backup": (
-            {"at": format_time(upcoming.at), "kind": upcoming.kind} if upcoming else None
-        ),
-        "overdue": state == "active" and overdue(task, schedule, now),
-        "schedule_error": task.schedule_error(),
-        "running": _running(record.running),
-        "last_run": record.last_run,
-        "destinations": record.destinations,
-        "run_folder": record.run_folder,
-        "runs": record.runs,
-        "failures": record.failures,
-        "last_verified_restorable": _verified(record.last_verified_restorable),
-        "restore_time_seconds": record.restore_time_seconds,
-        "last_drill_error": record.last_drill_error,
-        "last_drill": record.last_drill,
-        "drilling": record.drilling,
-    }
-
-
-def _verified(entry: dict[str, Any] | None) -> dict[str, Any] | None:
-    if entry is None:
-        return None
-    return {
-        "at": _display(entry.get("at")),
-        "run_folder": entry.get("run_folder"),
-        "file": entry.get("file"),
-    }
-
-
-def _running(running: dict[str, Any] | None) -> dict[str, Any] | None:
-    if running is None:
-        return None
-    return {k: running.get(k) for k in ("kind", "started_at", "progress")}
-
-
-def _display(value: str | None) -> str | None:
-    return format_time(parse_time(value)) if value else None
+def _check_schema(task_id: str, stored: Mapping[str, Any]) -> None:
+    schema = stored.get("schema", 1)
+    if isinstance(schema, int) and schema > STATUS_SCHEMA:
+        raise Conflict(
+            f"the status of backup task {task_id} was written by a newer rookdb "
+            f"(status layout {schema}, this one knows up to {STATUS_SCHEMA}); "
+            "upgrade this node before it records runs"
+        )
