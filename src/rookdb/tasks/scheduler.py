@@ -3,6 +3,9 @@
 `tick()` runs whatever is due at the clock's `now` (tests drive it with a
 `ManualClock`); `start()` adds a background thread that sleeps until the
 next due time or until told that tasks changed, so it never busy-loops.
+Threads start only when there is work: the run pool at the first run, the
+drill worker at the first drill, the loop at `start()`. A CLI command that
+edits a task over a data dir builds a scheduler and starts none of them.
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ class BackupScheduler:
         self.topology = Topology.of(self.node_tag, live_nodes or {self.node_tag})
         self.tasks = TaskStore(instance.system, instance.secrets)
         self.statuses = StatusStore(instance.system)
-        self._executor = ThreadPoolExecutor(max_parallel_runs, thread_name_prefix="backup-run")
+        self._max_parallel_runs = max_parallel_runs
+        self._executor: ThreadPoolExecutor | None = None  # made at the first run
         self._running: dict[tuple[str, str], RunHandle] = {}
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -184,6 +188,10 @@ class BackupScheduler:
         handle = RunHandle(database, task.id, kind, manual, now)
         self._running[(database.lower(), task.id)] = handle
         request = RunRequest(database, task, kind, manual)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                self._max_parallel_runs, thread_name_prefix="backup-run"
+            )
         future = self._executor.submit(self._run, handle, request)
         future.add_done_callback(lambda f: _forward(f, handle.future))
         return handle
@@ -229,7 +237,10 @@ class BackupScheduler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self._executor.shutdown(wait=True)
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
         self.drills.stop()
 
     def recover_interrupted(self) -> None:
