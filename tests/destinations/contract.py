@@ -4,6 +4,10 @@ A backend joins with a one-line subclass naming its ``Backend`` fixture::
 
     class TestS3OnMoto(DestinationContract):
         backend_fixture = "moto_s3_backend"
+
+A new kind brings ``tests/destinations/test_<kind>.py`` with that subclass (and
+the fixture starting its server, unless ``conftest.py`` already has one);
+``test_registry.py`` fails for a registered kind without it.
 """
 
 from __future__ import annotations
