@@ -111,6 +111,7 @@ class World:
     task_id: str
     tmp: Path
     server_url: str
+    dead_etcd: str = "http://127.0.0.1:9"  # loopback, nothing listens: refused at once
 
     def benign(self, path: list[str], name: str) -> str:
         """A value for parameter `name` of command `path` that lets the command go on."""
@@ -127,6 +128,7 @@ class World:
             ("restore", "database"): "restored",
             ("keys revoke", "key_id"): "0000",
             ("backup tasks create", "database"): "shop",
+            ("cluster status", "cluster"): self.dead_etcd,
         }
         if (command, name) in by_command:
             return by_command[command, name]
@@ -240,7 +242,7 @@ def test_hostile_arguments_and_options(world: World, name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(n for n, c in COMMANDS.items() if value_names(c)))
 def test_hostile_everything_fails(world: World, name: str) -> None:
     """Every parameter hostile; a data dir that is a file, a bad URL, an empty data dir: 1 or 2."""
     path, command = name.split(), COMMANDS[name]

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import builtins
+import ipaddress
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -64,7 +66,11 @@ class EtcdClient:
                 port = parts.port
             except ValueError:
                 parts, port = None, None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            if (
+                parts is None
+                or parts.scheme not in ("http", "https")
+                or not _valid_host(parts.hostname or "")
+            ):
                 raise InvalidInput(
                     f"{endpoint!r} is not an etcd URL (such as http://127.0.0.1:2379)",
                     field="cluster",
@@ -119,6 +125,24 @@ class EtcdClient:
     def close(self) -> None:
         for client in self._clients:
             client.session.close()
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address or a DNS name (checked here, so a bad one never reaches a resolver)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    return (
+        0 < len(host) <= 253
+        and all(_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()  # "99999" is neither an address nor a name
+    )
 
 
 def _reason(exc: Exception | None) -> str:
