@@ -24,6 +24,7 @@ _STRING = re.compile(rb'"[^"]*"')
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 _PAIR = re.compile(rb"\[\]|\{\}")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
+_IMPORT = re.compile(r"^/databases/[^/]+/import$")
 
 
 def nests_deeper_than(body: bytes, limit: int) -> bool:
@@ -44,9 +45,12 @@ def nests_deeper_than(body: bytes, limit: int) -> bool:
     return bool(brackets)
 
 
-def _exempt(path: str) -> bool:
+def _exempt(method: str, path: str) -> bool:
     # Attachment uploads and imported files are raw bytes, streamed; Studio forms are not JSON.
-    return path.endswith(("/attachments", "/import")) or path.startswith("/studio/")
+    # An import is exactly POST /databases/{db}/import: a document id may end in "/import".
+    if method == "POST" and _IMPORT.match(path):
+        return True
+    return path.endswith("/attachments") or path.startswith("/studio/")
 
 
 class JsonDepthLimit:
@@ -63,7 +67,7 @@ class JsonDepthLimit:
         if (
             scope["type"] != "http"
             or scope["method"] not in _BODY_METHODS
-            or _exempt(scope["path"])
+            or _exempt(scope["method"], scope["path"])
         ):
             await self.app(scope, receive, send)
             return

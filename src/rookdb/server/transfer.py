@@ -31,6 +31,7 @@ from rookdb.backup_run import run_backup
 from rookdb.errors import InvalidInput, StorageError
 from rookdb.instance import check_database_name
 from rookdb.restore import import_file
+from rookdb.server.attachments import UNLIMITED_BODY
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.export_stream import ExportStream
 from rookdb.server.json_body import StrictJsonRoute
@@ -41,8 +42,6 @@ router = APIRouter(
     prefix="/databases/{db}", tags=["export and import"], route_class=StrictJsonRoute
 )
 
-# Import bodies are backup files: no limit but the disk's.
-UNLIMITED_BODY = 1 << 62
 UPLOAD_NAME = "upload.rookdb"
 KEY_HEADER = "X-Rookdb-Encryption-Key"
 
@@ -100,6 +99,7 @@ def export(
     return _ExportResponse(stream, {"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+# Import bodies are backup files: no limit but the disk's, as for attachments.
 @router.post("/import", max_body_size=UNLIMITED_BODY, openapi_extra=_FILE_BODY)
 async def import_(
     db: str,
