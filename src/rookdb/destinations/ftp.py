@@ -37,9 +37,10 @@ from rookdb.errors import (
     InvalidInput,
     NotFound,
 )
+from rookdb.partial import UPLOAD_PREFIX
 from rookdb.url_masking import masked_url
 
-TEMP_MARKER = ".rookdb-upload-"
+TEMP_MARKER = UPLOAD_PREFIX  # the same temporary names as a local upload
 _BLOCK = 64 * 1024  # larger blocks measured slower against pyftpdlib
 _Files = list[RemoteFile]  # an alias: inside the class, "list" is the method
 
@@ -160,6 +161,25 @@ class FtpDestination(Destination):
                 if not str(exc).startswith("550"):
                     raise
 
+    def remove_abandoned_uploads(self, grace_seconds: float) -> tuple[str, ...]:
+        """Delete uploads a killed process left under a temporary name, untouched for
+        `grace_seconds` (a live upload keeps its file's time fresh), and run folders
+        they leave empty."""
+        partial: _Files = []
+        with self._session("list files") as ftp:
+            self._walk(ftp, "", "", [], partial)
+            cutoff = datetime.now(UTC).timestamp() - grace_seconds
+            removed = []
+            for file in partial:
+                if file.modified is None or file.modified.timestamp() > cutoff:
+                    continue
+                _quietly_delete(ftp, self._path(file.path))
+                removed.append(file.path)
+            for folder in sorted({p.rsplit("/", 1)[0] for p in removed if "/" in p}):
+                with suppress(ftplib.Error, OSError, EOFError):
+                    ftp.rmd(self._path(folder))  # refused while anything else is in it
+        return tuple(removed)
+
     def _path(self, remote_path: str) -> str:
         return posixpath.join(self.folder, clean_remote_path(remote_path))
 
@@ -241,7 +261,14 @@ class FtpDestination(Destination):
             _quietly_delete(ftp, target)
             ftp.rename(temp, target)
 
-    def _walk(self, ftp: ftplib.FTP, relative_dir: str, prefix: str, found: _Files) -> None:
+    def _walk(
+        self,
+        ftp: ftplib.FTP,
+        relative_dir: str,
+        prefix: str,
+        found: _Files,
+        partial: _Files | None = None,
+    ) -> None:
         absolute = posixpath.join(self.folder, relative_dir) if relative_dir else self.folder
         try:
             entries = list(ftp.mlsd(absolute, facts=["type", "size", "modify"]))
@@ -257,8 +284,11 @@ class FtpDestination(Destination):
             rel = f"{relative_dir}/{entry_name}" if relative_dir else entry_name
             if kind == "dir":
                 if rel.startswith(prefix) or prefix.startswith(rel + "/"):
-                    self._walk(ftp, rel, prefix, found)
-            elif not entry_name.startswith(TEMP_MARKER) and rel.startswith(prefix):
+                    self._walk(ftp, rel, prefix, found, partial)
+            elif entry_name.startswith(TEMP_MARKER):
+                if partial is not None:
+                    partial.append(RemoteFile(rel, int(facts.get("size", 0)), _mlsd_time(facts)))
+            elif rel.startswith(prefix):
                 found.append(RemoteFile(rel, int(facts.get("size", 0)), _mlsd_time(facts)))
 
 
