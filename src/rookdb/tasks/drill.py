@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rookdb.drill import (
     DestinationChainSource,
@@ -27,16 +28,16 @@ from rookdb.drill import (
     scratch_root,
 )
 from rookdb.errors import RookError
+from rookdb.instance import Instance
 from rookdb.tasks import lease
-from rookdb.tasks.clock import format_time, parse_time
-from rookdb.tasks.model import BackupTask, DrillConfig, cron_next
+from rookdb.tasks.clock import Clock, format_time, parse_time
+from rookdb.tasks.model import BackupTask, DrillConfig
 from rookdb.tasks.records import DrillMarker, DrillOutcome, DrillTrigger, LastRun, VerifiedPoint
 from rookdb.tasks.runner import state_root
-from rookdb.tasks.status import StatusRecord
+from rookdb.tasks.schedule import next_drill
+from rookdb.tasks.status import StatusRecord, StatusStore
+from rookdb.tasks.store import TaskStore
 from rookdb.tasks.upload import display_name
-
-if TYPE_CHECKING:
-    from rookdb.tasks.scheduler import BackupScheduler
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +68,30 @@ class DrillHandle:
         }
 
 
-def next_drill(task: BackupTask, record: StatusRecord) -> datetime | None:
-    """The next fire time of the task's drill cron, or None without one."""
-    if task.drill is None or task.drill.cron is None:
-        return None
-    anchor = parse_time(record.drill_anchor or record.since)
-    return cron_next(task.drill.cron, task.zone, anchor)
+@dataclass(frozen=True)
+class DrillDeps:
+    """What drills need from the backup side: narrow, so drills never import the scheduler."""
+
+    instance: Instance
+    statuses: StatusStore
+    tasks: TaskStore
+    clock: Clock
+    node_tag: str
+    runs_here: Callable[[BackupTask], bool]
+    readable_tasks: Callable[[], Iterator[tuple[str, BackupTask]]]
+
+
+def _next_drill(task: BackupTask, record: StatusRecord) -> datetime | None:
+    return next_drill(task, parse_time(record.drill_anchor or record.since))
 
 
 def drill_task(
-    scheduler: BackupScheduler, database: str, task: BackupTask, trigger: DrillTrigger
+    deps: DrillDeps, database: str, task: BackupTask, trigger: DrillTrigger
 ) -> DrillOutcome:
     """Drill the task's newest chain now and record it; its `DrillOutcome`."""
     config = task.drill or DrillConfig()
-    started = scheduler.clock.now()
-    record = scheduler.statuses.get(database, task.id)
+    started = deps.clock.now()
+    record = deps.statuses.get(database, task.id)
     destinations = task.destination_dicts()
     target = destinations[min(config.destination, len(destinations) - 1)]
     planned = DrillOutcome(
@@ -93,23 +103,23 @@ def drill_task(
     )
     if record is None or record.run_folder is None or record.last_file is None:
         skipped = replace(planned, skipped=True, error="no backup to drill yet")
-        _record(scheduler, database, task.id, skipped, None)
+        _record(deps, database, task.id, skipped, None)
         return skipped
     source = DestinationChainSource(
         target,
         record.run_folder,
         until=record.last_file,
         label=planned.destination,
-        state_dir=state_root(scheduler.instance, task.id),
+        state_dir=state_root(deps.instance, task.id),
     )
     report = run_drill(
         source,
-        scratch_root(scheduler.instance.data_dir),
+        scratch_root(deps.instance.data_dir),
         until=record.last_file,
         encryption_key=task.encryption_key,
     )
     outcome = _measured(planned, report)
-    _record(scheduler, database, task.id, outcome, report)
+    _record(deps, database, task.id, outcome, report)
     return outcome
 
 
@@ -132,7 +142,7 @@ def _measured(planned: DrillOutcome, report: DrillReport) -> DrillOutcome:
 
 
 def _record(
-    scheduler: BackupScheduler,
+    deps: DrillDeps,
     database: str,
     task_id: str,
     outcome: DrillOutcome,
@@ -159,26 +169,26 @@ def _record(
             r.drill_failed_chain = r.run_folder
             r.chain_database_id = None  # the runner's cue that the next run is a full
 
-    scheduler.statuses.update(database, task_id, change)
+    deps.statuses.update(database, task_id, change)
 
 
 class TaskDrills:
     """The scheduler's drill side: after-full and cron drills, Drill Now, one at a time."""
 
-    def __init__(self, scheduler: BackupScheduler) -> None:
-        self._scheduler = scheduler
+    def __init__(self, deps: DrillDeps) -> None:
+        self._deps = deps
         self._worker: DrillWorker | None = None
         self._queued: dict[tuple[str, str], DrillHandle] = {}
         self._lock = threading.Lock()
 
     def start(self) -> list[str]:
         """Server start: remove what killed drills left behind, forget drills marked going."""
-        removed = clean_leftovers(scratch_root(self._scheduler.instance.data_dir))
-        for database, record in self._scheduler.statuses.all():
+        removed = clean_leftovers(scratch_root(self._deps.instance.data_dir))
+        for database, record in self._deps.statuses.all():
             if lease.is_live(record.drilling):
                 continue  # a drill of another process on this data dir, going on
             if record.drilling is not None and self.queued(database, record.task_id) is None:
-                self._scheduler.statuses.update(
+                self._deps.statuses.update(
                     database, record.task_id, functools.partial(_interrupted, at=record.drilling)
                 )
         return removed
@@ -205,10 +215,10 @@ class TaskDrills:
         """Queue the drills whose cron is due at `now`."""
         started = []
         for database, task, record in self._drill_tasks():
-            upcoming = next_drill(task, record)
+            upcoming = _next_drill(task, record)
             if upcoming is None or upcoming > now or self.queued(database, task.id):
                 continue
-            self._scheduler.statuses.update(
+            self._deps.statuses.update(
                 database, task.id, functools.partial(_claim, at=now.isoformat())
             )
             started.append(self.submit(database, task, "cron"))
@@ -218,7 +228,7 @@ class TaskDrills:
         """Seconds until the next drill cron fire time (at most `ceiling`)."""
         delay = ceiling
         for database, task, record in self._drill_tasks():
-            upcoming = next_drill(task, record)
+            upcoming = _next_drill(task, record)
             if upcoming is not None and self.queued(database, task.id) is None:
                 delay = min(delay, (upcoming - now).total_seconds())
         return delay
@@ -232,19 +242,19 @@ class TaskDrills:
                 return existing
             if self._worker is None:
                 self._worker = DrillWorker()
-            handle = DrillHandle(database, task.id, trigger, self._scheduler.clock.now())
+            handle = DrillHandle(database, task.id, trigger, self._deps.clock.now())
             self._queued[key] = handle
             worker = self._worker
         marker = DrillMarker(
-            format_time(handle.requested_at), trigger, lease.claim(self._scheduler.node_tag)
+            format_time(handle.requested_at), trigger, lease.claim(self._deps.node_tag)
         )
-        self._scheduler.statuses.update(database, task.id, lambda r: setattr(r, "drilling", marker))
+        self._deps.statuses.update(database, task.id, lambda r: setattr(r, "drilling", marker))
         future = worker.submit(functools.partial(self._run, handle))
         future.add_done_callback(functools.partial(_forward, target=handle.future))
         return handle
 
     def _run(self, handle: DrillHandle) -> DrillOutcome:
-        statuses = self._scheduler.statuses
+        statuses = self._deps.statuses
 
         def update(change: lease.LeaseChange) -> None:
             def apply(r: StatusRecord) -> None:
@@ -254,9 +264,9 @@ class TaskDrills:
             statuses.update(handle.database, handle.task_id, apply)
 
         try:
-            task = self._scheduler.tasks.get(handle.database, handle.task_id)
+            task = self._deps.tasks.get(handle.database, handle.task_id)
             with lease.kept_alive(update):
-                return drill_task(self._scheduler, handle.database, task, handle.trigger)
+                return drill_task(self._deps, handle.database, task, handle.trigger)
         except Exception as exc:
             if not isinstance(exc, RookError):
                 log.exception(
@@ -265,7 +275,7 @@ class TaskDrills:
             message = getattr(exc, "message", None) or f"unexpected {type(exc).__name__}: {exc}"
             at = format_time(handle.requested_at)
             outcome = DrillOutcome(at, handle.trigger, passed=False, error=message)
-            self._scheduler.statuses.update(
+            self._deps.statuses.update(
                 handle.database, handle.task_id, functools.partial(_errored, outcome=outcome)
             )
             return outcome
@@ -274,12 +284,12 @@ class TaskDrills:
                 self._queued.pop((handle.database.lower(), handle.task_id), None)
 
     def _drill_tasks(self) -> list[tuple[str, BackupTask, StatusRecord]]:
-        scheduler = self._scheduler
+        deps = self._deps
         found = []
-        for database, task in scheduler.readable_tasks():
-            if task.drill is None or task.drill.cron is None or not scheduler.runs_here(task):
+        for database, task in deps.readable_tasks():
+            if task.drill is None or task.drill.cron is None or not deps.runs_here(task):
                 continue
-            record = scheduler.statuses.get(database, task.id)
+            record = deps.statuses.get(database, task.id)
             if record is not None:
                 found.append((database, task, record))
         return found

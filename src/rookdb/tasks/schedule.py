@@ -38,6 +38,13 @@ class NextBackup:
     kind: BackupKind
 
 
+def next_drill(task: BackupTask, anchor: datetime) -> datetime | None:
+    """The next fire time of the task's drill cron after `anchor`, or None without one."""
+    if task.drill is None or task.drill.cron is None:
+        return None
+    return cron_next(task.drill.cron, task.zone, anchor)
+
+
 def next_fires(task: BackupTask, state: ScheduleState) -> dict[BackupKind, datetime]:
     """The next fire time of each configured cron after its anchor (none if it never fires)."""
     crons: list[tuple[BackupKind, str | None, datetime]] = [

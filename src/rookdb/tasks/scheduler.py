@@ -23,7 +23,7 @@ from rookdb.errors import TaskBusy
 from rookdb.instance import Instance
 from rookdb.tasks import lease
 from rookdb.tasks.clock import Clock, clock_from_environment, format_time
-from rookdb.tasks.drill import DrillHandle, TaskDrills
+from rookdb.tasks.drill import DrillDeps, DrillHandle, TaskDrills
 from rookdb.tasks.model import BackupKind, BackupTask
 from rookdb.tasks.placement import Topology, place, runs_here
 from rookdb.tasks.records import LastRun
@@ -94,7 +94,17 @@ class BackupScheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.drills = TaskDrills(self)
+        self.drills = TaskDrills(
+            DrillDeps(
+                instance=instance,
+                statuses=self.statuses,
+                tasks=self.tasks,
+                clock=self.clock,
+                node_tag=self.node_tag,
+                runs_here=self.runs_here,
+                readable_tasks=self.readable_tasks,
+            )
+        )
 
     # -- who runs a task (rookdb.tasks.placement decides) ------------------------------
     @property
