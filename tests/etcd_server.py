@@ -91,6 +91,7 @@ class EtcdCluster:
 def start_etcd(base: Path, size: int = 1) -> EtcdCluster:
     """Start `size` etcd members on free loopback ports under `base`; wait until healthy."""
     cluster = EtcdCluster()
+    base.mkdir(parents=True, exist_ok=True)
     for n in range(1, size + 1):
         cluster.members.append(
             EtcdMember(
