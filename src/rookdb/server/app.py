@@ -7,6 +7,9 @@ Two extension points, each in one place below:
 - `default_services`: objects with `start()`/`stop()` that run beside the
   server for its lifetime (the backup scheduler plugs in here). They start in
   order after the app is ready and stop in reverse order before it exits.
+
+The core objects routes and Studio pages use are built here once, as the
+app's `AppState` (one `BackupTasks`, over the scheduler among the services).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from rookdb import __version__, studio
+from rookdb.app_state import AppState
 from rookdb.instance import Instance
 from rookdb.restore.jobs import RestoreJobs
 from rookdb.security.keys import ApiKeys
@@ -43,7 +47,7 @@ from rookdb.server.auth import AuthGate, document_security
 from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
 from rookdb.server.url_text import RequireUtf8Url
-from rookdb.tasks import BackupScheduler
+from rookdb.tasks import BackupScheduler, BackupTasks
 
 log = logging.getLogger("rookdb.server")
 
@@ -71,6 +75,12 @@ def default_services(instance: Instance) -> list[Service]:
     return [BackupScheduler(instance)]
 
 
+def backup_tasks_for(instance: Instance, services: Sequence[object]) -> BackupTasks:
+    """The app's task service, over the scheduler among its services (or an idle one)."""
+    scheduler = next((s for s in services if isinstance(s, BackupScheduler)), None)
+    return BackupTasks(instance, scheduler)
+
+
 def create_app(
     instance: Instance,
     *,
@@ -96,13 +106,15 @@ def create_app(
         # Accept a JSON body sent without a Content-Type (curl, scripts).
         strict_content_type=False,
     )
-    app.state.instance = instance
-    app.state.auth_required = auth
-    app.state.api_keys = ApiKeys(instance.system)
     app.state.services = list(default_services(instance) if services is None else services)
-    app.state.backup_tasks = task_routes.service_for(instance, app.state.services)
-    # Restores started over HTTP or from the Studio (both find them here).
-    app.state.restores = RestoreJobs(instance)
+    AppState(
+        instance=instance,
+        api_keys=ApiKeys(instance.system),
+        backup_tasks=backup_tasks_for(instance, app.state.services),
+        # Restores started over HTTP or from the Studio (both find them here).
+        restores=RestoreJobs(instance),
+        auth_required=auth,
+    ).install(app)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
     app.add_middleware(RequireUtf8Url)
@@ -142,7 +154,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         # Running restores get a moment to finish before the instance closes under them.
-        await run_in_threadpool(app.state.restores.stop)
+        await run_in_threadpool(AppState.of(app).restores.stop)
         for service in reversed(started):
             try:
                 await run_in_threadpool(service.stop)

@@ -4,8 +4,9 @@ An ASGI middleware, so that a request is refused before it is routed and
 before its body is read. It asks `rookdb.security.roles` which action the
 method and path need, and checks the caller's key:
 401 without a valid key, 403 with the wrong role or outside the key's
-databases. The API answers in the usual JSON error format; the Studio sends
-a browser to its login page instead.
+databases. The API answers in the usual JSON error format; a part mounted on
+the app may answer for its own paths instead (the Studio sends a browser to
+its login page, see `rookdb.app_state.ErrorPage`).
 
 With authentication off (`rookdb serve --open`, loopback only) every route is
 open, but requests must name a loopback host (so a web page cannot reach the
@@ -16,16 +17,17 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rookdb.app_state import AppState, set_principal
 from rookdb.errors import Forbidden, RookError, Unauthorized
-from rookdb.security.keys import ApiKey, ApiKeys
+from rookdb.security.keys import ApiKey
 from rookdb.security.roles import (
     SCOPED_SERVER_WIDE,
     Action,
@@ -36,7 +38,6 @@ from rookdb.security.roles import (
 from rookdb.security.session import SESSION_COOKIE, session_key_id
 from rookdb.server.render import json_response
 
-PRINCIPAL = "api_key"  # where the caller's ApiKey is left in the request state
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -49,18 +50,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def principal(request: Request) -> ApiKey | None:
-    """The key a request was authenticated with (None when authentication is off)."""
-    key = request.scope.get("state", {}).get(PRINCIPAL)
-    return key if isinstance(key, ApiKey) else None
-
-
-def visible(request: Request, database: str) -> bool:
-    """Whether the caller may see a database (for server-wide lists)."""
-    key = principal(request)
-    return key is None or key.allows_database(database)
 
 
 def _is_studio(path: str) -> bool:
@@ -77,27 +66,27 @@ class AuthGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        fastapi_app: FastAPI = scope["app"]
+        state = AppState.of(scope["app"])
         path: str = scope["path"]
         try:
-            key = self._check(fastapi_app, scope, path)
+            key = self._check(state, scope, path)
         except RookError as exc:
-            await self._deny(scope, path, exc)(scope, receive, send)
+            await self._deny(state, scope, exc)(scope, receive, send)
             return
         if key is not None:
-            scope.setdefault("state", {})[PRINCIPAL] = key
+            set_principal(scope, key)
         await self.app(scope, receive, send)
 
-    def _check(self, app: FastAPI, scope: Scope, path: str) -> ApiKey | None:
+    def _check(self, state: AppState, scope: Scope, path: str) -> ApiKey | None:
         method = scope["method"]
         action = required_action(method, path)
         headers = Headers(scope=scope)
-        if not app.state.auth_required:
+        if not state.auth_required:
             _check_open_request(headers, method, path, action)
             return None
         if action is Action.PUBLIC:
             return None
-        key = _authenticate(app, headers, method, path)
+        key = _authenticate(state, headers, method, path)
         if not allows(key.role, action):
             raise Forbidden(
                 f"this API key has the role {key.role!r}; {method} {path} needs "
@@ -114,24 +103,16 @@ class AuthGate:
                 raise Forbidden(f"this API key does not give access to database {database!r}")
         return key
 
-    def _deny(self, scope: Scope, path: str, error: RookError) -> Response:
-        if _is_studio(path):
-            if isinstance(error, Unauthorized):
-                target = scope["path"] + (
-                    "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
-                )
-                return RedirectResponse(
-                    "/studio/login?next=" + quote(target, safe=""), status_code=303
-                )
-            from rookdb.studio.web import error_page
-
-            return error_page(Request(scope), error)
+    def _deny(self, state: AppState, scope: Scope, error: RookError) -> Response:
+        page = state.error_page(Request(scope), error)
+        if page is not None:
+            return page
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
         return json_response(error.to_dict(), error.http_status, headers)
 
 
-def _authenticate(app: FastAPI, headers: Headers, method: str, path: str) -> ApiKey:
-    keys: ApiKeys = app.state.api_keys
+def _authenticate(state: AppState, headers: Headers, method: str, path: str) -> ApiKey:
+    keys = state.api_keys
     authorization = headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -147,7 +128,7 @@ def _authenticate(app: FastAPI, headers: Headers, method: str, path: str) -> Api
     if _is_studio(path) or method in _SAFE_METHODS:
         cookie = _cookie(headers, SESSION_COOKIE)
         if cookie:
-            key_id = session_key_id(app.state.instance.secrets.derive("studio-session"), cookie)
+            key_id = session_key_id(state.instance.secrets.derive("studio-session"), cookie)
             key = keys.active(key_id) if key_id else None
             if key is not None:
                 return key

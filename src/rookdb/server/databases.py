@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
+from rookdb.app_state import visible
 from rookdb.errors import NotFound
 from rookdb.instance import DatabaseInfo, Instance
-from rookdb.server.auth import visible
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response

@@ -18,9 +18,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 
 from rookdb.destinations import check_destination
+from rookdb.server.dependencies import TasksDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
-from rookdb.server.tasks import TasksDep
 from rookdb.tasks.periodic import put_periodic_backup, split_request
 
 router = APIRouter(tags=["destinations"], route_class=StrictJsonRoute)

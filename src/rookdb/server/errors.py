@@ -3,7 +3,8 @@
 RookErrors keep their own status; request validation errors become 400 naming
 the field; unknown routes and methods keep their 404/405; anything unexpected
 is a 500 whose body says nothing about the internals (uvicorn logs the
-traceback on the server side).
+traceback on the server side). A part mounted on the app may answer errors on
+its own paths instead (the Studio shows them as pages: `AppState.error_page`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rookdb.app_state import AppState
 from rookdb.errors import InvalidInput, PayloadTooLarge, RookError
 from rookdb.server.render import json_response
 
@@ -40,12 +42,8 @@ def error_response(error: RookError, headers: dict[str, str] | None = None) -> R
 
 async def _rook_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RookError)
-    if request.url.path.startswith("/studio/"):
-        # A person is reading: an error page in the Studio's look rather than JSON.
-        from rookdb.studio.web import error_page
-
-        return error_page(request, exc)
-    return error_response(exc)
+    page = AppState.of(request.app).error_page(request, exc)
+    return error_response(exc) if page is None else page
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from rookdb.server.dependencies import TasksDep
 from rookdb.server.json_body import StrictJsonRoute
-from rookdb.server.tasks import TasksDep
 from rookdb.tasks.clock import parse_time
 
 router = APIRouter(tags=["metrics"], route_class=StrictJsonRoute)

@@ -6,13 +6,12 @@ holds the source options or the encryption key it was started with.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rookdb.errors import InvalidInput
-from rookdb.restore.jobs import RestoreJobs, is_absolute_source
+from rookdb.restore.jobs import is_absolute_source
+from rookdb.server.dependencies import JobsDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 
@@ -41,19 +40,6 @@ class StartRestore(BaseModel):
         description="Settings and credentials for a destination URL (endpoint_url, "
         "access_key_id, secret_access_key ...). Write-only.",
     )
-
-
-def restore_jobs(request: Request) -> RestoreJobs:
-    """The app's restore jobs (set by `create_app`; the Studio finds them the same way)."""
-    state = request.app.state
-    jobs = getattr(state, "restores", None)
-    if not isinstance(jobs, RestoreJobs):
-        jobs = RestoreJobs(state.instance)
-        state.restores = jobs
-    return jobs
-
-
-JobsDep = Annotated[RestoreJobs, Depends(restore_jobs)]
 
 
 @router.post("/restores", status_code=202)

@@ -6,38 +6,17 @@ the service only returns masked definitions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from rookdb.instance import Instance
+from rookdb.server.dependencies import TasksDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
-from rookdb.tasks import BackupScheduler, BackupTasks
 
 router = APIRouter(tags=["backup tasks"], route_class=StrictJsonRoute)
 
 PREFIX = "/databases/{db}/tasks/backups"
-
-
-def service_for(instance: Instance, services: Sequence[object]) -> BackupTasks:
-    """The task service of an app, over the scheduler among its services (or an idle one)."""
-    scheduler = next((s for s in services if isinstance(s, BackupScheduler)), None)
-    return BackupTasks(instance, scheduler)
-
-
-async def get_tasks(request: Request) -> BackupTasks:
-    """The app's backup task service (set by `create_app`)."""
-    state = request.app.state
-    service = getattr(state, "backup_tasks", None)
-    if not isinstance(service, BackupTasks):
-        service = service_for(state.instance, getattr(state, "services", []))
-        state.backup_tasks = service
-    return service
-
-
-TasksDep = Annotated[BackupTasks, Depends(get_tasks)]
 TaskBody = Annotated[dict[str, Any], Body()]
 
 

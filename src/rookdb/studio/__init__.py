@@ -1,9 +1,11 @@
 """The Studio: server-rendered web pages over the same core API as the CLI and HTTP API.
 
 ``mount_studio(app)`` adds the pages under ``/studio`` (``/`` redirects
-there) and the hand-written CSS/JS under ``/static``. Pages read the
-`Instance` from ``app.state.instance`` and the backup task service from
-``app.state.tasks``; they parse a form, call one core function and render.
+there) and the hand-written CSS/JS under ``/static``, and answers errors on
+its paths with its own pages (login, error). Pages read the core objects from
+the app's `rookdb.app_state.AppState`; they parse a form, call one core
+function and render. The server mounts the Studio; the Studio never imports
+the server.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from rookdb.app_state import AppState
 from rookdb.studio import databases, documents, login, restore, tasks
-from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf
+from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf, studio_error_page
 
 
 def studio_router() -> APIRouter:
@@ -26,6 +29,7 @@ def studio_router() -> APIRouter:
 
 def mount_studio(app: FastAPI) -> None:
     """Serve the Studio from `app`: pages under /studio, / redirects there, assets at /static."""
+    AppState.of(app).error_pages.append(studio_error_page)
     app.include_router(studio_router())
     app.mount("/static", StaticFiles(directory=str(STUDIO_DIR / "static")), name="static")
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from rookdb.app_state import backup_tasks_of, instance_of, visible
 from rookdb.errors import RookError
-from rookdb.server.auth import visible
-from rookdb.studio.web import error_page, instance_of, redirect, render, tasks_of
+from rookdb.studio.web import error_page, redirect, render
 
 router = APIRouter()
 
@@ -79,7 +79,7 @@ def last_backup(request: Request, database: str) -> dict[str, Any] | None:
     """The newest successful backup of any of the database's tasks: {'at', 'kind'}."""
     best: dict[str, Any] | None = None
     try:
-        tasks = tasks_of(request).list(database)
+        tasks = backup_tasks_of(request).list(database)
     except RookError:
         return None
     for task in tasks:

@@ -8,8 +8,9 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from rookdb.app_state import instance_of
 from rookdb.errors import InvalidInput, NotFound, RookError
-from rookdb.studio.web import error_page, instance_of, redirect, render
+from rookdb.studio.web import error_page, redirect, render
 
 router = APIRouter()
 

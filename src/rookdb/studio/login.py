@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from rookdb.security.keys import ApiKeys
+from rookdb.app_state import AppState
 from rookdb.security.session import SESSION_COOKIE, SESSION_SECONDS, new_session
 from rookdb.studio.web import PREFIX, render, session_secret, set_cookie
 
@@ -29,7 +29,7 @@ def safe_next(target: str | None) -> str:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
     """The login form (a server without authentication has nothing to log into)."""
-    if not request.app.state.auth_required:
+    if not AppState.of(request.app).auth_required:
         return RedirectResponse(PREFIX + "/", status_code=303)
     return render(request, "login.html", {"next": safe_next(next), "error": None})
 
@@ -39,11 +39,11 @@ async def login(request: Request) -> Response:
     """Check the key; on success set the session cookie and go where the user was going."""
     form = await request.form()
     target = safe_next(str(form.get("next") or ""))
-    if not request.app.state.auth_required:
+    state = AppState.of(request.app)
+    if not state.auth_required:
         return RedirectResponse(target, status_code=303)
     token = str(form.get("api_key") or "").strip()
-    keys: ApiKeys = request.app.state.api_keys
-    key = keys.authenticate(token)
+    key = state.api_keys.authenticate(token)
     if key is None:
         context = {"next": target, "error": "That API key is not valid or was revoked."}
         return render(request, "login.html", context, status_code=401)

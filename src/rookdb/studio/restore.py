@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from rookdb.app_state import instance_of, restore_jobs_of
 from rookdb.backup.catalog import find_run_folders
 from rookdb.backup.chain import read_run_folder
 from rookdb.destinations import config_from_url
@@ -21,9 +22,8 @@ from rookdb.errors import InvalidInput, NotFound, RookError
 from rookdb.instance import check_database_name
 from rookdb.restore.remote import list_remote_run_folders
 from rookdb.restore.source import is_destination_url
-from rookdb.server.restores import restore_jobs
 from rookdb.studio.restore_jobs import ListedSource, ListedSources, page_view
-from rookdb.studio.web import error_page, instance_of, redirect, render
+from rookdb.studio.web import error_page, redirect, render
 
 router = APIRouter()
 
@@ -111,7 +111,7 @@ async def start_restore(request: Request) -> Response:
         folders = list_chains(listed)
         context_form = {"database": database, "point": point}
         return _page(request, listed, folders, errors, context_form, status_code=400)
-    job = restore_jobs(request).start(
+    job = restore_jobs_of(request).start(
         folder,
         database,
         until=until or None,
@@ -125,7 +125,7 @@ async def start_restore(request: Request) -> Response:
 def job_page(request: Request, job_id: str) -> Response:
     """The progress of a restore; the page moves to the new database when it is done."""
     try:
-        status = restore_jobs(request).status(job_id)
+        status = restore_jobs_of(request).status(job_id)
     except NotFound:
         return error_page(request, NotFound("this restore is no longer remembered by the server"))
     return render(request, "restore_job.html", {"job": page_view(status), "nav": "restore"})
@@ -135,7 +135,7 @@ def job_page(request: Request, job_id: str) -> Response:
 def job_json(request: Request, job_id: str) -> Response:
     """What the progress page polls."""
     try:
-        status = restore_jobs(request).status(job_id)
+        status = restore_jobs_of(request).status(job_id)
     except NotFound:
         return JSONResponse({"state": "failed", "error": "unknown restore"}, status_code=404)
     body = page_view(status)

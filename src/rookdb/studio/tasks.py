@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from rookdb.app_state import backup_tasks_of, instance_of
 from rookdb.destinations.probe import check_destination
 from rookdb.errors import RookError
 from rookdb.studio import cron_reading
@@ -21,7 +22,7 @@ from rookdb.studio.task_form import (
     form_from_task,
     payload_from_post,
 )
-from rookdb.studio.web import error_page, instance_of, redirect, render, tasks_of
+from rookdb.studio.web import error_page, redirect, render
 from rookdb.tasks.model import destination_label
 from rookdb.tasks.service import with_stored_secrets
 from rookdb.tasks.upload import reveal
@@ -42,7 +43,7 @@ def tasks_page(request: Request, name: str) -> Response:
     """One card per backup task: state, destinations, last and next backups, actions."""
     try:
         instance_of(request).database(name)
-        rows = tasks_of(request).overview(name)
+        rows = backup_tasks_of(request).overview(name)
     except RookError as exc:
         return error_page(request, exc)
     cards = [
@@ -60,7 +61,7 @@ def tasks_page(request: Request, name: str) -> Response:
 def task_status(request: Request, name: str, task_id: str) -> Response:
     """The status JSON the task card polls (Refresh, progress of a run)."""
     try:
-        return JSONResponse(tasks_of(request).status(name, task_id))
+        return JSONResponse(backup_tasks_of(request).status(name, task_id))
     except RookError as exc:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)
 
@@ -81,7 +82,7 @@ async def create_task(request: Request, name: str) -> Response:
     form = await request.form()
     payload, numbers = payload_from_post(form)
     try:
-        task = tasks_of(request).create(name, payload)
+        task = backup_tasks_of(request).create(name, payload)
     except RookError as exc:
         errors = {error_slot(exc.field, numbers): _plain(exc.message, exc.field)}
         return _form_page(request, name, None, form_from_post(form), errors, status_code=400)
@@ -92,7 +93,7 @@ async def create_task(request: Request, name: str) -> Response:
 def edit_task_page(request: Request, name: str, task_id: str) -> Response:
     """The form of an existing task (secrets are never filled back in)."""
     try:
-        task = tasks_of(request).get(name, task_id)
+        task = backup_tasks_of(request).get(name, task_id)
     except RookError as exc:
         return error_page(request, exc)
     return _form_page(request, name, task_id, form_from_task(task), {})
@@ -102,7 +103,7 @@ def edit_task_page(request: Request, name: str, task_id: str) -> Response:
 async def update_task(request: Request, name: str, task_id: str) -> Response:
     """Save the changed task; blank secret fields keep their stored values."""
     form = await request.form()
-    service = tasks_of(request)
+    service = backup_tasks_of(request)
     try:
         stored = {"destinations": service.tasks.get(name, task_id).destination_dicts()}
     except RookError as exc:
@@ -123,7 +124,7 @@ async def backup_now(request: Request, name: str, task_id: str) -> Response:
     form = await request.form()
     full = str(form.get("kind", "full")) != "incremental"
     try:
-        tasks_of(request).backup_now(name, task_id, full=full)
+        backup_tasks_of(request).backup_now(name, task_id, full=full)
     except RookError as exc:
         return error_page(request, exc)
     kind = "full" if full else "incremental"
@@ -133,7 +134,7 @@ async def backup_now(request: Request, name: str, task_id: str) -> Response:
 @router.post("/databases/{name}/tasks/{task_id}/{action}", response_class=HTMLResponse)
 def change_task(request: Request, name: str, task_id: str, action: str) -> Response:
     """Enable, disable or delete a task."""
-    service = tasks_of(request)
+    service = backup_tasks_of(request)
     try:
         title = service.get(name, task_id)["name"]
         if action == "enable":
@@ -155,7 +156,7 @@ def change_task(request: Request, name: str, task_id: str, action: str) -> Respo
 @router.get("/databases/{name}/tasks/{task_id}/history", response_class=HTMLResponse)
 def history_page(request: Request, name: str, task_id: str) -> Response:
     """The task's last runs: when, kind, size, duration, result per destination."""
-    service = tasks_of(request)
+    service = backup_tasks_of(request)
     try:
         task = service.get(name, task_id)
         runs = service.runs(name, task_id)
@@ -187,7 +188,7 @@ async def test_destination(request: Request, name: str) -> Response:
         if task_id and index.isdigit():
             # A blank secret of a stored destination is filled in by the core, and only
             # while the destination still points where that secret was meant to go.
-            stored = tasks_of(request).tasks.get(name, task_id).destinations
+            stored = backup_tasks_of(request).tasks.get(name, task_id).destinations
             previous = reveal(stored[int(index)]) if int(index) < len(stored) else {}
             config = destination_from_fields(kind, form, "", previous)
             config = with_stored_secrets(stored, int(index), config)
@@ -236,7 +237,7 @@ def _form_page(
         "errors": errors,
         "kinds": KINDS,
         "zones": ZONES,
-        "nodes": sorted(tasks_of(request).scheduler.live_nodes),
+        "nodes": sorted(backup_tasks_of(request).scheduler.live_nodes),
         "previews": previews,
         "placeholder": _generated_name_hint(form),
         "action": "/studio" + (f"{base}/{task_id}/edit" if task_id else base),

@@ -1,8 +1,8 @@
 """What every Studio page shares: the template environment, filters and the core objects.
 
-Pages are thin: they read the core objects the server put on ``app.state``
-(the `Instance`, the backup task service) and render a template. Nothing
-here decides anything about data or backups.
+Pages are thin: they read the core objects of the app's `AppState` (the
+`Instance`, the backup task service, the restore jobs) and render a template.
+Nothing here decides anything about data or backups.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from rookdb.errors import Forbidden, RookError
-from rookdb.instance import Instance
+from rookdb.app_state import AppState, instance_of, principal
+from rookdb.errors import Forbidden, RookError, Unauthorized
 from rookdb.security.roles import Action, allows
 from rookdb.security.session import (
     CSRF_COOKIE,
@@ -27,37 +27,11 @@ from rookdb.security.session import (
     csrf_valid,
     new_csrf_cookie,
 )
-from rookdb.server.auth import principal
-from rookdb.tasks import BackupScheduler, BackupTasks
 
 STUDIO_DIR = Path(__file__).resolve().parent
 PREFIX = "/studio"
 
 templates = Jinja2Templates(directory=str(STUDIO_DIR / "templates"))
-
-
-def instance_of(request: Request) -> Instance:
-    """The data dir the server runs on."""
-    instance: Instance = request.app.state.instance
-    return instance
-
-
-def tasks_of(request: Request) -> BackupTasks:
-    """The backup task service, over the same scheduler the server runs."""
-    state = request.app.state
-    for name in ("tasks", "backup_tasks", "studio_tasks"):
-        found = getattr(state, name, None)
-        if isinstance(found, BackupTasks):
-            return found
-    # Share the running scheduler (one run per task at a time holds only within one scheduler).
-    scheduler = next(
-        (s for s in getattr(state, "services", []) if isinstance(s, BackupScheduler)), None
-    )
-    service = next((s for s in getattr(state, "services", []) if isinstance(s, BackupTasks)), None)
-    if service is None:
-        service = BackupTasks(instance_of(request), scheduler)
-    state.studio_tasks = service
-    return service
 
 
 def render(
@@ -77,7 +51,7 @@ def render(
         "notice": request.query_params.get("notice"),
         "csrf_token": csrf_token(csrf_secret(request), cookie),
         "principal": key,
-        "auth_required": bool(getattr(request.app.state, "auth_required", False)),
+        "auth_required": AppState.of(request.app).auth_required,
         # Controls a key may not use are not shown (the server refuses them anyway).
         "can_admin": key is None or allows(key.role, Action.ADMIN),
         "can_backup": key is None or allows(key.role, Action.BACKUP_NOW),
@@ -148,6 +122,27 @@ def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:
 def error_page(request: Request, exc: RookError) -> HTMLResponse:
     """A page that says in plain words what went wrong (NotFound, InvalidInput ...)."""
     return render(request, "error.html", {"error": exc}, status_code=exc.http_status)
+
+
+def is_studio_path(path: str) -> bool:
+    """Whether a path is the Studio's (its pages, and / which redirects to them)."""
+    return path == "/" or path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def studio_error_page(request: Request, error: RookError) -> Response | None:
+    """Errors on Studio paths as pages: a stranger goes to the login form, others read why.
+
+    Added to the app's `AppState.error_pages` when the Studio is mounted, so the
+    server's gate and error handlers answer a browser in the Studio's look.
+    """
+    path: str = request.scope["path"]
+    if not is_studio_path(path):
+        return None
+    if isinstance(error, Unauthorized):
+        query = request.scope["query_string"].decode("latin-1")
+        target = path + ("?" + query if query else "")
+        return RedirectResponse(PREFIX + "/login?next=" + quote(target, safe=""), status_code=303)
+    return error_page(request, error)
 
 
 def when(value: str | datetime | None, empty: str = "never") -> Markup:

@@ -1,0 +1,154 @@
+"""Layers import one way: the graph of module-level imports has no forbidden edge.
+
+Built from the source with `ast` (nothing is imported), so a test run cannot
+hide a cycle that an earlier import happened to break. Imports inside
+functions and under ``if TYPE_CHECKING:`` are left out: they run later or
+never. Importing ``a.b.c`` also runs ``a.b``'s ``__init__``, so that is an
+edge too — except from a module inside ``a.b`` itself, which Python has
+already started importing.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements that run when the module is imported."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                yield from _module_level(node.body)
+            yield from _module_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody):
+                yield from _module_level(block)
+            for handler in node.handlers:
+                yield from _module_level(handler.body)
+        elif isinstance(node, ast.With):
+            yield from _module_level(node.body)
+
+
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _graph() -> dict[str, set[str]]:
+    paths = {_module_name(path): path for path in (SRC / "rookdb").rglob("*.py")}
+    packages = {name for name, path in paths.items() if path.name == "__init__.py"}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if name in packages else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in _module_level(ast.parse(path.read_text(), str(path)).body):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+                continue
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets.add(base)
+            # `from package import module` imports the module.
+            targets.update(f"{base}.{alias.name}" for alias in node.names)
+        own = set(_ancestors(name)) | {name}
+        edges: set[str] = set()
+        for target in targets:
+            for imported in [*_ancestors(target), target]:
+                if imported in paths and imported not in own:
+                    edges.add(imported)
+        graph[name] = edges
+    return graph
+
+
+GRAPH = _graph()
+
+
+def _reachable(start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in GRAPH[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def _in(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _path(start: str, goal: str) -> list[str]:
+    """The import chain from `start` to the first module inside `goal` (for the message)."""
+    previous: dict[str, str] = {}
+    todo = [start]
+    while todo:
+        current = todo.pop(0)
+        if current != start and _in(current, goal):
+            chain = [current]
+            while chain[-1] != start:
+                chain.append(previous[chain[-1]])
+            return chain[::-1]
+        for target in sorted(GRAPH[current]):
+            if target not in previous and target != start:
+                previous[target] = current
+                todo.append(target)
+    return []
+
+
+def _imports(package: str, forbidden: str) -> list[str]:
+    """Chains by which a module of `package` imports (directly or not) one of `forbidden`."""
+    return [
+        " -> ".join(_path(name, forbidden))
+        for name in sorted(GRAPH)
+        if _in(name, package) and any(_in(t, forbidden) for t in _reachable(name))
+    ]
+
+
+def test_the_graph_sees_the_package() -> None:
+    assert "rookdb.server.app" in GRAPH
+    assert "rookdb.tasks.scheduler" in GRAPH["rookdb.tasks"]
+    # A submodule importing its own package is not an edge; importing another package is.
+    assert "rookdb.tasks" not in GRAPH["rookdb.tasks.scheduler"]
+    assert "rookdb.destinations" in GRAPH["rookdb.drill.source"]
+
+
+def test_server_and_studio_import_one_way() -> None:
+    """The server mounts the Studio; the Studio gets what it needs from the core, so no cycle."""
+    assert _imports("rookdb.server", "rookdb.studio")  # the graph sees the mount
+    assert _imports("rookdb.studio", "rookdb.server") == []
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("rookdb.tasks.drill", "rookdb.tasks.scheduler"),
+        ("rookdb.drill", "rookdb.tasks"),
+    ],
+)
+def test_drills_never_import_the_scheduler(package: str, forbidden: str) -> None:
+    """Drills take narrow dependencies; the scheduler builds them, never the other way."""
+    assert _imports(package, forbidden) == []
