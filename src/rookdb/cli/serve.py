@@ -55,7 +55,9 @@ def serve(
     from rookdb.server import Tls
     from rookdb.server import serve as run_server
     from rookdb.server.auth import is_loopback
+    from rookdb.server.run import check_open_allowed
 
+    check_open_allowed(host, auth)  # refused before the data dir is created
     target = context.usable_data_dir(
         data_dir if data_dir is not None else context.get(ctx).data_dir
     )
