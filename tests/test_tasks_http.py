@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from rookdb import Instance
-from rookdb.tasks import BackupTasks
+from rookdb.app_state import AppState
+from rookdb.server import create_app
+from rookdb.tasks import BackupScheduler, BackupTasks
 
 SECRET = "s3cr3t-value-never-shown"
 BASE = "/databases/shop/tasks/backups"
@@ -171,6 +173,14 @@ def test_backup_now_runs_once_even_when_called_concurrently(
     http.post(f"{BASE}/{task_id}/backup-now", params={"full": "false"})
     status = wait_status(http, task_id, lambda s: s["runs"] == 2)
     assert status["last_run"]["skipped"] is True
+
+
+def test_serve_has_one_task_service_over_the_scheduler_it_runs(instance: Instance) -> None:
+    # The API routes and the Studio pages both read AppState.backup_tasks: one run per
+    # task at a time holds only because it is the scheduler `rookdb serve` starts.
+    app = create_app(instance)
+    [scheduler] = [s for s in app.state.services if isinstance(s, BackupScheduler)]
+    assert AppState.of(app).backup_tasks.scheduler is scheduler
 
 
 def test_metrics_report_each_task(shop: Instance, http: httpx.Client, tmp_path: Path) -> None:
