@@ -152,3 +152,24 @@ def test_server_and_studio_import_one_way() -> None:
 def test_drills_never_import_the_scheduler(package: str, forbidden: str) -> None:
     """Drills take narrow dependencies; the scheduler builds them, never the other way."""
     assert _imports(package, forbidden) == []
+
+
+# What every CLI command module may use; the only other edges nest one command group in
+# another (`backup tasks ...`, the task set-up commands added to `tasks`).
+CLI_SHARED = {"rookdb.cli", "rookdb.cli.context", "rookdb.cli.options", "rookdb.cli.output"}
+CLI_GROUPS = {
+    ("rookdb.cli.backup", "rookdb.cli.tasks"),
+    ("rookdb.cli.task_setup", "rookdb.cli.tasks"),
+}
+
+
+def test_cli_commands_take_shared_options_from_one_module() -> None:
+    """A command module never imports another one for its options or helpers."""
+    edges = {
+        (name, target)
+        for name in GRAPH
+        if _in(name, "rookdb.cli") and name not in CLI_SHARED | {"rookdb.cli.main"}
+        for target in GRAPH[name]
+        if _in(target, "rookdb.cli") and target not in CLI_SHARED
+    }
+    assert edges <= CLI_GROUPS

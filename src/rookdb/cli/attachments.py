@@ -13,15 +13,9 @@ import typer
 from rich.table import Table
 
 from rookdb.cli import context
-from rookdb.cli.databases import (
-    DatabaseArg,
-    JsonFlag,
-    as_json,
-    console,
-    human_size,
-    open_database,
-    say,
-)
+from rookdb.cli.context import open_database
+from rookdb.cli.options import DatabaseArg, JsonFlag
+from rookdb.cli.output import as_json, console, human_size, say
 from rookdb.errors import InvalidInput, NotFound
 
 attachment_app = typer.Typer(

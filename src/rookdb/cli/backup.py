@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from rookdb.backup.chain import RunFolderInfo
 from rookdb.cli import context
+from rookdb.cli.options import (
+    CompressionOption,
+    JsonFlag,
+    KeyOption,
+    SourceOptions,
+    source_credentials,
+)
+from rookdb.cli.output import progress_bar, say
 from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
 from rookdb.url_masking import masked_url
@@ -42,46 +41,6 @@ backup_app.add_typer(tasks_app, name="tasks")
 
 # One run folder's verification, waiting only for its progress callback.
 FolderCheck = Callable[..., RunFolderInfo]
-
-KeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--encryption-key",
-        envvar="ROOKDB_ENCRYPTION_KEY",
-        help="Key for AES-256-GCM: 32 bytes as base64, or a passphrase.",
-        show_envvar=True,
-    ),
-]
-
-
-@contextmanager
-def progress_bar(
-    ctx: typer.Context, description: str, *, in_bytes: bool = False
-) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr, fed by progress(done, total); silent with --quiet."""
-    quiet = context.get(ctx).quiet or not sys.stderr.isatty()
-    counter = DownloadColumn() if in_bytes else MofNCompleteColumn()
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        counter,
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=quiet,
-    )
-    with bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
-
-        yield update
-
-
-def say(ctx: typer.Context, message: str) -> None:
-    if not context.get(ctx).quiet:
-        typer.echo(message)
 
 
 def _human(size: int) -> str:
@@ -112,9 +71,9 @@ def run(
         bool,
         typer.Option("--incremental", help="Continue the newest chain in --to for this DB."),
     ] = False,
-    compression: Annotated[str, typer.Option("--compression", help="zstd, gzip or none.")] = "zstd",
+    compression: CompressionOption = "zstd",
     encryption_key: KeyOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Back up DB now: a full backup (or snapshot) in a new run folder, or an incremental.
 
@@ -174,18 +133,9 @@ SourceArgument = Annotated[
         "such as s3://bucket/prefix (credentials with --source-option).",
     ),
 ]
-SourceOptions = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--source-option",
-        help="KEY=VALUE for a destination URL (endpoint_url, access_key_id, "
-        "secret_access_key, region, account_key ...); repeatable.",
-    ),
-]
 
 
 def _local_path(source: str, options: list[str] | None) -> Path:
-    from rookdb.cli.restore import source_credentials
 
     if options:
         raise InvalidInput("--source-option only applies to a destination URL", field="source")
@@ -197,7 +147,7 @@ def _local_path(source: str, options: list[str] | None) -> Path:
 def ls(
     ctx: typer.Context,
     source: SourceArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    as_json: JsonFlag = False,
     source_options: SourceOptions = None,
 ) -> None:
     """List backup chains: files in order, kinds, etag ranges, sizes, times and problems.
@@ -273,7 +223,6 @@ def verify(
 
 
 def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
-    from rookdb.cli.restore import source_credentials
     from rookdb.restore.remote import list_remote_run_folders
 
     folders = list_remote_run_folders(url, source_credentials(url, options))
@@ -296,7 +245,6 @@ def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
 def _verify_remote(
     ctx: typer.Context, url: str, options: list[str] | None, encryption_key: str | None
 ) -> None:
-    from rookdb.cli.restore import source_credentials
     from rookdb.restore.remote import list_remote_run_folders, verify_remote_run_folder
 
     credentials = source_credentials(url, options)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rookdb.cli import context
+from rookdb.cli.options import JsonFlag
 from rookdb.errors import ClusterUnavailable
 
 cluster_app = typer.Typer(
@@ -47,7 +48,7 @@ def status(
     name: Annotated[
         str, typer.Option("--cluster-name", help="The cluster's name in etcd.")
     ] = "default",
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Every node (tag, URL, up/down, last seen), the observer and etcd's health."""
     from rookdb.cluster.nodes import NodeRegistry

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,33 @@ class CliContext:
         return Client(self.url, api_key=self.api_key, ca_file=self.ca_file)
 
 
+def get(ctx: typer.Context) -> CliContext:
+    """The CliContext set up by the main callback."""
+    root = ctx.find_root()
+    obj = root.obj
+    if not isinstance(obj, CliContext):
+        obj = resolve(None, None, False)
+        root.obj = obj
+    return obj
+
+
+@contextmanager
+def open_target(ctx: typer.Context) -> Iterator[Any]:
+    """The selected data dir (`Instance`) or server (`Client`), closed when the command ends."""
+    target = get(ctx).open_target()
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@contextmanager
+def open_database(ctx: typer.Context, name: str) -> Iterator[Any]:
+    """One existing database of the selected target; NotFound names it when missing."""
+    with open_target(ctx) as target:
+        yield target.database(name)
+
+
 def usable_data_dir(path: Path) -> Path:
     """`path`, created when missing; InvalidInput saying why it cannot be a data dir."""
     # Checked here, at the edge: an Instance given a file would fail deep inside
@@ -94,16 +123,6 @@ def resolve(
     env_ca = os.environ.get("ROOKDB_CA_FILE")
     ca_file = ca_file or (Path(env_ca) if env_ca else None)
     return CliContext(data_dir, url, quiet, api_key, ca_file)
-
-
-def get(ctx: typer.Context) -> CliContext:
-    """The CliContext set up by the main callback."""
-    root = ctx.find_root()
-    obj = root.obj
-    if not isinstance(obj, CliContext):
-        obj = resolve(None, None, False)
-        root.obj = obj
-    return obj
 
 
 def print_json(value: object) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from rookdb.cli import context
+from rookdb.cli.context import open_database, open_target
+from rookdb.cli.options import DatabaseArg, JsonFlag
+from rookdb.cli.output import as_json, console, human_size, say
 from rookdb.errors import InvalidInput, NotFound
 
 db_app = typer.Typer(
@@ -25,57 +24,6 @@ index_app = typer.Typer(
     help="Define, list and drop the indexes that serve queries.",
     no_args_is_help=True,
 )
-
-DatabaseArg = Annotated[str, typer.Argument(metavar="DB", help="The database name.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-@contextmanager
-def open_target(ctx: typer.Context) -> Iterator[Any]:
-    """The selected data dir (`Instance`) or server (`Client`), closed when the command ends."""
-    target = context.get(ctx).open_target()
-    try:
-        yield target
-    finally:
-        target.close()
-
-
-@contextmanager
-def open_database(ctx: typer.Context, name: str) -> Iterator[Any]:
-    """One existing database of the selected target; NotFound names it when missing."""
-    with open_target(ctx) as target:
-        yield target.database(name)
-
-
-def console() -> Console:
-    """A console on the current stdout (tables adapt to the terminal, or plain when piped)."""
-    return Console(file=sys.stdout)
-
-
-def say(ctx: typer.Context, message: str) -> None:
-    """Chatter for a human, silenced by `--quiet`."""
-    if not context.get(ctx).quiet:
-        typer.echo(message)
-
-
-def as_json(value: Any) -> Any:
-    """Plain JSON of a core value (embedded objects have `to_json` or are dataclasses)."""
-    to_json = getattr(value, "to_json", None)
-    if callable(to_json):
-        return to_json()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value  # already plain: what a remote client hands back
-
-
-def human_size(size: int) -> str:
-    """Bytes as a short human-readable size."""
-    amount = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if amount < 1024 or unit == "TiB":
-            return f"{int(amount)} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{size} B"  # unreachable; keeps mypy sure of a return
 
 
 # -- rookdb db ---------------------------------------------------------------------

@@ -11,14 +11,9 @@ import typer
 from rich.table import Table
 
 from rookdb.cli import context
-from rookdb.cli.databases import (
-    DatabaseArg,
-    JsonFlag,
-    as_json,
-    console,
-    open_database,
-    say,
-)
+from rookdb.cli.context import open_database
+from rookdb.cli.options import DatabaseArg, JsonFlag
+from rookdb.cli.output import as_json, console, say
 from rookdb.errors import InvalidInput, NotFound
 
 # Two-character operators first so that `age>=30` is not read as `age>` `=30`.

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rookdb.cli import context
-from rookdb.cli.backup import KeyOption, SourceOptions, progress_bar
-from rookdb.cli.restore import source_credentials
+from rookdb.cli.options import JsonFlag, KeyOption, SourceOptions, source_credentials
+from rookdb.cli.output import progress_bar
 from rookdb.drill import DrillReport, run_drill, scratch_root
 from rookdb.errors import InvalidInput
 from rookdb.restore.source import resolve_source
@@ -32,7 +32,7 @@ def drill(
     ] = None,
     encryption_key: KeyOption = None,
     source_options: SourceOptions = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Restore a chain into a scratch database, check it, delete it (exit 1 on any fault).
 

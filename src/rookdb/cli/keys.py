@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rookdb.cli import context
+from rookdb.cli.options import JsonFlag
 from rookdb.errors import InvalidInput
 
 keys_app = typer.Typer(
@@ -25,8 +26,6 @@ keys_app = typer.Typer(
     help="API keys (roles admin, operator, reader) and the master key that seals secrets.",
     no_args_is_help=True,
 )
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from rookdb.cli import context
-from rookdb.cli.backup import KeyOption, SourceOptions, progress_bar
-from rookdb.errors import InvalidInput
+from rookdb.cli.options import (
+    JsonFlag,
+    KeyOption,
+    SourceOptions,
+    parse_source_options,
+    source_credentials,
+)
+from rookdb.cli.output import progress_bar
 
 
 def restore(
@@ -35,7 +41,7 @@ def restore(
     ] = None,
     encryption_key: KeyOption = None,
     source_options: SourceOptions = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Restore a backup chain into a NEW database: verified first, visible only when complete.
 
@@ -101,33 +107,6 @@ def _report(result: dict[str, Any], as_json: bool) -> None:
 
 def _announce(line: str) -> None:
     sys.stderr.write(f"{line}\n")
-
-
-def source_credentials(source: str, options: list[str] | None) -> dict[str, str]:
-    """The --source-option values for SOURCE, once SOURCE is known to be usable.
-
-    A destination URL must make a valid destination config (port, host, endpoint_url
-    ...); a path must be one the system can look up (no NUL, not too long). Checked
-    here so that the error names SOURCE instead of surfacing from a library.
-    """
-    from rookdb.restore.jobs import check_restore_source
-
-    credentials = parse_source_options(options or [])
-    check_restore_source(source, credentials)
-    return credentials
-
-
-def parse_source_options(options: list[str]) -> dict[str, str]:
-    """--source-option KEY=VALUE values as a dict."""
-    parsed: dict[str, str] = {}
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or not key:
-            raise InvalidInput(
-                f"--source-option {option!r} is not KEY=VALUE", field="source_option"
-            )
-        parsed[key.strip()] = value
-    return parsed
 
 
 def register(app: typer.Typer) -> None:

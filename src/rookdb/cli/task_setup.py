@@ -14,7 +14,8 @@ import orjson
 import typer
 
 from rookdb.cli import context
-from rookdb.cli.tasks import DatabaseArg, JsonFlag, tasks_app
+from rookdb.cli.options import DatabaseArg, JsonFlag
+from rookdb.cli.tasks import tasks_app
 from rookdb.errors import InvalidInput
 
 ConfigArg = Annotated[

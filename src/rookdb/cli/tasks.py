@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rookdb.cli import context
+from rookdb.cli.options import CompressionOption, DatabaseArg, JsonFlag
 from rookdb.errors import BackupError, InvalidInput
 
 if TYPE_CHECKING:  # rookdb.tasks is imported when a command runs, not with the CLI
@@ -31,9 +32,7 @@ tasks_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DatabaseArg = Annotated[str, typer.Argument(metavar="DB", help="The database name.")]
 TaskArg = Annotated[str, typer.Argument(metavar="ID", help="The task id (e.g. t-3f2a).")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 class RemoteTasks:
@@ -166,7 +165,7 @@ def create(
     max_age_days: Annotated[
         float | None, typer.Option("--max-age-days", help="Delete chains older than this.")
     ] = None,
-    compression: Annotated[str, typer.Option("--compression", help="zstd, gzip or none.")] = "zstd",
+    compression: CompressionOption = "zstd",
     encryption_key: Annotated[
         str | None,
         typer.Option("--encryption-key", envvar="ROOKDB_BACKUP_KEY", help="Encrypt with this key."),

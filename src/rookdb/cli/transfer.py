@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rookdb.cli import context
-from rookdb.cli.backup import KeyOption, progress_bar
+from rookdb.cli.options import CompressionOption, JsonFlag, KeyOption
+from rookdb.cli.output import progress_bar
 
 if TYPE_CHECKING:
     from rookdb.restore import RestoreResult
@@ -36,7 +37,7 @@ def export(
             help="Only changes after this etag (incremental).",
         ),
     ] = 0,
-    compression: Annotated[str, typer.Option("--compression", help="zstd, gzip or none.")] = "zstd",
+    compression: CompressionOption = "zstd",
     encryption_key: KeyOption = None,
 ) -> None:
     """Export DB (or its changes after --since-etag) to FILE, deletes included.
@@ -102,7 +103,7 @@ def import_(
         typer.Option("--incremental", help="Also apply the files' deletes (incrementals)."),
     ] = False,
     encryption_key: KeyOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Import FILE into DB (created when missing); --incremental applies deletes too.
 
