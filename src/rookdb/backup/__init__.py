@@ -28,7 +28,7 @@ from rookdb.backup.chain import (
     verify_file,
     verify_run_folder,
 )
-from rookdb.backup.export import export_database
+from rookdb.backup.export import export_database, write_export
 from rookdb.backup.format import (
     COMPRESSIONS,
     FORMAT_VERSION,
@@ -245,5 +245,6 @@ __all__ = [
     "verify_file",
     "verify_run_folder",
     "write_full_backup",
+    "write_export",
     "write_incremental_backup",
 ]

@@ -1,8 +1,8 @@
 """An export written straight into an HTTP response body: no file, memory flat.
 
-The backup writer writes into a file object. Here that file object hands each
-write to the response through a small bounded queue, and the writer runs in a
-thread of its own: it waits while the client is slower than the export and
+`rookdb.backup.export.write_export` writes into a file object. Here that file
+object hands each write to the response through a small bounded queue, and the
+writer runs in a thread of its own: it waits while the client is slower than the export and
 stops (its read transaction ends) when the client goes away.
 
 Errors before the first byte (an unknown compression, a bad key) are raised
@@ -18,10 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import IO, Any, cast
 
-from rookdb.backup import naming
-from rookdb.backup.format import FileSummary, check_compression
-from rookdb.backup.logical import write_logical
-from rookdb.errors import InvalidInput
+from rookdb.backup.export import write_export
 from rookdb.storage import Database
 
 # Writes waiting for the client, at most: the writer's blocks are ~1 MB each.
@@ -59,32 +56,6 @@ class _QueueFile:
 
     def flush(self) -> None:
         pass
-
-
-def write_export(
-    db: Database,
-    out: IO[bytes],
-    since_etag: int = 0,
-    *,
-    compression: str = "zstd",
-    encryption_key: str | None = None,
-) -> FileSummary:
-    """Write `db`'s changes after `since_etag` into `out`, as `export_database` writes a file."""
-    check_compression(compression)
-    if since_etag < 0:
-        raise InvalidInput("since_etag must be >= 0", field="since_etag")
-    with db.changes(since_etag) as feed:
-        return write_logical(
-            db,
-            out,
-            feed,
-            kind="full" if since_etag == 0 else "incremental",
-            compression=compression,
-            encryption_key=encryption_key,
-            node=db.node_tag,
-            created_at=naming.iso_time(),
-            progress=None,
-        )
 
 
 class ExportStream:
