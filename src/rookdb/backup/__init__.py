@@ -4,6 +4,7 @@ The API other layers build on (the task runner, the CLI, the HTTP routes)::
 
     write_full_backup(db, out_dir, ...) -> BackupFile          # new run folder
     write_incremental_backup(db, run_folder, since_etag, ...) -> BackupFile | None
+    run_backup(db, to, incremental=...) -> BackupRun          # one backup now (CLI, HTTP)
     latest_chain(out_dir) -> RunFolderInfo | None             # where to continue
     choose_chain(folder, until) -> ChainChoice                # the current chain, and why
 """
@@ -204,6 +205,92 @@ def write_incremental_backup(
     return _with_cleanup(_backup_file(path, summary), run_folder.parent)
 
 
+@dataclass(frozen=True)
+class BackupRun:
+    """What one backup run wrote, or that it was skipped (no change since `last_etag`)."""
+
+    written: BackupFile | None
+    last_etag: int
+
+    @property
+    def skipped(self) -> bool:
+        return self.written is None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.written is None:
+            return {"skipped": True, "last_etag": self.last_etag}
+        return self.written.to_json()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BackupRun:
+        """A run from its JSON form (as `rookdb.Client` receives it)."""
+        if data.get("skipped"):
+            return cls(None, int(data["last_etag"]))
+        fields = {**data, "path": Path(data["path"]), "cleaned_up": tuple(data["cleaned_up"])}
+        written = BackupFile(**fields)
+        return cls(written, written.last_etag)
+
+
+def run_backup(
+    db: Database,
+    to: Path,
+    *,
+    backup_type: str = "backup",
+    incremental: bool = False,
+    compression: str = "zstd",
+    encryption_key: str | None = None,
+    progress: Progress | None = None,
+) -> BackupRun:
+    """Back up `db` into the folder `to`: a full backup (or snapshot) in a new run folder,
+    or an incremental (logical, whatever the chain's full) continuing its current chain there.
+
+    The one decision a one-off backup makes: an incremental continues the current
+    chain of `db` in `to` (`latest_chain`, the catalog's rule) and writes nothing
+    when nothing changed. The CLI on a data dir and `POST /databases/{db}/backups`
+    (the CLI over --url) both call this.
+    """
+    check_backup_type(backup_type)
+    check_compression(compression)
+    to = _usable_folder(Path(to))
+    if not incremental:
+        written = write_full_backup(
+            db,
+            to,
+            backup_type=backup_type,
+            compression=compression,
+            encryption_key=encryption_key,
+            progress=progress,
+        )
+        return BackupRun(written, written.last_etag)
+    chain = latest_chain(to, database=db.name)
+    if chain is None:
+        raise InvalidInput(
+            f"no run folder of {db.name} in {to} to continue; run a full backup first",
+            field="incremental",
+        )
+    inc = write_incremental_backup(
+        db,
+        chain.path,
+        chain.last_etag,
+        compression=compression,
+        encryption_key=encryption_key,
+        progress=progress,
+    )
+    return BackupRun(inc, inc.last_etag if inc else chain.last_etag)
+
+
+def _usable_folder(to: Path) -> Path:
+    """`to`, created when missing; InvalidInput naming `to` when it cannot be a folder."""
+    try:
+        to.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InvalidInput(f"{to} is a file, not a folder", field="to") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput(f"cannot use {to} as the backup folder: {reason}", field="to") from None
+    return to
+
+
 def _with_cleanup(written: BackupFile, out_dir: Path) -> BackupFile:
     # A backup killed mid-write left partial files (and maybe a run folder holding
     # nothing else): every reader passes over them already, and the next backup
@@ -233,6 +320,7 @@ __all__ = [
     "BackupFileInfo",
     "BackupHeader",
     "BackupReader",
+    "BackupRun",
     "ChainChoice",
     "RunFolderInfo",
     "check_backup_type",
@@ -242,6 +330,7 @@ __all__ = [
     "latest_chain",
     "read_file_info",
     "read_run_folder",
+    "run_backup",
     "verify_file",
     "verify_run_folder",
     "write_full_backup",

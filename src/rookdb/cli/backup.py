@@ -95,7 +95,7 @@ def run(
                 encryption_key=encryption_key,
             )
     else:
-        from rookdb.backup_run import run_backup
+        from rookdb.backup import run_backup
 
         instance = cli.instance()
         try:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from rookdb.backup_run import run_backup
+from rookdb.backup import run_backup
 from rookdb.errors import InvalidInput, StorageError
 from rookdb.instance import check_database_name
 from rookdb.restore import import_file
