@@ -25,7 +25,7 @@ from starlette.types import Scope
 
 from rookdb.errors import RookError
 from rookdb.instance import Instance
-from rookdb.restore.jobs import RestoreJobs
+from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKey, ApiKeys
 from rookdb.tasks import BackupTasks
 

@@ -18,8 +18,7 @@ from rookdb.cli.options import CompressionOption, JsonFlag, KeyOption
 from rookdb.cli.output import progress_bar
 
 if TYPE_CHECKING:
-    from rookdb.restore import RestoreResult
-    from rookdb.restore.folder_import import FolderImportResult
+    from rookdb.restore import FolderImportResult, RestoreResult
 
 
 def export(
@@ -130,8 +129,7 @@ def import_(
                         file, database, incremental=incremental, encryption_key=key, progress=update
                     )
         else:
-            from rookdb.restore import import_file
-            from rookdb.restore.folder_import import import_folder
+            from rookdb.restore import import_file, import_folder
 
             instance = cli.instance()
             try:

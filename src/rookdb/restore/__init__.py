@@ -2,20 +2,29 @@
 
 restore_database(instance, source, new_name, until=None) -> RestoreResult
 import_file(instance, file, db_name, incremental=False) -> RestoreResult
+import_folder(instance, folder, db_name) -> FolderImportResult   # a folder of periodic backups
+RestoreJobs(instance).start(source, new_name, ...) -> RestoreJobStatus   # a restore run as a job
 """
 
+from rookdb.restore.folder_import import FolderImportResult, import_folder
 from rookdb.restore.importer import RestoreResult, build_database, import_file, restore_database
+from rookdb.restore.jobs import JobState, RestoreJobs, RestoreJobStatus
 from rookdb.restore.planner import RestorePlan, plan_restore
 from rookdb.restore.source import BackupSource, DestinationSource, LocalFolderSource
 
 __all__ = [
     "BackupSource",
     "DestinationSource",
+    "FolderImportResult",
+    "JobState",
     "LocalFolderSource",
+    "RestoreJobStatus",
+    "RestoreJobs",
     "RestorePlan",
     "RestoreResult",
     "build_database",
     "import_file",
+    "import_folder",
     "plan_restore",
     "restore_database",
 ]

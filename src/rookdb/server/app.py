@@ -26,7 +26,7 @@ from starlette.types import ASGIApp
 from rookdb import __version__, studio
 from rookdb.app_state import AppState
 from rookdb.instance import Instance
-from rookdb.restore.jobs import RestoreJobs
+from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKeys
 from rookdb.server import (
     attachments,

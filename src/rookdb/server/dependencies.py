@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from rookdb.app_state import backup_tasks_of, instance_of, restore_jobs_of
 from rookdb.instance import Instance
-from rookdb.restore.jobs import RestoreJobs
+from rookdb.restore import RestoreJobs
 from rookdb.tasks import BackupTasks
 
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rookdb.restore.jobs import JobState, RestoreJobStatus
+from rookdb.restore import JobState, RestoreJobStatus
 
 # Listed sources (with their credentials) are forgotten after this long.
 SOURCE_TTL_SECONDS = 3600.0
