@@ -46,8 +46,8 @@ from rookdb.storage import (
 from rookdb.storage.model import collection_for
 
 if TYPE_CHECKING:
+    from rookdb.backup import BackupRun
     from rookdb.backup.chain import BackupFileInfo
-    from rookdb.backup_run import BackupRun
     from rookdb.restore.folder_import import FolderImportResult
     from rookdb.restore.importer import RestoreResult
     from rookdb.restore.jobs import RestoreJobStatus
@@ -534,7 +534,7 @@ class Client:
         encryption_key: str | None = None,
     ) -> BackupRun:
         """Back up `db_name` now on the server, into the folder `to` on the server's machine."""
-        from rookdb.backup_run import BackupRun
+        from rookdb.backup import BackupRun
 
         check_database_name(db_name)
         body = {
