@@ -175,7 +175,7 @@ class EtcdSystemStore(SystemStore):
     def add_database(self, record: DatabaseRecord) -> None:
         key = self._database_key(record.name)
         body = orjson.dumps(record.to_json())
-        answer = self._client.post(
+        answer = self._write(
             "kv/txn",
             {
                 "compare": [version_is(key, 0)],
@@ -244,7 +244,7 @@ class EtcdSystemStore(SystemStore):
                 success.append({"request_put": {"key": b64(key), "value": value}})
         if read_back is not None:
             success.append({"request_range": {"key": b64(read_back)}})
-        answer = self._client.post("kv/txn", {"compare": compare, "success": success})
+        answer = self._write("kv/txn", {"compare": compare, "success": success})
         if not answer.get("succeeded"):
             names = ", ".join(f"{w.namespace}/{w.key}" for w in writes)
             raise ConcurrencyConflict(f"{names} changed meanwhile (another writer came first)")
@@ -262,8 +262,25 @@ class EtcdSystemStore(SystemStore):
         return list(answer.get("kvs", []))
 
     def _delete(self, key: str) -> bool:
-        answer = self._client.post("kv/deleterange", {"key": b64(key)})
+        answer = self._write("kv/deleterange", {"key": b64(key)})
         return int(answer.get("deleted", 0)) > 0
+
+    def _write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a change only while etcd has a quorum.
+
+        A write that reaches a leader without a quorum is not refused: it waits in
+        the leader's log and may still be applied when the quorum comes back, long
+        after the caller was told it failed. So a linearizable read (which needs a
+        quorum) goes first: without one, nothing is sent and the refusal is certain.
+        """
+        self._client.post("kv/range", {"key": b64(f"{self._root}quorum")})
+        try:
+            return self._client.post(path, body)
+        except ClusterUnavailable as exc:
+            raise ClusterUnavailable(
+                f"{exc.message} (the quorum was lost during this change: it may still be "
+                "applied; read it back before retrying)"
+            ) from exc
 
 
 def version_is(key: str, version: int) -> dict[str, Any]:
