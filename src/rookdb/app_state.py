@@ -23,6 +23,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from rookdb.cluster.member import ClusterMember
 from rookdb.errors import RookError
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
@@ -44,6 +45,7 @@ class AppState:
     backup_tasks: BackupTasks
     restores: RestoreJobs
     auth_required: bool
+    cluster: ClusterMember | None = None  # this node's membership, when in a cluster
     error_pages: list[ErrorPage] = field(default_factory=list)
 
     def install(self, app: Starlette) -> None:

@@ -135,6 +135,13 @@ class ClusterUnavailable(RookError):
     code = "cluster-unavailable"
 
 
+class DatabaseElsewhere(RookError):
+    """A database of the cluster that lives on another node than the one asked."""
+
+    http_status = 421
+    code = "database-elsewhere"
+
+
 class ServerUnreachable(RookError):
     http_status = 503
     retryable = True

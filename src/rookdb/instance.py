@@ -16,7 +16,7 @@ from typing import Any
 
 from rookdb import staging
 from rookdb.durability import fsync_path
-from rookdb.errors import AlreadyExists, InvalidInput, NotFound
+from rookdb.errors import AlreadyExists, DatabaseElsewhere, InvalidInput, NotFound
 from rookdb.security.secrets import MasterKeys
 from rookdb.storage import Database, DatabaseStats
 from rookdb.storage.engine import utc_now_iso
@@ -39,19 +39,30 @@ def check_database_name(name: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseInfo:
+    """A database as listed: its record, its node, and its numbers when it lives here."""
+
     record: DatabaseRecord
-    stats: DatabaseStats
+    stats: DatabaseStats | None
+    node: str
 
     def to_json(self) -> dict[str, Any]:
+        numbers = self.stats.to_json() if self.stats is not None else {}
         return {
             "name": self.record.name,
             "created_at": self.record.created_at,
-            **{k: v for k, v in self.stats.to_json().items() if k != "name"},
+            "node": self.node,
+            **{k: v for k, v in numbers.items() if k != "name"},
         }
 
 
 class Instance:
-    """A rookdb data directory: its databases and its system store."""
+    """A rookdb data directory: its databases and its system store.
+
+    In a cluster (`clustered`) the system store is the cluster's, so it lists
+    every database of the cluster; each record names the node that holds it,
+    and only this node's own databases are opened here (DatabaseElsewhere
+    names the node of any other).
+    """
 
     def __init__(
         self,
@@ -59,10 +70,13 @@ class Instance:
         *,
         node_tag: str = "A",
         system_store: SystemStore | None = None,
+        secrets: MasterKeys | None = None,
+        clustered: bool = False,
         durable: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.node_tag = node_tag
+        self.clustered = clustered
         self.durable = durable
         self.databases_dir = self.data_dir / "databases"
         self.databases_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +84,7 @@ class Instance:
             self.data_dir / "system.sqlite"
         )
         # Seals stored secrets (task credentials, encryption keys); the key file is made lazily.
-        self.secrets = MasterKeys(self.data_dir)
+        self.secrets = secrets or MasterKeys(self.data_dir)
         self._open: dict[str, Database] = {}
         self._lock = threading.RLock()
         self._clean_staging()
@@ -86,7 +100,7 @@ class Instance:
             for stale in _sqlite_files(path):
                 stale.unlink(missing_ok=True)
             db = Database(path, name, node_tag=self.node_tag, durable=self.durable)
-            self.system.add_database(DatabaseRecord(name, utc_now_iso(), path.name))
+            self.system.add_database(self._new_record(name, path))
             self._open[name.lower()] = db
             return db
 
@@ -97,9 +111,7 @@ class Instance:
             db = self._open.get(name.lower())
             if db is not None:
                 return db
-            record = self.system.get_database(name)
-            if record is None:
-                raise NotFound(f"database {name!r} does not exist")
+            record = self._local_record(name)
             db = Database(
                 self.databases_dir / record.file,
                 record.name,
@@ -114,25 +126,64 @@ class Instance:
         return self.system.get_database(name) is not None
 
     def list_databases(self) -> list[DatabaseInfo]:
+        """Every database (of the cluster, in one), with numbers for those that live here."""
         return [
-            DatabaseInfo(r, self.database(r.name).stats()) for r in self.system.list_databases()
+            DatabaseInfo(
+                r,
+                self.database(r.name).stats() if self.is_local(r) else None,
+                self.home_of(r),
+            )
+            for r in self.system.list_databases()
         ]
 
     def database_names(self) -> list[str]:
+        """Every database's name (of the whole cluster, in a cluster)."""
         return [r.name for r in self.system.list_databases()]
+
+    def local_database_names(self) -> list[str]:
+        """The databases this node holds (all of them on a single node)."""
+        return [r.name for r in self.system.list_databases() if self.is_local(r)]
+
+    def home_node(self, name: str) -> str:
+        """The tag of the node that holds a database; NotFound when there is none."""
+        check_database_name(name)
+        record = self.system.get_database(name)
+        if record is None:
+            raise NotFound(f"database {name!r} does not exist")
+        return self.home_of(record)
+
+    def home_of(self, record: DatabaseRecord) -> str:
+        return record.nodes[0] if record.nodes else self.node_tag
+
+    def is_local(self, record: DatabaseRecord) -> bool:
+        return not record.nodes or self.node_tag in record.nodes
 
     def delete_database(self, name: str) -> None:
         check_database_name(name)
         with self._lock:
-            record = self.system.get_database(name)
-            if record is None:
-                raise NotFound(f"database {name!r} does not exist")
+            record = self._local_record(name)
             db = self._open.pop(name.lower(), None)
             if db is not None:
                 db.close()
             self.system.remove_database(name)
             for path in _sqlite_files(self.databases_dir / record.file):
                 path.unlink(missing_ok=True)
+
+    def _local_record(self, name: str) -> DatabaseRecord:
+        record = self.system.get_database(name)
+        if record is None:
+            raise NotFound(f"database {name!r} does not exist")
+        if not self.is_local(record):
+            raise DatabaseElsewhere(
+                f"database {name!r} lives on node {self.home_of(record)}, not on this node "
+                f"({self.node_tag}): send the request there"
+            )
+        return record
+
+    def _new_record(self, name: str, path: Path) -> DatabaseRecord:
+        # In a cluster the record names its node (a group of one until replication).
+        settings: dict[str, Any] = {"nodes": [self.node_tag]} if self.clustered else {}
+        return DatabaseRecord(name, utc_now_iso(), path.name, settings)
 
     def database_path(self, name: str) -> Path:
         return self.databases_dir / f"{name.lower()}{DATABASE_SUFFIX}"
@@ -157,7 +208,7 @@ class Instance:
                 stale.unlink(missing_ok=True)
             os.replace(built_file, target)
             fsync_path(self.databases_dir)
-            self.system.add_database(DatabaseRecord(name, utc_now_iso(), target.name))
+            self.system.add_database(self._new_record(name, target))
             db = Database(target, name, node_tag=self.node_tag, durable=self.durable)
             self._open[name.lower()] = db
             return db

@@ -127,6 +127,33 @@ class NodeRegistry:
                 },
             )
 
+    # -- the observer ----------------------------------------------------------------
+    def claim_observer(self) -> bool:
+        """Become the observer when no live node is; True when this node is it.
+
+        The observer key lives under the holder's lease, so it goes with its node
+        and the next node to ask takes it (the one place that decides where tasks
+        run, in cluster part 3).
+        """
+        with self._lock:
+            lease = self._lease
+        if lease is None:
+            return False
+        key = f"{self._root}observer"
+        self._client.post(
+            "kv/txn",
+            {
+                "compare": [version_is(key, 0)],
+                "success": [_put(key, {"tag": self.tag, "since": _now()}, lease=lease.id)],
+            },
+        )
+        return self.observer() == self.tag
+
+    def observer(self) -> str | None:
+        """The tag of the observer node, if a live node holds the role."""
+        holder = self._get(f"{self._root}observer")
+        return str(holder["tag"]) if holder else None
+
     # -- the nodes -------------------------------------------------------------------
     def nodes(self) -> list[NodeView]:
         """Every node that ever joined, up when its lease is alive, by tag."""

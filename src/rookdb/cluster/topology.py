@@ -31,6 +31,10 @@ def etcd_health(client: EtcdClient) -> dict[str, Any]:
 def topology(registry: NodeRegistry, client: EtcdClient) -> dict[str, Any]:
     """`{"nodes": [...], "observer": tag | None, "etcd": {"healthy": bool, ...}}`."""
     health = etcd_health(client)
-    nodes = [n.to_json() for n in registry.nodes()] if health["healthy"] else []
-    # The observer (the node that places tasks) is elected in cluster part 3.
-    return {"nodes": nodes, "observer": None, "etcd": health}
+    if not health["healthy"]:
+        return {"nodes": [], "observer": None, "etcd": health}
+    return {
+        "nodes": [n.to_json() for n in registry.nodes()],
+        "observer": registry.observer(),
+        "etcd": health,
+    }

@@ -25,12 +25,14 @@ from starlette.types import ASGIApp
 
 from rookdb import __version__, studio
 from rookdb.app_state import AppState
+from rookdb.cluster.member import ClusterMember
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKeys
 from rookdb.server import (
     attachments,
     changes,
+    cluster,
     databases,
     documents,
     errors,
@@ -44,6 +46,7 @@ from rookdb.server import destinations as destination_routes
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import tasks as task_routes
 from rookdb.server.auth import AuthGate, document_security
+from rookdb.server.forwarding import ForwardToNode
 from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
 from rookdb.server.url_text import RequireUtf8Url
@@ -70,9 +73,13 @@ class RookApp(FastAPI):
         return errors.PlainBodyLimitAsJson(super().build_middleware_stack())
 
 
-def default_services(instance: Instance) -> list[Service]:
-    """The background services `rookdb serve` runs: the backup scheduler."""
-    return [BackupScheduler(instance)]
+def default_services(instance: Instance, member: ClusterMember | None = None) -> list[Service]:
+    """The background services `rookdb serve` runs: the backup scheduler (and in a cluster,
+    this node's membership first, so that it stops last)."""
+    scheduler = BackupScheduler(instance)
+    if member is None:
+        return [scheduler]
+    return [cluster.ClusterService(member, scheduler.notify), scheduler]
 
 
 def backup_tasks_for(instance: Instance, services: Sequence[object]) -> BackupTasks:
@@ -87,6 +94,7 @@ def create_app(
     services: Sequence[Service] | None = None,
     max_json_body: int = MAX_JSON_BODY,
     auth: bool = False,
+    member: ClusterMember | None = None,
 ) -> FastAPI:
     """The HTTP API over `instance` (which the caller opens and closes).
 
@@ -106,7 +114,7 @@ def create_app(
         # Accept a JSON body sent without a Content-Type (curl, scripts).
         strict_content_type=False,
     )
-    app.state.services = list(default_services(instance) if services is None else services)
+    app.state.services = list(default_services(instance, member) if services is None else services)
     AppState(
         instance=instance,
         api_keys=ApiKeys(instance.system),
@@ -114,11 +122,16 @@ def create_app(
         # Restores started over HTTP or from the Studio (both find them here).
         restores=RestoreJobs(instance),
         auth_required=auth,
+        cluster=member,
     ).install(app)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
     app.add_middleware(RequireUtf8Url)
     app.add_middleware(JsonDepthLimit, max_buffer=max_json_body)
+    if member is not None:
+        # After the gate (the caller's key is checked here first), before any body is read.
+        app.add_middleware(ForwardToNode)
+        app.add_middleware(cluster.MarkStaleAnswers)
     app.add_middleware(AuthGate)
     _include_routers(app)
     document_security(app)
@@ -133,6 +146,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(attachments.router)
     app.include_router(indexes.router)
     app.include_router(changes.router)
+    app.include_router(cluster.router)
     app.include_router(transfer.router)
     app.include_router(restores.router)
     app.include_router(task_routes.router)

@@ -30,7 +30,7 @@ def database_info(instance: Instance, name: str) -> dict[str, Any]:
     record = instance.system.get_database(db.name)
     if record is None:  # deleted between the two reads
         raise NotFound(f"database {name!r} does not exist")
-    return DatabaseInfo(record, db.stats()).to_json()
+    return DatabaseInfo(record, db.stats(), instance.home_of(record)).to_json()
 
 
 @router.get("/databases")

@@ -16,11 +16,13 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from rookdb.cluster.member import ClusterMember, ClusterOptions
 from rookdb.errors import InvalidInput, RookError
 from rookdb.instance import Instance
 from rookdb.security.keys import ApiKeys
 from rookdb.server.app import MAX_JSON_BODY, Service, create_app
 from rookdb.server.auth import is_loopback
+from rookdb.tasks.status import HISTORY_NAMESPACE, STATUS_NAMESPACE
 
 
 class _Server(uvicorn.Server):
@@ -112,20 +114,36 @@ def serve(
     auth: bool = True,
     tls: Tls | None = None,
     on_admin_key: Callable[[str], None] | None = None,
+    cluster: ClusterOptions | None = None,
 ) -> None:
     """Open the data dir and serve it until SIGINT or SIGTERM, then close it cleanly.
 
     With `auth` (the default) the first start creates an admin key and hands it
-    to `on_admin_key`, the only time it is ever shown.
+    to `on_admin_key`, the only time it is ever shown (in a cluster: the first
+    node to start). With `cluster` the node joins it first (see
+    `rookdb.cluster.member`); every check happens before anything is served.
     """
     check_open_allowed(host, auth)
-    instance = Instance(data_dir, node_tag=node_tag)
+    member = None
+    if cluster is not None:
+        member = ClusterMember.join(
+            cluster, Path(data_dir), queued_namespaces=(STATUS_NAMESPACE, HISTORY_NAMESPACE)
+        )
+        instance = Instance(
+            data_dir,
+            node_tag=cluster.node_tag,
+            system_store=member.store,
+            secrets=member.secrets,
+            clustered=True,
+        )
+    else:
+        instance = Instance(data_dir, node_tag=node_tag)
     try:
         if auth:
             token = first_admin_key(instance)
             if token is not None and on_admin_key is not None:
                 on_admin_key(token)
-        app = create_app(instance, auth=auth)
+        app = create_app(instance, auth=auth, member=member)
         server = _Server(_config(app, host, port, access_log, tls), on_ready)
         try:
             with _quiet_signal_replay():
@@ -140,6 +158,8 @@ def serve(
         if not server.started:
             raise RookError(f"cannot serve on {host}:{port}: the server did not start")
     finally:
+        if member is not None and not member.stopped:
+            member.stop()  # it never started serving: leave the cluster at once
         instance.close()
 
 

@@ -60,6 +60,7 @@ class EtcdClient:
         from etcd3gw.client import Etcd3Client  # imported only by a node in a cluster
 
         self._clients = []
+        self.urls: list[str] = []  # each endpoint as a base URL, such as http://127.0.0.1:2379
         for endpoint in endpoints:
             try:
                 parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
@@ -75,6 +76,10 @@ class EtcdClient:
                     f"{endpoint!r} is not an etcd URL (such as http://127.0.0.1:2379)",
                     field="cluster",
                 )
+            host = parts.hostname or ""
+            self.urls.append(
+                f"{parts.scheme}://{f'[{host}]' if ':' in host else host}:{port or 2379}"
+            )
             self._clients.append(
                 Etcd3Client(
                     host=parts.hostname,

@@ -18,17 +18,27 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from rookdb.errors import ClusterUnavailable
 from rookdb.system.store import DatabaseRecord, Entry, SystemStore, Write
 
 OUTBOX = "__outbox__"
+# After etcd failed to answer, how long it is taken as away before asking it again.
+RETRY_AFTER_SECONDS = 3.0
+T = TypeVar("T")
 
 
 class LastKnownStore(SystemStore):
-    """`cluster` (etcd) with a local `copy`; status namespaces queue while etcd is away."""
+    """`cluster` (etcd) with a local `copy`; status namespaces queue while etcd is away.
+
+    Once etcd failed to answer, it is taken as away for RETRY_AFTER_SECONDS: reads
+    come straight from the copy and changes are refused at once, so no request
+    waits for another timeout. `check()` (a node calls it every second) notices
+    etcd's return sooner and delivers the queue.
+    """
 
     def __init__(
         self, cluster: SystemStore, copy: SystemStore, *, queued_namespaces: Sequence[str]
@@ -37,70 +47,107 @@ class LastKnownStore(SystemStore):
         self._copy = copy
         self._queued = frozenset(queued_namespaces)
         self._lock = threading.RLock()
+        self._away_until = 0.0
         self.stale = False  # the last read came from the copy
+
+    # -- is etcd there -------------------------------------------------------------------
+    @property
+    def away(self) -> bool:
+        """Whether etcd failed to answer recently (reads then come from the copy)."""
+        return time.monotonic() < self._away_until
+
+    def _lost(self) -> None:
+        self._away_until = time.monotonic() + RETRY_AFTER_SECONDS
+        self.stale = True
+
+    def _refuse_while_away(self) -> None:
+        if self.away:
+            raise ClusterUnavailable(
+                "the cluster has no leader (etcd does not answer with a quorum): cluster-wide "
+                "changes are refused until it does; reads show this node's last known copy"
+            )
+
+    def check(self) -> bool:
+        """Ask etcd (a read that needs its quorum); when it answers, deliver the queue."""
+        try:
+            self._cluster.get(OUTBOX, "probe")
+            self._away_until = 0.0
+            self.deliver()
+        except ClusterUnavailable:
+            self._lost()
+            return False
+        return True
+
+    def _read(self, from_cluster: Callable[[], T], from_copy: Callable[[], T]) -> T:
+        if self.away:
+            self.stale = True
+            return from_copy()
+        try:
+            self.deliver()
+            value = from_cluster()
+        except ClusterUnavailable:
+            self._lost()
+            return from_copy()
+        self.stale = False
+        return value
 
     # -- reads: etcd first, the copy when it does not answer ---------------------------
     def get(self, namespace: str, key: str) -> Entry | None:
-        try:
-            self.deliver()
+        def from_cluster() -> Entry | None:
             entry = self._cluster.get(namespace, key)
-        except ClusterUnavailable:
-            self.stale = True
-            return self._copy.get(namespace, key)
-        self.stale = False
-        self._remember(namespace, key, entry)
-        return entry
+            self._remember(namespace, key, entry)
+            return entry
+
+        return self._read(from_cluster, lambda: self._copy.get(namespace, key))
 
     def list(self, namespace: str, prefix: str = "") -> builtins.list[Entry]:
-        try:
-            self.deliver()
+        def from_cluster() -> builtins.list[Entry]:
             entries = self._cluster.list(namespace, prefix)
-        except ClusterUnavailable:
-            self.stale = True
-            return self._copy.list(namespace, prefix)
-        self.stale = False
-        with self._lock:
-            known = {e.key for e in entries}
-            for gone in self._copy.list(namespace, prefix):
-                if gone.key not in known:
-                    self._copy.delete(namespace, gone.key)
-            for entry in entries:
-                self._remember(namespace, entry.key, entry)
-        return entries
+            with self._lock:
+                known = {e.key for e in entries}
+                for gone in self._copy.list(namespace, prefix):
+                    if gone.key not in known:
+                        self._copy.delete(namespace, gone.key)
+                for entry in entries:
+                    self._remember(namespace, entry.key, entry)
+            return entries
+
+        return self._read(from_cluster, lambda: self._copy.list(namespace, prefix))
 
     def get_database(self, name: str) -> DatabaseRecord | None:
-        try:
-            record = self._cluster.get_database(name)
-        except ClusterUnavailable:
-            self.stale = True
-            return self._copy.get_database(name)
-        self.stale = False
-        return record
+        return self._read(
+            lambda: self._cluster.get_database(name), lambda: self._copy.get_database(name)
+        )
 
     def list_databases(self) -> builtins.list[DatabaseRecord]:
-        try:
+        def from_cluster() -> builtins.list[DatabaseRecord]:
             records = self._cluster.list_databases()
-        except ClusterUnavailable:
-            self.stale = True
-            return self._copy.list_databases()
-        self.stale = False
-        with self._lock:
-            for record in records:
-                if self._copy.get_database(record.name) is None:
-                    self._copy.add_database(record)
-        return records
+            with self._lock:
+                names = {r.name.lower() for r in records}
+                for gone in self._copy.list_databases():
+                    if gone.name.lower() not in names:
+                        self._copy.remove_database(gone.name)
+                for record in records:
+                    if self._copy.get_database(record.name) is None:
+                        self._copy.add_database(record)
+            return records
+
+        return self._read(from_cluster, self._copy.list_databases)
 
     # -- cluster-wide writes: etcd or nothing -------------------------------------------
     def add_database(self, record: DatabaseRecord) -> None:
+        self._refuse_while_away()
         self._cluster.add_database(record)
         self._copy.add_database(record)
 
     def remove_database(self, name: str) -> bool:
+        self._refuse_while_away()
         removed = self._cluster.remove_database(name)
         self._copy.remove_database(name)
         return removed
 
     def commit(self, writes: Sequence[Write]) -> None:
+        self._refuse_while_away()
         self._cluster.commit(writes)
         for write in writes:
             if write.value is None:
@@ -109,6 +156,7 @@ class LastKnownStore(SystemStore):
                 self._copy.put(write.namespace, write.key, write.value)
 
     def delete(self, namespace: str, key: str) -> bool:
+        self._refuse_while_away()
         deleted = self._cluster.delete(namespace, key)
         self._copy.delete(namespace, key)
         return deleted
@@ -123,9 +171,12 @@ class LastKnownStore(SystemStore):
         expected_version: int | None = None,
     ) -> int:
         try:
+            self._refuse_while_away()
             self.deliver()
             version = self._cluster.put(namespace, key, value, expected_version=expected_version)
         except ClusterUnavailable:
+            if not self.away:
+                self._lost()
             if namespace not in self._queued:
                 raise
             return self._queue(namespace, key, value, expected_version)

@@ -21,6 +21,11 @@ class DatabaseRecord:
     file: str
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def nodes(self) -> list[str]:
+        """The nodes holding the database in a cluster (empty on a single node)."""
+        return [str(tag) for tag in self.settings.get("nodes", [])]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -111,8 +111,14 @@ class BackupScheduler:
     def live_nodes(self) -> frozenset[str]:
         return self.topology.up
 
-    def responsible_node(self, task: BackupTask) -> str:
-        """The node that runs `task` (its preferred node when up, else a stable choice)."""
+    def responsible_node(self, task: BackupTask, database: str | None = None) -> str:
+        """The node that runs `task` (its preferred node when up, else a stable choice).
+
+        In a cluster, until responsibility is decided cluster-wide, a task runs on
+        the node that holds its database.
+        """
+        if database is not None and self.instance.clustered:
+            return self.instance.home_node(database)
         return place(task, self.topology).node
 
     def runs_here(self, task: BackupTask) -> bool:
@@ -139,8 +145,11 @@ class BackupScheduler:
         return started
 
     def readable_tasks(self) -> Iterator[tuple[str, BackupTask]]:
-        """(database, task) for every task of every database whose definitions can be read."""
-        for database in self.instance.database_names():
+        """(database, task) for every task of this node's databases whose definitions can be read.
+
+        In a cluster, the tasks of databases held by other nodes are theirs to run.
+        """
+        for database in self.instance.local_database_names():
             # One database whose tasks cannot be read must not stop the others' backups.
             try:
                 tasks = self.tasks.list(database)
@@ -287,7 +296,7 @@ class BackupScheduler:
         """How long nothing is due (at most MAX_SLEEP_SECONDS); runs going are not waited for."""
         now = self.clock.now()
         delay = MAX_SLEEP_SECONDS
-        for database in self.instance.database_names():
+        for database in self.instance.local_database_names():
             for task in self.tasks.list(database):
                 if not self.runs_here(task) or self.running(database, task.id) is not None:
                     continue

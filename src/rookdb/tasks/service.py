@@ -47,7 +47,8 @@ class BackupTasks:
     # -- definitions ----------------------------------------------------------------
     def create(self, database: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Validate and store a new task; nothing is stored when the input is invalid."""
-        self.instance.database(database)
+        # Task definitions are cluster state: any node may define one, wherever the data is.
+        self.instance.home_node(database)
         task = parse_task(_with_stored_secrets([], payload))
         now = self.clock.now()
         task = task.model_copy(
@@ -73,7 +74,7 @@ class BackupTasks:
 
     def overview(self, database: str) -> builtins.list[TaskOverview]:
         """Every task of a database with its status, typed."""
-        self.instance.database(database)
+        self.instance.home_node(database)
         return [
             TaskOverview(task.public_json(), self._status(database, task))
             for task in self.tasks.list(database)
@@ -81,7 +82,7 @@ class BackupTasks:
 
     def get(self, database: str, task_id: str) -> dict[str, Any]:
         """One task's definition (secrets masked)."""
-        self.instance.database(database)  # NotFound names the database first
+        self.instance.home_node(database)  # NotFound names the database first
         return self.tasks.get(database, task_id).public_json()
 
     def update(self, database: str, task_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +126,7 @@ class BackupTasks:
 
     def task_status(self, database: str, task_id: str) -> TaskStatus:
         """The task's status, typed (`to_json()` is what `status` returns)."""
-        self.instance.database(database)
+        self.instance.home_node(database)
         return self._status(database, self.tasks.get(database, task_id))
 
     def backup_now(
@@ -167,12 +168,12 @@ class BackupTasks:
         for database in self.instance.database_names():
             for task in self.tasks.list(database):
                 record = self._record(database, task)
-                out.append((database, task, self._render(task, record), record))
+                out.append((database, task, self._render(database, task, record), record))
         return out
 
     # -- internals ------------------------------------------------------------------
     def _status(self, database: str, task: BackupTask) -> TaskStatus:
-        return self._render(task, self._record(database, task))
+        return self._render(database, task, self._record(database, task))
 
     def _record(self, database: str, task: BackupTask) -> StatusRecord:
         record = self.statuses.get(database, task.id)
@@ -180,12 +181,12 @@ class BackupTasks:
             record = self.statuses.ensure(database, StatusRecord.fresh(task.id, self.clock.now()))
         return record
 
-    def _render(self, task: BackupTask, record: StatusRecord) -> TaskStatus:
+    def _render(self, database: str, task: BackupTask, record: StatusRecord) -> TaskStatus:
         return render(
             task,
             record,
             node=self.scheduler.node_tag,
-            responsible=self.scheduler.responsible_node(task),
+            responsible=self.scheduler.responsible_node(task, database),
             now=self.clock.now(),
         )
 

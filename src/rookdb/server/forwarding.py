@@ -1,0 +1,169 @@
+"""Requests for a database on another node go to that node (a cluster only).
+
+In a cluster every node lists every database, but a database's data lives on
+its node. A request under `/databases/{db}` for a database that lives
+elsewhere is sent on to its node, signed with the cluster key, and the answer
+streamed back as it comes (bodies are never held whole: exports and
+attachments can be large). The caller's own API key goes along; keys are
+cluster-wide, so the other node checks it as this one did.
+
+Backup task definitions and status are cluster state, not the database's data:
+every node answers them itself from the cluster store (a task created through
+any node, its status shown as `not-on-this-node` with the node that runs it).
+Only Backup Now and Drill Now, which run on the database's node, go there.
+
+A request that already came from a node is never sent on again (no loops):
+if the database is not there either, the node answers 421
+`database-elsewhere` naming the node that holds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rookdb.app_state import AppState
+from rookdb.cluster.member import ClusterMember
+from rookdb.cluster.node_requests import NODE_HEADER
+from rookdb.errors import DatabaseElsewhere, RookError
+from rookdb.security.roles import database_of
+from rookdb.server.render import json_response
+
+log = logging.getLogger(__name__)
+
+# Headers about one connection, not the request: never passed on.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+_TIMEOUT = httpx.Timeout(10.0, read=600.0)
+# Answered by every node from the cluster state (see the module docstring).
+_CLUSTER_STATE = re.compile(
+    r"^/databases/[^/]+/tasks/backups(/[^/]+(/(status|history|enable|disable))?)?/?$"
+)
+
+
+class ForwardToNode:
+    """ASGI middleware: send a request for another node's database to that node."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/databases/"):
+            await self.app(scope, receive, send)
+            return
+        state = AppState.of(scope["app"])
+        cluster = state.cluster
+        database = database_of(scope["path"])
+        if cluster is None or database is None or _CLUSTER_STATE.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        try:
+            node_url = await run_in_threadpool(_elsewhere, state, cluster, scope, database)
+        except RookError as exc:
+            await json_response(exc.to_dict(), exc.http_status)(scope, receive, send)
+            return
+        if node_url is None:
+            await self.app(scope, receive, send)
+            return
+        await self._forward(cluster, node_url, scope, receive, send)
+
+    async def _forward(
+        self, cluster: ClusterMember, node_url: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=_TIMEOUT)
+        target = _target(scope)
+        headers = [
+            (name, value)
+            for name, value in Headers(scope=scope).items()
+            if name.lower() not in _HOP_BY_HOP and not name.lower().startswith("x-rookdb-node")
+        ]
+        headers.extend(cluster.requests.headers(scope["method"], target).items())
+        request = self._client.build_request(
+            scope["method"], node_url + target, headers=headers, content=_body(receive)
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            error = DatabaseElsewhere(
+                f"database {database_of(scope['path'])!r} lives on the node at {node_url}, "
+                f"which did not answer ({type(exc).__name__}); try again, or ask that node"
+            )
+            await json_response(error.to_dict(), 502)(scope, receive, send)
+            return
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [
+                        (k.encode("latin-1"), v.encode("latin-1"))
+                        for k, v in response.headers.multi_items()
+                        if k.lower() not in _HOP_BY_HOP
+                    ],
+                }
+            )
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def _elsewhere(state: AppState, cluster: ClusterMember, scope: Scope, database: str) -> str | None:
+    """The URL of the node holding `database` when it is another one; None to serve it here."""
+    headers = Headers(scope=scope)
+    target = _target(scope)
+    if headers.get(NODE_HEADER) is not None:
+        # Checked (forged ones refused), and never sent on again.
+        cluster.requests.sender(headers, scope["method"], target)
+        return None
+    record = state.instance.system.get_database(database)
+    if record is None or state.instance.is_local(record):
+        return None  # not found, or ours: the route answers
+    home = state.instance.home_of(record)
+    url = cluster.node_url(home)
+    if url is None:
+        raise DatabaseElsewhere(
+            f"database {database!r} lives on node {home}, which is down: it is unavailable "
+            "until that node is back"
+        )
+    return url
+
+
+def _target(scope: Scope) -> str:
+    """The path (as sent, still percent-encoded) and query of a request, as signed."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else scope["path"]
+    query = scope["query_string"].decode("latin-1")
+    return path + (f"?{query}" if query else "")
