@@ -16,6 +16,7 @@ no live node has this tag. Then the node serves with:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -201,6 +202,7 @@ class ClusterMember:
     # -- running --------------------------------------------------------------------------
     def start(self, on_change: Callable[[bool], None]) -> None:
         """Check etcd every second, and watch the cluster state for changes made elsewhere."""
+        self._remember_nodes()
         self._watch = PrefixWatch(
             self.client.urls, f"/rookdb/{self.options.name}/", on_change
         ).start()
@@ -212,10 +214,16 @@ class ClusterMember:
             try:
                 if self.store.check():
                     self.registry.claim_observer()
+                    self._remember_nodes()
             except ClusterUnavailable:
                 continue
             except Exception:
                 log.exception("cluster check failed")
+
+    def _remember_nodes(self) -> None:
+        # Kept for the topology to show while etcd has no quorum.
+        with contextlib.suppress(ClusterUnavailable):
+            self._last_nodes = [n.to_json() for n in self.registry.nodes()]
 
     @property
     def stopped(self) -> bool:

@@ -10,6 +10,7 @@ when a live node already has the tag.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 import orjson
 
 from rookdb.cluster.lease import KeptLease
-from rookdb.errors import AlreadyExists, InvalidInput
+from rookdb.errors import AlreadyExists, ClusterUnavailable, InvalidInput
 from rookdb.system.etcd import EtcdClient, b64, prefix_end, unb64, version_is
 
 NODE_TTL_SECONDS = 10
@@ -99,7 +100,8 @@ class NodeRegistry:
         with self._lock:
             lease, self._lease = self._lease, None
         if lease is not None:
-            self._seen()
+            with contextlib.suppress(ClusterUnavailable):  # "last seen" stays older then
+                self._seen()
             lease.stop(revoke=True)
 
     def _check_key(self) -> None:

@@ -31,11 +31,19 @@ OnChange = Callable[[bool], None]
 class PrefixWatch:
     """A thread calling `on_change` for every change under `prefix`."""
 
-    def __init__(self, urls: Sequence[str], prefix: str, on_change: OnChange) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        prefix: str,
+        on_change: OnChange,
+        *,
+        after_revision: int | None = None,
+    ) -> None:
         self._urls = list(urls)
         self._prefix = prefix
         self._on_change = on_change
-        self.revision: int | None = None  # the last revision seen
+        # The last revision seen: changes after it are reported (None: from now on).
+        self.revision: int | None = after_revision
         self.reloads = 0  # how many times a compaction forced a full reload
         self._stop = threading.Event()
         self._response: httpx.Response | None = None
