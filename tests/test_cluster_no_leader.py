@@ -99,7 +99,7 @@ def test_without_a_leader_changes_are_refused_and_a_defined_task_keeps_running(
                 return last_run if isinstance(last_run, dict) else None
 
             in_etcd = wait_until(delivered, 30, "the run's status reached etcd")
-            assert in_etcd["started_at"] == ran["started_at"]
+            assert in_etcd is not None and in_etcd["started_at"] == ran["started_at"]
             assert etcd.list("backup-tasks") and len(etcd.list("backup-tasks")) == 1
             assert [r.name for r in etcd.list_databases()] == ["shop"]
         finally:
