@@ -72,6 +72,7 @@ def status(
             table.add_row(node["tag"], node["url"], node["state"], node["last_seen"] or "-")
         Console().print(table)
         etcd = view["etcd"]
+        typer.echo(f"observer: {view['observer'] or 'none elected'}")
         typer.echo(f"etcd: {'healthy' if etcd['healthy'] else 'NOT healthy: ' + etcd['error']}")
     if not view["etcd"]["healthy"]:
         raise ClusterUnavailable(view["etcd"]["error"] or "etcd is not healthy")
