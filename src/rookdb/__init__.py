@@ -1,17 +1,29 @@
-"""rookdb: a document database whose headline feature is backup tasks."""
+"""rookdb: a document database whose headline feature is backup tasks.
 
-from rookdb.errors import RookError
-from rookdb.instance import Instance, open
-from rookdb.storage import Database
+The names below are imported on first use (`rookdb.lazy_exports`): `import
+rookdb.errors` does not open the storage layer, and `rookdb.Client` alone
+pulls in httpx.
+"""
+
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = ["Client", "Database", "Instance", "RookError", "open"]
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> object:
-    # The HTTP client pulls in httpx; import it only when asked for.
-    if name == "Client":
-        from rookdb.client import Client
-
-        return Client
-    raise AttributeError(name)
+if TYPE_CHECKING:
+    from rookdb.client import Client
+    from rookdb.errors import RookError
+    from rookdb.instance import Instance, open
+    from rookdb.storage import Database
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "client": ["Client"],
+            "errors": ["RookError"],
+            "instance": ["Instance", "open"],
+            "storage": ["Database"],
+        },
+    )

@@ -6,11 +6,9 @@ out to several destinations in parallel; ``check_destination`` is "test connecti
 ``registry`` says which module serves which kind and URL scheme.
 """
 
-from rookdb.destinations.base import Destination, RemoteFile
-from rookdb.destinations.fanout import UploadResult, missing_files, upload_to_all
-from rookdb.destinations.probe import AccessReport, check_destination
-from rookdb.destinations.registry import config_from_url, from_config, from_url, public_config
-from rookdb.destinations.retry import RetryPolicy, with_retry
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "AccessReport",
@@ -27,3 +25,21 @@ __all__ = [
     "upload_to_all",
     "with_retry",
 ]
+
+if TYPE_CHECKING:
+    from rookdb.destinations.base import Destination, RemoteFile
+    from rookdb.destinations.fanout import UploadResult, missing_files, upload_to_all
+    from rookdb.destinations.probe import AccessReport, check_destination
+    from rookdb.destinations.registry import config_from_url, from_config, from_url, public_config
+    from rookdb.destinations.retry import RetryPolicy, with_retry
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "base": ["Destination", "RemoteFile"],
+            "fanout": ["UploadResult", "missing_files", "upload_to_all"],
+            "probe": ["AccessReport", "check_destination"],
+            "registry": ["config_from_url", "from_config", "from_url", "public_config"],
+            "retry": ["RetryPolicy", "with_retry"],
+        },
+    )

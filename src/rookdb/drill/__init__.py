@@ -9,11 +9,9 @@ copy. ``clean_leftovers`` removes what a killed drill left behind;
 ``DrillWorker`` runs a server's drills one at a time at low priority.
 """
 
-from rookdb.drill.check import run_drill
-from rookdb.drill.report import DrillReport, FileCheck, IndexCheck
-from rookdb.drill.scratch import Scratch, clean_leftovers, scratch_root
-from rookdb.drill.source import DestinationChainSource
-from rookdb.drill.throttle import DrillWorker, lower_thread_priority
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "DestinationChainSource",
@@ -27,3 +25,21 @@ __all__ = [
     "run_drill",
     "scratch_root",
 ]
+
+if TYPE_CHECKING:
+    from rookdb.drill.check import run_drill
+    from rookdb.drill.report import DrillReport, FileCheck, IndexCheck
+    from rookdb.drill.scratch import Scratch, clean_leftovers, scratch_root
+    from rookdb.drill.source import DestinationChainSource
+    from rookdb.drill.throttle import DrillWorker, lower_thread_priority
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "check": ["run_drill"],
+            "report": ["DrillReport", "FileCheck", "IndexCheck"],
+            "scratch": ["Scratch", "clean_leftovers", "scratch_root"],
+            "source": ["DestinationChainSource"],
+            "throttle": ["DrillWorker", "lower_thread_priority"],
+        },
+    )

@@ -6,11 +6,9 @@ import_folder(instance, folder, db_name) -> FolderImportResult   # a folder of p
 RestoreJobs(instance).start(source, new_name, ...) -> RestoreJobStatus   # a restore run as a job
 """
 
-from rookdb.restore.folder_import import FolderImportResult, import_folder
-from rookdb.restore.importer import RestoreResult, build_database, import_file, restore_database
-from rookdb.restore.jobs import JobState, RestoreJobs, RestoreJobStatus
-from rookdb.restore.planner import RestorePlan, plan_restore
-from rookdb.restore.source import BackupSource, DestinationSource, LocalFolderSource
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "BackupSource",
@@ -28,3 +26,21 @@ __all__ = [
     "plan_restore",
     "restore_database",
 ]
+
+if TYPE_CHECKING:
+    from rookdb.restore.folder_import import FolderImportResult, import_folder
+    from rookdb.restore.importer import RestoreResult, build_database, import_file, restore_database
+    from rookdb.restore.jobs import JobState, RestoreJobs, RestoreJobStatus
+    from rookdb.restore.planner import RestorePlan, plan_restore
+    from rookdb.restore.source import BackupSource, DestinationSource, LocalFolderSource
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "folder_import": ["FolderImportResult", "import_folder"],
+            "importer": ["RestoreResult", "build_database", "import_file", "restore_database"],
+            "jobs": ["JobState", "RestoreJobs", "RestoreJobStatus"],
+            "planner": ["RestorePlan", "plan_restore"],
+            "source": ["BackupSource", "DestinationSource", "LocalFolderSource"],
+        },
+    )

@@ -52,7 +52,20 @@ levels of nesting (400), attachment uploads are not. With authentication on
 `rookdb.server.auth` and `rookdb.security.roles`).
 """
 
-from rookdb.server.app import Service, create_app
-from rookdb.server.run import ServerThread, Tls, serve
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = ["Service", "ServerThread", "Tls", "create_app", "serve"]
+
+if TYPE_CHECKING:
+    from rookdb.server.app import Service, create_app
+    from rookdb.server.run import ServerThread, Tls, serve
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "app": ["Service", "create_app"],
+            "run": ["ServerThread", "Tls", "serve"],
+        },
+    )

@@ -1,25 +1,8 @@
 """The storage layer: one SQLite file per database, its documents and its change feed."""
 
-from rookdb.storage.bulk import BulkLoader
-from rookdb.storage.changes import (
-    AttachmentChange,
-    Change,
-    ChangeFeed,
-    DocumentChange,
-    IdentityChange,
-    IndexChange,
-    TombstoneChange,
-)
-from rookdb.storage.database import BatchOperation, BatchResult, Database, DatabaseStats
-from rookdb.storage.database_file import DatabaseFile, FileCopy
-from rookdb.storage.model import (
-    AttachmentInfo,
-    Condition,
-    Document,
-    IndexDefinition,
-    PutResult,
-    QueryResult,
-)
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "AttachmentChange",
@@ -43,3 +26,51 @@ __all__ = [
     "QueryResult",
     "TombstoneChange",
 ]
+
+if TYPE_CHECKING:
+    from rookdb.storage.bulk import BulkLoader
+    from rookdb.storage.changes import (
+        AttachmentChange,
+        Change,
+        ChangeFeed,
+        DocumentChange,
+        IdentityChange,
+        IndexChange,
+        TombstoneChange,
+    )
+    from rookdb.storage.database import BatchOperation, BatchResult, Database, DatabaseStats
+    from rookdb.storage.database_file import DatabaseFile, FileCopy
+    from rookdb.storage.model import (
+        AttachmentInfo,
+        Condition,
+        Document,
+        IndexDefinition,
+        PutResult,
+        QueryResult,
+    )
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "bulk": ["BulkLoader"],
+            "changes": [
+                "AttachmentChange",
+                "Change",
+                "ChangeFeed",
+                "DocumentChange",
+                "IdentityChange",
+                "IndexChange",
+                "TombstoneChange",
+            ],
+            "database": ["BatchOperation", "BatchResult", "Database", "DatabaseStats"],
+            "database_file": ["DatabaseFile", "FileCopy"],
+            "model": [
+                "AttachmentInfo",
+                "Condition",
+                "Document",
+                "IndexDefinition",
+                "PutResult",
+                "QueryResult",
+            ],
+        },
+    )

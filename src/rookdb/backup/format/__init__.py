@@ -22,41 +22,9 @@ streamed and checked). The names below are the format's public API; import
 them from here.
 """
 
-from rookdb.backup.format.codecs import ZSTD_LEVEL, check_compression
-from rookdb.backup.format.layout import (
-    ATTACHMENT,
-    BLOCK_SIZE,
-    CHUNK,
-    CHUNK_SIZE,
-    COMPRESSIONS,
-    DATA_BLOCK,
-    DOCUMENT,
-    END_MAGIC,
-    FILE_CHUNK,
-    FORMAT_VERSION,
-    IDENTITY,
-    INDEX,
-    INDEX_BLOCK,
-    INDEX_ENTRY,
-    MAGIC,
-    MAX_RAW_BLOCK,
-    MAX_STORED_BLOCK,
-    TOMBSTONE,
-    BackupHeader,
-    BackupKind,
-    BackupTrailer,
-    BackupType,
-)
-from rookdb.backup.format.reader import BackupReader
-from rookdb.backup.format.records import (
-    AttachmentRecord,
-    DocumentRecord,
-    IdentityRecord,
-    IndexRecord,
-    Record,
-    TombstoneRecord,
-)
-from rookdb.backup.format.writer import BackupWriter, FileSummary
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "ATTACHMENT",
@@ -93,3 +61,81 @@ __all__ = [
     "TombstoneRecord",
     "check_compression",
 ]
+
+if TYPE_CHECKING:
+    from rookdb.backup.format.codecs import ZSTD_LEVEL, check_compression
+    from rookdb.backup.format.layout import (
+        ATTACHMENT,
+        BLOCK_SIZE,
+        CHUNK,
+        CHUNK_SIZE,
+        COMPRESSIONS,
+        DATA_BLOCK,
+        DOCUMENT,
+        END_MAGIC,
+        FILE_CHUNK,
+        FORMAT_VERSION,
+        IDENTITY,
+        INDEX,
+        INDEX_BLOCK,
+        INDEX_ENTRY,
+        MAGIC,
+        MAX_RAW_BLOCK,
+        MAX_STORED_BLOCK,
+        TOMBSTONE,
+        BackupHeader,
+        BackupKind,
+        BackupTrailer,
+        BackupType,
+    )
+    from rookdb.backup.format.reader import BackupReader
+    from rookdb.backup.format.records import (
+        AttachmentRecord,
+        DocumentRecord,
+        IdentityRecord,
+        IndexRecord,
+        Record,
+        TombstoneRecord,
+    )
+    from rookdb.backup.format.writer import BackupWriter, FileSummary
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "codecs": ["ZSTD_LEVEL", "check_compression"],
+            "layout": [
+                "ATTACHMENT",
+                "BLOCK_SIZE",
+                "CHUNK",
+                "CHUNK_SIZE",
+                "COMPRESSIONS",
+                "DATA_BLOCK",
+                "DOCUMENT",
+                "END_MAGIC",
+                "FILE_CHUNK",
+                "FORMAT_VERSION",
+                "IDENTITY",
+                "INDEX",
+                "INDEX_BLOCK",
+                "INDEX_ENTRY",
+                "MAGIC",
+                "MAX_RAW_BLOCK",
+                "MAX_STORED_BLOCK",
+                "TOMBSTONE",
+                "BackupHeader",
+                "BackupKind",
+                "BackupTrailer",
+                "BackupType",
+            ],
+            "reader": ["BackupReader"],
+            "records": [
+                "AttachmentRecord",
+                "DocumentRecord",
+                "IdentityRecord",
+                "IndexRecord",
+                "Record",
+                "TombstoneRecord",
+            ],
+            "writer": ["BackupWriter", "FileSummary"],
+        },
+    )
