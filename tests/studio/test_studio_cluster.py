@@ -1,0 +1,61 @@
+"""The Studio's Cluster page in Chromium: every node with its state, the observer, etcd's health."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cluster_processes import RookCluster, start_cluster, wait_until
+
+from .harness import screenshot
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RookCluster]:
+    running = start_cluster(tmp_path_factory.mktemp("studio-cluster"), tags="AB")
+    yield running
+    running.stop()
+
+
+def log_in(page: Page, url: str, key: str) -> None:
+    page.goto(f"{url}/studio/login")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_the_cluster_page_shows_every_node_and_a_killed_one_as_down(
+    page: Page, cluster: RookCluster, tmp_path: Path
+) -> None:
+    with cluster.http("B") as http:
+        assert http.post("/databases", json={"name": "orders"}).status_code == 201
+    url = cluster.nodes["A"].url
+    log_in(page, url, cluster.admin_key)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cluster").click()
+    expect(page.get_by_role("heading", name="Cluster", exact=True)).to_be_visible()
+    nodes = page.get_by_role("table", name="Nodes")
+    expect(nodes.locator("tr[data-node='A'] [data-field='state']")).to_have_text("up")
+    expect(nodes.locator("tr[data-node='B'] [data-field='state']")).to_have_text("up")
+    expect(nodes.locator("tr[data-node='A']")).to_contain_text("this node")
+    expect(page.locator("[data-etcd-healthy='yes']")).to_be_visible()
+    wait_until(lambda: cluster.topology("A")["observer"], 10, "an observer")
+    page.reload()
+    expect(nodes.locator("[data-field='observer']")).to_have_count(1)
+
+    # Node A lists B's database with its node instead of numbers it does not hold.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Databases").click()
+    expect(page.locator("tr[data-database='orders'] [data-field='elsewhere']")).to_have_text(
+        "on node B"
+    )
+
+    served = cluster.nodes["B"].served
+    assert served is not None
+    served.process.send_signal(signal.SIGKILL)
+    served.process.wait(10)
+    wait_until(lambda: cluster.node_state("A", "B") == "down", 15, "B shows as down")
+    page.goto(f"{url}/studio/cluster")
+    expect(nodes.locator("tr[data-node='B'] [data-field='state']")).to_have_text("down")
+    screenshot(page, "cluster")
