@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -42,6 +43,8 @@ def test_full_incremental_ls_verify_restore(run: Run, data_dir: Path, tmp_path: 
     full = run("backup", "run", "shop", "--to", str(out))
     assert full.exit_code == 0, full.output
     assert "full backup written" in full.stdout and "100 documents" in full.stdout
+    # Sizes read as everywhere in the CLI: bytes, then binary units (KiB, MiB ...).
+    assert re.search(r", (\d+ B|\d+\.\d [KMGT]iB)\)$", full.stdout.strip()), full.stdout
 
     nothing = run("backup", "run", "shop", "--to", str(out), "--incremental")
     assert nothing.exit_code == 0, nothing.output

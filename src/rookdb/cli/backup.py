@@ -27,7 +27,7 @@ from rookdb.cli.options import (
     SourceOptions,
     source_credentials,
 )
-from rookdb.cli.output import progress_bar, say
+from rookdb.cli.output import human_size, progress_bar, say
 from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
 from rookdb.url_masking import masked_url
@@ -41,15 +41,6 @@ backup_app.add_typer(tasks_app, name="tasks")
 
 # One run folder's verification, waiting only for its progress callback.
 FolderCheck = Callable[..., RunFolderInfo]
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 @backup_app.command("run")
@@ -122,7 +113,7 @@ def run(
         f"{written.kind} {written.type} written: {written.path} "
         f"(etags {written.since_etag}..{written.last_etag}, {written.documents} documents, "
         f"{written.tombstones} deletes, {written.attachments} attachments, "
-        f"{_human(written.size_bytes)})"
+        f"{human_size(written.size_bytes)})"
     )
 
 
@@ -183,7 +174,7 @@ def ls(
                 f"({f.since_etag}, {f.last_etag}]",
                 str(f.counts.get("documents", 0)),
                 str(f.counts.get("tombstones", 0)),
-                _human(f.size_bytes),
+                human_size(f.size_bytes),
                 f.created_at,
             )
         out.print(table)
@@ -238,7 +229,7 @@ def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
             table.add_column(column)
         for f in folder.files:
             uploaded = f.modified.isoformat() if f.modified else "-"
-            table.add_row(f.name, f.kind, _human(f.size), uploaded)
+            table.add_row(f.name, f.kind, human_size(f.size), uploaded)
         out.print(table)
 
 
