@@ -25,7 +25,7 @@ TASKS = "/databases/shop/tasks/backups"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RookCluster]:
     running = start_cluster(tmp_path_factory.mktemp("cluster"))
     with running.http("A") as http:
-        assert http.post("/databases", json={"name": "shop"}).status_code == 201
+        assert http.post("/databases", json={"name": "shop", "nodes": ["A"]}).status_code == 201
     yield running
     running.stop()
 

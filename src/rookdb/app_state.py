@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from rookdb.cluster.member import ClusterMember
+from rookdb.cluster.replication import Replication
 from rookdb.errors import RookError
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
@@ -46,6 +47,7 @@ class AppState:
     restores: RestoreJobs
     auth_required: bool
     cluster: ClusterMember | None = None  # this node's membership, when in a cluster
+    replication: Replication | None = None  # its database groups, when in a cluster
     error_pages: list[ErrorPage] = field(default_factory=list)
 
     def install(self, app: Starlette) -> None:

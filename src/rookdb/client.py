@@ -175,6 +175,10 @@ def check_server_url(url: str) -> str:
     return url
 
 
+# How long a write waits for a database group to get its new write node.
+NO_WRITE_NODE_RETRY_SECONDS = 20.0
+
+
 class Client:
     """A connection to a rookdb server; same method names as `rookdb.Instance`."""
 
@@ -252,12 +256,28 @@ class Client:
         return self.send(request)
 
     def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        """Send a built request; connection failures raise ServerUnreachable."""
-        try:
-            response = self._http.send(request, stream=stream)
-        except httpx.TransportError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise ServerUnreachable(f"cannot reach rookdb at {self.url}: {reason}") from exc
+        """Send a built request; connection failures raise ServerUnreachable.
+
+        A database group with no write node for a moment (its write node died and
+        another is taking over) answers 503 `no-write-node`: a request whose body
+        can be sent again is retried for up to NO_WRITE_NODE_RETRY_SECONDS.
+        """
+        deadline = time.monotonic() + NO_WRITE_NODE_RETRY_SECONDS
+        while True:
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                reason = str(exc) or type(exc).__name__
+                raise ServerUnreachable(f"cannot reach rookdb at {self.url}: {reason}") from exc
+            if not (
+                response.status_code == 503
+                and response.headers.get("x-rookdb-error") == "no-write-node"
+                and isinstance(request.stream, httpx.ByteStream)
+                and time.monotonic() < deadline
+            ):
+                break
+            response.close()
+            time.sleep(0.5)
         # The API never redirects: a 3xx means the path is not an API route (an empty id).
         if response.status_code >= 300:
             try:
@@ -290,6 +310,36 @@ class Client:
         check_database_name(name)
         self.request("POST", "/databases", json={"name": name})
         return RemoteDatabase(self, name)
+
+    def create_group_database(
+        self,
+        name: str,
+        *,
+        nodes: list[str] | None = None,
+        replication_factor: int | None = None,
+        write_concern: str | None = None,
+    ) -> RemoteDatabase:
+        """Create an empty database on a group of a cluster's nodes (see `POST /databases`)."""
+        check_database_name(name)
+        body: dict[str, Any] = {"name": name}
+        for key, value in (
+            ("nodes", nodes),
+            ("replication_factor", replication_factor),
+            ("write_concern", write_concern),
+        ):
+            if value is not None:
+                body[key] = value
+        self.request("POST", "/databases", json=body)
+        return RemoteDatabase(self, name)
+
+    def add_group_node(self, name: str, node: str) -> dict[str, Any]:
+        """Add a live node to a database's group (a cluster); the group as it is now."""
+        answer = self.request("POST", f"/databases/{name}/group/nodes", json={"node": node})
+        return dict(answer.json())
+
+    def remove_group_node(self, name: str, node: str) -> dict[str, Any]:
+        """Take a node out of a database's group; the group as it is now."""
+        return dict(self.request("DELETE", f"/databases/{name}/group/nodes/{node}").json())
 
     def database(self, name: str) -> RemoteDatabase:
         """An existing database; NotFound when it does not exist."""

@@ -142,6 +142,30 @@ class DatabaseElsewhere(RookError):
     code = "database-elsewhere"
 
 
+class NotWriteNode(RookError):
+    """A write to a member of a database group that is not its write node."""
+
+    http_status = 421
+    retryable = True
+    code = "not-write-node"
+
+
+class NoWriteNode(RookError):
+    """A database group whose write node is down and not replaced yet."""
+
+    http_status = 503
+    retryable = True
+    code = "no-write-node"
+
+
+class WriteNotConfirmed(RookError):
+    """A write the write node applied, but not yet a majority of its group."""
+
+    http_status = 504
+    retryable = True
+    code = "write-not-confirmed"
+
+
 class ServerUnreachable(RookError):
     http_status = 503
     retryable = True

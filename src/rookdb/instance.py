@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rookdb import staging
+from rookdb.cluster.groups import Group
 from rookdb.durability import fsync_path
 from rookdb.errors import AlreadyExists, DatabaseElsewhere, InvalidInput, NotFound
 from rookdb.security.secrets import MasterKeys
@@ -92,6 +93,15 @@ class Instance:
     # -- databases ---------------------------------------------------------------
     def create_database(self, name: str) -> Database:
         """Create an empty database; AlreadyExists when the name is taken."""
+        self.register_database(name)
+        return self.database(name)
+
+    def register_database(self, name: str, group: Group | None = None) -> DatabaseRecord:
+        """Record a new, empty database (in a cluster: of `group`, else of this node alone).
+
+        Its file is made by each member when first opened; a stale file under the
+        name (of a database deleted earlier) is removed first.
+        """
         check_database_name(name)
         with self._lock:
             if self.system.get_database(name) is not None:
@@ -99,10 +109,9 @@ class Instance:
             path = self.database_path(name)
             for stale in _sqlite_files(path):
                 stale.unlink(missing_ok=True)
-            db = Database(path, name, node_tag=self.node_tag, durable=self.durable)
-            self.system.add_database(self._new_record(name, path))
-            self._open[name.lower()] = db
-            return db
+            record = self._new_record(name, path, group)
+            self.system.add_database(record)
+            return record
 
     def database(self, name: str) -> Database:
         """An existing database; NotFound names the database when it does not exist."""
@@ -118,8 +127,49 @@ class Instance:
                 node_tag=self.node_tag,
                 durable=self.durable,
             )
+            self.follow_group(db, record)
             self._open[name.lower()] = db
             return db
+
+    def rebuild_database(self, name: str) -> Database:
+        """Empty this node's copy of a group database (it is then filled from its group).
+
+        Only for a member whose copy went another way than the group's (its old
+        changes saved aside first, see `rookdb.cluster.replication`).
+        """
+        with self._lock:
+            record = self._local_record(name)
+            db = self._open.pop(name.lower(), None)
+            if db is not None:
+                db.close()
+            for path in _sqlite_files(self.databases_dir / record.file):
+                path.unlink(missing_ok=True)
+            return self.database(name)
+
+    def drop_local_copy(self, name: str) -> None:
+        """Close and delete this node's copy of a database whose group it left."""
+        with self._lock:
+            db = self._open.pop(name.lower(), None)
+            if db is not None:
+                db.close()
+            for path in _sqlite_files(self.database_path(name)):
+                path.unlink(missing_ok=True)
+
+    def open_databases(self) -> list[Database]:
+        """The databases open now (the replication keeps their write guard current)."""
+        with self._lock:
+            return list(self._open.values())
+
+    def follow_group(self, db: Database, record: DatabaseRecord) -> None:
+        """Refuse local writes on a member that is not the group's write node."""
+        group = Group.from_settings(record.settings)
+        if group is None or group.write_node == self.node_tag:
+            db.engine.read_only_reason = None
+        else:
+            db.engine.read_only_reason = (
+                f"database {record.name!r} is written through its write node "
+                f"{group.write_node}; this node ({self.node_tag}) follows it"
+            )
 
     def has_database(self, name: str) -> bool:
         check_database_name(name)
@@ -153,7 +203,9 @@ class Instance:
         return self.home_of(record)
 
     def home_of(self, record: DatabaseRecord) -> str:
-        return record.nodes[0] if record.nodes else self.node_tag
+        """The node that takes a database's writes (its write node in a group)."""
+        group = Group.from_settings(record.settings)
+        return group.write_node if group is not None else self.node_tag
 
     def is_local(self, record: DatabaseRecord) -> bool:
         return not record.nodes or self.node_tag in record.nodes
@@ -180,9 +232,11 @@ class Instance:
             )
         return record
 
-    def _new_record(self, name: str, path: Path) -> DatabaseRecord:
-        # In a cluster the record names its node (a group of one until replication).
-        settings: dict[str, Any] = {"nodes": [self.node_tag]} if self.clustered else {}
+    def _new_record(self, name: str, path: Path, group: Group | None) -> DatabaseRecord:
+        # In a cluster the record names its group (by default this node alone).
+        if group is None and self.clustered:
+            group = Group((self.node_tag,), self.node_tag)
+        settings: dict[str, Any] = group.to_settings() if group is not None else {}
         return DatabaseRecord(name, utc_now_iso(), path.name, settings)
 
     def database_path(self, name: str) -> Path:
@@ -208,7 +262,7 @@ class Instance:
                 stale.unlink(missing_ok=True)
             os.replace(built_file, target)
             fsync_path(self.databases_dir)
-            self.system.add_database(self._new_record(name, target))
+            self.system.add_database(self._new_record(name, target, None))
             db = Database(target, name, node_tag=self.node_tag, durable=self.durable)
             self._open[name.lower()] = db
             return db

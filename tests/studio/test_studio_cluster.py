@@ -31,7 +31,7 @@ def test_the_cluster_page_shows_every_node_and_a_killed_one_as_down(
     page: Page, cluster: RookCluster, tmp_path: Path
 ) -> None:
     with cluster.http("B") as http:
-        assert http.post("/databases", json={"name": "orders"}).status_code == 201
+        assert http.post("/databases", json={"name": "orders", "nodes": ["B"]}).status_code == 201
     url = cluster.nodes["A"].url
     log_in(page, url, cluster.admin_key)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Cluster").click()
@@ -50,6 +50,32 @@ def test_the_cluster_page_shows_every_node_and_a_killed_one_as_down(
     expect(page.locator("tr[data-database='orders'] [data-field='elsewhere']")).to_have_text(
         "on node B"
     )
+
+    # A database on both nodes: its Group tab shows the members, the write node and the lag.
+    with cluster.http("A") as http:
+        made = http.post("/databases", json={"name": "ledger", "nodes": ["A", "B"]})
+        assert made.status_code == 201, made.text
+        for n in range(5):
+            http.put(f"/databases/ledger/docs/entries%2F{n}", json={"n": n})
+    wait_until(
+        lambda: all(
+            m["lag_etags"] == 0 and m["applied_etag"] == 5
+            for m in cluster.http("A").get("/databases/ledger/topology").json()["members"]
+        ),
+        15,
+        "B holds the five writes",
+    )
+    page.goto(f"{url}/studio/databases/ledger")
+    page.get_by_role("navigation", name="Database").get_by_role("link", name="Group").click()
+    members = page.get_by_role("table", name="Members")
+    expect(page.locator("[data-field='write_node']")).to_have_text("A")
+    expect(members.locator("tr[data-member='B'] [data-field='role']")).to_have_text("follower")
+    expect(members.locator("tr[data-member='B'] [data-field='applied_etag']")).to_have_text("5")
+    expect(members.locator("tr[data-member='B'] [data-field='lag_etags']")).to_have_text("0")
+    page.get_by_label("Add a node").fill("Q")
+    page.get_by_role("button", name="Add node").click()
+    expect(page.get_by_role("alert")).to_contain_text("unknown node")
+    screenshot(page, "group")
 
     served = cluster.nodes["B"].served
     assert served is not None

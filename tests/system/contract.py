@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rookdb.errors import ConcurrencyConflict, Conflict
+from rookdb.errors import ConcurrencyConflict, Conflict, NotFound
 from rookdb.system import SystemStore
-from rookdb.system.store import Write
+from rookdb.system.store import DatabaseRecord, Write
 from rookdb.tasks import lease
 from rookdb.tasks.records import (
     Attempt,
@@ -67,6 +67,21 @@ class SystemStoreContract:
         assert store.get("ns", "new") is None
         store.commit([Write("ns", "new", {"n": 1}, 0), Write("ns", "taken", None)])
         assert store.get("ns", "new") is not None and store.get("ns", "taken") is None
+
+    def test_a_database_record_changes_only_from_what_the_writer_read(
+        self, store: SystemStore
+    ) -> None:
+        first = DatabaseRecord("Shop", "2026-11-30T00:00:00Z", "shop.rookdb", {"nodes": ["A"]})
+        store.add_database(first)
+        grown = DatabaseRecord(first.name, first.created_at, first.file, {"nodes": ["A", "B"]})
+        store.replace_database(first, grown)
+        assert store.get_database("shop") == grown
+        with pytest.raises(ConcurrencyConflict):  # a writer that read the old record loses
+            store.replace_database(first, DatabaseRecord("Shop", "x", "y", {"nodes": ["C"]}))
+        assert store.get_database("shop") == grown
+        store.remove_database("shop")
+        with pytest.raises(NotFound):
+            store.replace_database(grown, first)
 
     def test_list_by_prefix_in_key_order(self, store: SystemStore) -> None:
         for key in ("shop/t-2", "shop/t-1", "shoppe/t-3", "other/t-4"):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -31,14 +33,99 @@ index_app = typer.Typer(
 def db_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Letters, digits, '-' and '_' (1-64).")],
+    nodes: Annotated[
+        str | None,
+        typer.Option("--nodes", help="Cluster: the nodes that hold it, e.g. A,B,C (A writes)."),
+    ] = None,
+    replication_factor: Annotated[
+        int | None,
+        typer.Option(
+            "--replication-factor", min=1, max=7, help="Cluster: on this many live nodes."
+        ),
+    ] = None,
+    write_concern: Annotated[
+        str | None,
+        typer.Option(
+            "--write-concern",
+            help="Cluster: answer a write once 1 node or a majority of the group holds it.",
+        ),
+    ] = None,
 ) -> None:
-    """Create an empty database.
+    """Create an empty database (in a cluster: on a group of nodes, over --url).
 
-    Example: rookdb db create shop
+    Example: rookdb db create shop; rookdb --url http://127.0.0.1:8081 db create shop --nodes A,B,C
     """
+    group_options = {
+        "nodes": [tag.strip() for tag in nodes.split(",")] if nodes is not None else None,
+        "replication_factor": replication_factor,
+        "write_concern": write_concern,
+    }
+    wanted = {key: value for key, value in group_options.items() if value is not None}
     with open_target(ctx) as target:
-        target.create_database(name)
+        if wanted:
+            if not hasattr(target, "create_group_database"):
+                raise InvalidInput(
+                    "--nodes, --replication-factor and --write-concern are for a cluster: "
+                    "give --url of one of its nodes",
+                    field="nodes",
+                )
+            target.create_group_database(name, **wanted)
+        else:
+            target.create_database(name)
     say(ctx, f"created database {name!r}")
+
+
+@db_app.command("add-node")
+def db_add_node(
+    ctx: typer.Context,
+    name: DatabaseArg,
+    node: Annotated[str, typer.Argument(help="The tag of a live node, e.g. D.")],
+    json: JsonFlag = False,
+) -> None:
+    """Add a node to a database's group (a cluster, over --url); it catches up by itself.
+
+    Example: rookdb --url http://127.0.0.1:8081 db add-node shop D
+    """
+    with _cluster_target(ctx, "add-node") as target:
+        group = target.add_group_node(name, node)
+    _show_group(ctx, name, group, json)
+
+
+@db_app.command("remove-node")
+def db_remove_node(
+    ctx: typer.Context,
+    name: DatabaseArg,
+    node: Annotated[str, typer.Argument(help="The tag of a member, e.g. C.")],
+    json: JsonFlag = False,
+) -> None:
+    """Take a node out of a database's group; its copy there is dropped.
+
+    Example: rookdb --url http://127.0.0.1:8081 db remove-node shop C
+    """
+    with _cluster_target(ctx, "remove-node") as target:
+        group = target.remove_group_node(name, node)
+    _show_group(ctx, name, group, json)
+
+
+@contextmanager
+def _cluster_target(ctx: typer.Context, command: str) -> Iterator[Any]:
+    with open_target(ctx) as target:
+        if not hasattr(target, "add_group_node"):
+            raise InvalidInput(
+                f"db {command} works on a cluster: give --url of one of its nodes", field="url"
+            )
+        yield target
+
+
+def _show_group(ctx: typer.Context, name: str, group: dict[str, Any], json: bool) -> None:
+    if json:
+        context.print_json(group)
+        return
+    say(
+        ctx,
+        f"{name}: members {', '.join(group['nodes'])}; write node {group['write_node']} "
+        f"(term {group['term']}, write concern {group['write_concern']})",
+    )
 
 
 @db_app.command("list")

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 from rookdb import __version__, studio
 from rookdb.app_state import AppState
 from rookdb.cluster.member import ClusterMember
+from rookdb.cluster.replication import Replication
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKeys
@@ -44,6 +45,7 @@ from rookdb.server import (
 )
 from rookdb.server import destinations as destination_routes
 from rookdb.server import metrics as metrics_routes
+from rookdb.server import replication as replication_routes
 from rookdb.server import tasks as task_routes
 from rookdb.server.auth import AuthGate, document_security
 from rookdb.server.forwarding import ForwardToNode
@@ -73,13 +75,20 @@ class RookApp(FastAPI):
         return errors.PlainBodyLimitAsJson(super().build_middleware_stack())
 
 
-def default_services(instance: Instance, member: ClusterMember | None = None) -> list[Service]:
+def default_services(
+    instance: Instance, member: ClusterMember | None = None, replication: Replication | None = None
+) -> list[Service]:
     """The background services `rookdb serve` runs: the backup scheduler (and in a cluster,
-    this node's membership first, so that it stops last)."""
+    this node's membership first, so that it stops last, then its database groups)."""
     scheduler = BackupScheduler(instance)
-    if member is None:
+    if member is None or replication is None:
         return [scheduler]
-    return [cluster.ClusterService(member, scheduler.notify), scheduler]
+
+    def changed() -> None:
+        scheduler.notify()
+        replication.notify()
+
+    return [cluster.ClusterService(member, changed), replication, scheduler]
 
 
 def backup_tasks_for(instance: Instance, services: Sequence[object]) -> BackupTasks:
@@ -114,7 +123,10 @@ def create_app(
         # Accept a JSON body sent without a Content-Type (curl, scripts).
         strict_content_type=False,
     )
-    app.state.services = list(default_services(instance, member) if services is None else services)
+    replication = Replication(instance, member) if member is not None else None
+    app.state.services = list(
+        default_services(instance, member, replication) if services is None else services
+    )
     AppState(
         instance=instance,
         api_keys=ApiKeys(instance.system),
@@ -123,6 +135,7 @@ def create_app(
         restores=RestoreJobs(instance),
         auth_required=auth,
         cluster=member,
+        replication=replication,
     ).install(app)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
@@ -130,9 +143,13 @@ def create_app(
     app.add_middleware(JsonDepthLimit, max_buffer=max_json_body)
     if member is not None:
         # After the gate (the caller's key is checked here first), before any body is read.
+        app.add_middleware(replication_routes.AwaitMajority)
         app.add_middleware(ForwardToNode)
         app.add_middleware(cluster.MarkStaleAnswers)
     app.add_middleware(AuthGate)
+    if member is not None:
+        # Node-to-node requests carry the cluster key's signature, not an API key.
+        app.add_middleware(replication_routes.NodeEndpoints)
     _include_routers(app)
     document_security(app)
     return app
@@ -147,6 +164,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(indexes.router)
     app.include_router(changes.router)
     app.include_router(cluster.router)
+    app.include_router(replication_routes.router)
     app.include_router(transfer.router)
     app.include_router(restores.router)
     app.include_router(task_routes.router)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from rookdb.app_state import visible
-from rookdb.errors import NotFound
-from rookdb.instance import DatabaseInfo, Instance
+from rookdb.app_state import AppState, visible
+from rookdb.errors import InvalidInput, NotFound
+from rookdb.instance import DatabaseInfo, Instance, check_database_name
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
@@ -18,14 +18,20 @@ router = APIRouter(tags=["databases"], route_class=StrictJsonRoute)
 
 
 class CreateDatabase(BaseModel):
-    """Body of `POST /databases`."""
+    """Body of `POST /databases` (the group options only mean something in a cluster)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
+    nodes: list[str] | None = None
+    replication_factor: int | None = None
+    write_concern: Literal["1", "majority"] | None = None
 
 
 def database_info(instance: Instance, name: str) -> dict[str, Any]:
     """A database's record and statistics, as listed by `GET /databases`."""
+    record = instance.system.get_database(name)
+    if record is not None and not instance.is_local(record):
+        return DatabaseInfo(record, None, instance.home_of(record)).to_json()
     db = instance.database(name)
     record = instance.system.get_database(db.name)
     if record is None:  # deleted between the two reads
@@ -41,9 +47,27 @@ def list_databases(request: Request, instance: InstanceDep) -> Response:
 
 
 @router.post("/databases", status_code=201)
-def create_database(body: CreateDatabase, instance: InstanceDep) -> Response:
-    """Create an empty database; 409 when the name is taken."""
-    instance.create_database(body.name)
+def create_database(body: CreateDatabase, request: Request, instance: InstanceDep) -> Response:
+    """Create an empty database; 409 when the name is taken.
+
+    In a cluster, on a group of nodes: `nodes` (the first is the write node) or
+    `replication_factor` live nodes (default min(3, live nodes)); `write_concern`
+    1 or majority (default majority for 3 members or more).
+    """
+    replication = AppState.of(request.app).replication
+    asked_group = body.nodes is not None or body.replication_factor is not None
+    if replication is None:
+        if asked_group or body.write_concern is not None:
+            raise InvalidInput(
+                "nodes, replication_factor and write_concern need a cluster "
+                "(rookdb serve --cluster ...)",
+                field="nodes",
+            )
+        instance.create_database(body.name)
+    else:
+        check_database_name(body.name)
+        group = replication.new_group(body.nodes, body.replication_factor, body.write_concern)
+        instance.register_database(body.name, group)
     return json_response(database_info(instance, body.name), 201)
 
 

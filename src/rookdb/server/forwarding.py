@@ -7,8 +7,9 @@ streamed back as it comes (bodies are never held whole: exports and
 attachments can be large). The caller's own API key goes along; keys are
 cluster-wide, so the other node checks it as this one did.
 
-Backup task definitions and status are cluster state, not the database's data:
-every node answers them itself from the cluster store (a task created through
+Backup task definitions and status, and a database's group of nodes, are
+cluster state, not the database's data: every node answers them itself from
+the cluster store (a task created through
 any node, its status shown as `not-on-this-node` with the node that runs it).
 Only Backup Now and Drill Now, which run on the database's node, go there.
 
@@ -29,11 +30,13 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rookdb.app_state import AppState
+from rookdb.cluster.groups import Group
 from rookdb.cluster.member import ClusterMember
 from rookdb.cluster.node_requests import NODE_HEADER
-from rookdb.errors import DatabaseElsewhere, RookError
+from rookdb.errors import DatabaseElsewhere, NoWriteNode, RookError
 from rookdb.security.roles import database_of
 from rookdb.server.render import json_response
+from rookdb.server.replication import is_read
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,8 @@ _HOP_BY_HOP = frozenset(
 _TIMEOUT = httpx.Timeout(10.0, read=600.0)
 # Answered by every node from the cluster state (see the module docstring).
 _CLUSTER_STATE = re.compile(
-    r"^/databases/[^/]+/tasks/backups(/[^/]+(/(status|history|enable|disable))?)?/?$"
+    r"^/databases/[^/]+/(tasks/backups(/[^/]+(/(status|history|enable|disable))?)?"
+    r"|group/nodes(/[^/]+)?)/?$"
 )
 
 
@@ -78,7 +82,9 @@ class ForwardToNode:
         try:
             node_url = await run_in_threadpool(_elsewhere, state, cluster, scope, database)
         except RookError as exc:
-            await json_response(exc.to_dict(), exc.http_status)(scope, receive, send)
+            # The code in a header too: a client retries no-write-node without reading the body.
+            answer = json_response(exc.to_dict(), exc.http_status, {"X-Rookdb-Error": exc.code})
+            await answer(scope, receive, send)
             return
         if node_url is None:
             await self.app(scope, receive, send)
@@ -102,6 +108,16 @@ class ForwardToNode:
         )
         try:
             response = await self._client.send(request, stream=True)
+        except httpx.ConnectError:
+            # Nothing was sent: the node died (its lease not yet gone). Retryable.
+            gone = NoWriteNode(
+                f"the node at {node_url} that takes {database_of(scope['path'])!r}'s writes "
+                "does not answer; if it is down, another member of its group takes over "
+                "within seconds: retry"
+            )
+            headers = {"X-Rookdb-Error": gone.code}
+            await json_response(gone.to_dict(), gone.http_status, headers)(scope, receive, send)
+            return
         except httpx.HTTPError as exc:
             error = DatabaseElsewhere(
                 f"database {database_of(scope['path'])!r} lives on the node at {node_url}, "
@@ -149,14 +165,27 @@ def _elsewhere(state: AppState, cluster: ClusterMember, scope: Scope, database: 
         cluster.requests.sender(headers, scope["method"], target)
         return None
     record = state.instance.system.get_database(database)
-    if record is None or state.instance.is_local(record):
-        return None  # not found, or ours: the route answers
-    home = state.instance.home_of(record)
-    url = cluster.node_url(home)
+    group = Group.from_settings(record.settings) if record is not None else None
+    if group is None:
+        return None  # not found (the route says so), or a database of this node alone
+    me = state.instance.node_tag
+    if group.write_node == me:
+        return None
+    path = scope["path"]
+    # Members answer reads from their own copy; writes, and a group's topology (its
+    # write node knows every member's progress), go to the write node.
+    if me in group.members and is_read(scope["method"], path) and not path.endswith("/topology"):
+        return None
+    url = cluster.node_url(group.write_node)
     if url is None:
+        if len(group.members) > 1:
+            raise NoWriteNode(
+                f"database {database!r} has no write node now ({group.write_node} is down); "
+                "a live member takes over within seconds: retry"
+            )
         raise DatabaseElsewhere(
-            f"database {database!r} lives on node {home}, which is down: it is unavailable "
-            "until that node is back"
+            f"database {database!r} lives on node {group.write_node}, which is down: it is "
+            "unavailable until that node is back"
         )
     return url
 

@@ -6,10 +6,12 @@ are the same whichever process wrote them and nothing global is mutated.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from rookdb.app_state import AppState
+from rookdb.cluster.replication import Replication
 from rookdb.server.dependencies import TasksDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.tasks.clock import parse_time
@@ -20,7 +22,7 @@ _LABELS = ("database", "task_id", "task")
 
 
 @router.get("/metrics")
-def metrics(tasks: TasksDep) -> Response:
+def metrics(tasks: TasksDep, request: Request) -> Response:
     """Per backup task: last success time, last duration, bytes, failures, overdue."""
     registry = CollectorRegistry()
 
@@ -76,7 +78,31 @@ def metrics(tasks: TasksDep) -> Response:
         drill_cpu.labels(*labels).set((drill.cpu_seconds if drill else None) or 0)
         drill_runs.labels(*labels).set(record.drills)
         drill_failures.labels(*labels).set(record.drill_failures)
+    replication = AppState.of(request.app).replication
+    if replication is not None:
+        _replication_lag(replication, registry)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _replication_lag(replication: Replication, registry: CollectorRegistry) -> None:
+    """Per member of each group this node writes: how far behind the write node it is."""
+    labels = ("database", "node")
+    lag_etags = Gauge(
+        "rookdb_replication_lag_etags",
+        "Changes the member has not applied yet (as its write node sees it).",
+        labels,
+        registry=registry,
+    )
+    lag_seconds = Gauge(
+        "rookdb_replication_lag_seconds",
+        "Seconds since the member last held every change (0 when it does).",
+        labels,
+        registry=registry,
+    )
+    for database in replication.written_here():
+        for member in replication.topology(database)["members"]:
+            lag_etags.labels(database, member["tag"]).set(member["lag_etags"])
+            lag_seconds.labels(database, member["tag"]).set(member["lag_seconds"] or 0)
 
 
 def _unix(value: str | None) -> float:

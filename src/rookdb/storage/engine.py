@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rookdb.errors import StorageError
+from rookdb.errors import NotWriteNode, StorageError
 from rookdb.storage import schema
 
 
@@ -64,6 +64,9 @@ class Engine:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        # A follower's copy of a group database takes changes from its write node
+        # only (inside `replicating()`); any other write is refused with this reason.
+        self.read_only_reason: str | None = None
         try:
             self._writer = schema.connect(path, synchronous=synchronous, journal_mode=journal_mode)
             schema.initialise(self._writer, uuid.uuid4().hex)
@@ -74,10 +77,22 @@ class Engine:
         self.last_etag: int = int(meta["last_etag"])
 
     @contextmanager
+    def replicating(self) -> Iterator[None]:
+        """Writes of this thread are a write node's changes being applied: always allowed."""
+        self._local.replicating = True
+        try:
+            yield
+        finally:
+            self._local.replicating = False
+
+    @contextmanager
     def write(self) -> Iterator[WriteTx]:
         """A write transaction; commits on success, rolls back (etags too) on error."""
         with self._write_lock:
             self._check_open()
+            reason = self.read_only_reason
+            if reason is not None and not getattr(self._local, "replicating", False):
+                raise NotWriteNode(reason)
             conn = self._writer
             # A rollback that itself failed (the disk went away) left a transaction
             # open: end it now, or no write could ever start again.

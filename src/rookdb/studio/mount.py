@@ -7,14 +7,14 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from rookdb.app_state import AppState
-from rookdb.studio import cluster, databases, documents, login, restore, tasks
+from rookdb.studio import cluster, databases, documents, group, login, restore, tasks
 from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf, studio_error_page
 
 
 def studio_router() -> APIRouter:
     """Every Studio page, under /studio; every POST needs the CSRF token of its form."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(require_csrf)])
-    for module in (login, databases, documents, restore, tasks, cluster):
+    for module in (login, databases, documents, restore, tasks, cluster, group):
         router.include_router(module.router)
     return router
 

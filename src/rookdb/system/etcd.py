@@ -27,7 +27,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from rookdb.errors import AlreadyExists, ClusterUnavailable, ConcurrencyConflict, InvalidInput
+from rookdb.errors import (
+    AlreadyExists,
+    ClusterUnavailable,
+    ConcurrencyConflict,
+    InvalidInput,
+    NotFound,
+)
 from rookdb.system.store import DatabaseRecord, Entry, SystemStore, Write
 
 T = TypeVar("T")
@@ -199,6 +205,27 @@ class EtcdSystemStore(SystemStore):
 
     def remove_database(self, name: str) -> bool:
         return self._delete(self._database_key(name))
+
+    def replace_database(self, expected: DatabaseRecord, new: DatabaseRecord) -> None:
+        key = self._database_key(expected.name)
+        kvs = self._range(key)
+        if not kvs:
+            raise NotFound(f"database {expected.name!r} does not exist")
+        changed = ConcurrencyConflict(
+            f"database {expected.name!r} changed meanwhile (another writer came first)"
+        )
+        if _database(kvs[0]) != expected:
+            raise changed
+        body = {**expected.to_json(), "settings": new.settings}
+        answer = self._write(
+            "kv/txn",
+            {
+                "compare": [version_is(key, int(kvs[0]["version"]))],
+                "success": [{"request_put": {"key": b64(key), "value": b64(orjson.dumps(body))}}],
+            },
+        )
+        if not answer.get("succeeded"):
+            raise changed
 
     # -- entries -------------------------------------------------------------------
     def put(

@@ -146,6 +146,13 @@ class LastKnownStore(SystemStore):
         self._copy.remove_database(name)
         return removed
 
+    def replace_database(self, expected: DatabaseRecord, new: DatabaseRecord) -> None:
+        self._refuse_while_away()
+        self._cluster.replace_database(expected, new)
+        with self._lock:
+            self._copy.remove_database(expected.name)
+            self._copy.add_database(new)
+
     def commit(self, writes: Sequence[Write]) -> None:
         self._refuse_while_away()
         self._cluster.commit(writes)

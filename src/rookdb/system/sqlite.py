@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import AlreadyExists, ConcurrencyConflict, RookError
+from rookdb.errors import AlreadyExists, ConcurrencyConflict, NotFound, RookError
 from rookdb.storage.engine import write_failed
 from rookdb.system.store import DatabaseRecord, Entry, SystemStore, Write
 
@@ -89,6 +89,23 @@ class SqliteSystemStore(SystemStore):
                 "SELECT name, created_at, file, settings FROM databases ORDER BY name_lower"
             ).fetchall()
         return [_record(r) for r in rows]
+
+    def replace_database(self, expected: DatabaseRecord, new: DatabaseRecord) -> None:
+        with self._writing() as conn:
+            row = conn.execute(
+                "SELECT name, created_at, file, settings FROM databases WHERE name_lower = ?",
+                (expected.name.lower(),),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"database {expected.name!r} does not exist")
+            if _record(row) != expected:
+                raise ConcurrencyConflict(
+                    f"database {expected.name!r} changed meanwhile (another writer came first)"
+                )
+            conn.execute(
+                "UPDATE databases SET settings = ? WHERE name_lower = ?",
+                (orjson.dumps(new.settings).decode(), expected.name.lower()),
+            )
 
     def remove_database(self, name: str) -> bool:
         with self._writing() as conn:

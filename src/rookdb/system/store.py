@@ -75,6 +75,14 @@ class SystemStore(ABC):
     def remove_database(self, name: str) -> bool: ...
 
     @abstractmethod
+    def replace_database(self, expected: DatabaseRecord, new: DatabaseRecord) -> None:
+        """Compare-and-set a record's settings (its group of nodes changed).
+
+        ConcurrencyConflict when the stored record is no longer `expected`,
+        NotFound when it is gone. The name, creation time and file never change.
+        """
+
+    @abstractmethod
     def put(
         self,
         namespace: str,

@@ -1,0 +1,259 @@
+"""HTTP for database groups: the change stream for followers, majority writes, topology.
+
+- `NodeEndpoints` answers `GET /cluster/internal/replication/{db}?after=N` before
+  the API-key gate: only a request signed with the cluster key (another node)
+  gets it. It holds the request while nothing is new (long poll), then streams
+  the changes after N in the logical backup format. A follower asking from
+  beyond the write node's last etag has a history the group does not: refused
+  with 409 `diverged`.
+- `AwaitMajority` holds the answer to a write on a group database with write
+  concern `majority` until a majority of the group holds it; when that does
+  not happen in time the answer is 504 `write-not-confirmed` (the write is on
+  the write node, and not yet confirmed), never a plain success.
+- `GET /databases/{db}/topology`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rookdb.app_state import AppState
+from rookdb.backup.export import write_export
+from rookdb.cluster.groups import Group
+from rookdb.cluster.replication import LONG_POLL_SECONDS, REPLICATION_PATH, Replication
+from rookdb.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotWriteNode,
+    RookError,
+    Unauthorized,
+    WriteNotConfirmed,
+)
+from rookdb.security.roles import database_of
+from rookdb.server.render import json_response
+
+router = APIRouter(tags=["cluster"])
+# How long a majority write waits for the group before answering write-not-confirmed.
+CONFIRM_SECONDS = 5.0
+_READ_POSTS = ("/docs/get", "/queries")
+
+
+def is_read(method: str, path: str) -> bool:
+    """Whether a request only reads (any member may answer it)."""
+    method = method.upper()
+    return method in ("GET", "HEAD", "OPTIONS") or (method == "POST" and path.endswith(_READ_POSTS))
+
+
+class Diverged(Conflict):
+    code = "diverged"
+
+
+@router.get("/databases/{db}/topology")
+async def database_topology(db: str, request: Request) -> Response:
+    """The database's group: members (state, applied etag, lag), write node, term."""
+    state = AppState.of(request.app)
+    if state.replication is None:
+        record = await run_in_threadpool(state.instance.system.get_database, db)
+        if record is None:
+            raise NotFound(f"database {db!r} does not exist")
+        last = await run_in_threadpool(lambda: state.instance.database(db).engine.last_etag)
+        node = state.instance.node_tag
+        member = {
+            "tag": node,
+            "state": "up",
+            "role": "write node",
+            "applied_etag": last,
+            "lag_etags": 0,
+            "lag_seconds": 0.0,
+            "error": None,
+        }
+        return json_response(
+            {
+                "database": record.name,
+                "members": [member],
+                "write_node": node,
+                "term": 1,
+                "write_concern": "1",
+            }
+        )
+    return json_response(await run_in_threadpool(state.replication.topology, db))
+
+
+class GroupNode(BaseModel):
+    """Body of `POST /databases/{db}/group/nodes`."""
+
+    model_config = ConfigDict(extra="forbid")
+    node: str
+
+
+@router.post("/databases/{db}/group/nodes", status_code=201)
+async def add_group_node(db: str, body: GroupNode, request: Request) -> Response:
+    """Add a live node to the database's group; it catches up from the write node."""
+    replication = _replication(request)
+    group = await run_in_threadpool(replication.add_node, db, body.node)
+    return json_response(group.to_json(), 201)
+
+
+@router.delete("/databases/{db}/group/nodes/{node}")
+async def remove_group_node(db: str, node: str, request: Request) -> Response:
+    """Take a node out of the database's group (its copy is dropped)."""
+    replication = _replication(request)
+    group = await run_in_threadpool(replication.remove_node, db, node)
+    return json_response(group.to_json())
+
+
+def _replication(request: Request) -> Replication:
+    replication = AppState.of(request.app).replication
+    if replication is None:
+        raise InvalidInput(
+            "database groups need a cluster (rookdb serve --cluster ...)", field="node"
+        )
+    return replication
+
+
+class NodeEndpoints:
+    """ASGI middleware (outermost): the node-to-node endpoints, signed with the cluster key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(REPLICATION_PATH):
+            await self.app(scope, receive, send)
+            return
+        state = AppState.of(scope["app"])
+        try:
+            response = await self._changes(state, scope)
+        except RookError as exc:
+            response = json_response(exc.to_dict(), exc.http_status)
+        await response(scope, receive, send)
+
+    async def _changes(self, state: AppState, scope: Scope) -> Response:
+        cluster, replication = state.cluster, state.replication
+        if cluster is None or replication is None:
+            raise NotFound("this node is not in a cluster")
+        query = scope["query_string"].decode("latin-1")
+        target = scope["path"] + (f"?{query}" if query else "")
+        sender = cluster.requests.sender(Headers(scope=scope), scope["method"], target)
+        if sender is None:
+            raise Unauthorized("only another node of the cluster may follow a database")
+        name = scope["path"][len(REPLICATION_PATH) :]
+        params = parse_qs(query)
+        try:
+            after = int(params.get("after", ["0"])[0])
+            held_term = int(params.get("term", ["1"])[0])
+        except ValueError:
+            raise InvalidInput("after and term must be numbers", field="after") from None
+        db = await run_in_threadpool(state.instance.database, name)
+        record = await run_in_threadpool(state.instance.system.get_database, name)
+        group = Group.from_settings(record.settings) if record else None
+        if group is None or group.write_node != cluster.tag:
+            raise NotWriteNode(
+                f"node {cluster.tag} is not the write node of {name!r}"
+                + (f" (it is {group.write_node})" if group else "")
+            )
+        last = db.engine.last_etag
+        common = group.diverged_from(held_term, after)
+        if common is None and after > last:
+            common = last
+        if common is not None:
+            error = Diverged(
+                f"node {sender} holds {name!r} up to etag {after} (term {held_term}); the "
+                f"group's history parts from it after etag {common}"
+            )
+            return json_response({**error.to_dict(), "common_etag": common}, error.http_status)
+        replication.applied.report(name, sender, after, caught_up=after >= last)
+        waited = 0.0
+        while db.engine.last_etag <= after and waited < LONG_POLL_SECONDS:
+            await asyncio.sleep(0.02)
+            waited += 0.02
+        if db.engine.last_etag <= after:
+            return Response(status_code=204)
+        path = await run_in_threadpool(_export_after, db, after)
+        return _streamed_file(path)
+
+
+def _export_after(db: object, after: int) -> Path:
+    from rookdb.storage import Database
+
+    assert isinstance(db, Database)
+    fd, name = tempfile.mkstemp(prefix="replication-", suffix=".rookdb")
+    with os.fdopen(fd, "wb") as out:
+        write_export(db, out, since_etag=after, compression="none")
+    return Path(name)
+
+
+def _streamed_file(path: Path) -> Response:
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        background=BackgroundTask(lambda: path.unlink(missing_ok=True)),
+    )
+
+
+class AwaitMajority:
+    """ASGI middleware: a write with write concern majority is answered once a majority holds it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or is_read(scope["method"], path):
+            await self.app(scope, receive, send)
+            return
+        state = AppState.of(scope["app"])
+        name = database_of(path)
+        if state.replication is None or name is None or "/tasks/" in path:
+            await self.app(scope, receive, send)
+            return
+        record = await run_in_threadpool(state.instance.system.get_database, name)
+        group = Group.from_settings(record.settings) if record else None
+        if group is None or group.acks_needed <= 1 or group.write_node != state.instance.node_tag:
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        status = next((m["status"] for m in held if m["type"] == "http.response.start"), 500)
+        if status < 400:
+            with contextlib.suppress(RookError):
+                etag = state.instance.database(name).engine.last_etag
+                confirmed = await run_in_threadpool(
+                    state.replication.applied.wait_for,
+                    name,
+                    etag,
+                    group.followers(),
+                    group.acks_needed - 1,
+                    CONFIRM_SECONDS,
+                )
+                if not confirmed:
+                    error = WriteNotConfirmed(
+                        f"the write is on write node {group.write_node} (etag {etag}) but a "
+                        f"majority of {', '.join(group.members)} did not confirm it within "
+                        f"{CONFIRM_SECONDS:.0f} s: it may be lost if that node fails now; "
+                        "read it back before writing it again"
+                    )
+                    await json_response(error.to_dict(), error.http_status)(scope, receive, send)
+                    return
+        for message in held:
+            await send(message)
