@@ -207,6 +207,13 @@ def test_server_and_studio_import_one_way() -> None:
     assert _imports("rookdb.studio", "rookdb.server") == []
 
 
+@pytest.mark.parametrize("module", ["rookdb.server.auth", "rookdb.server.limits"])
+def test_the_gate_knows_studio_paths_without_the_studio(module: str) -> None:
+    """`rookdb.studio_paths` says which paths are the Studio's, to the server and the Studio."""
+    assert "rookdb.studio_paths" in GRAPH[module]
+    assert _imports(module, "rookdb.studio") == []
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [

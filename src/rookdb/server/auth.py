@@ -37,6 +37,7 @@ from rookdb.security.roles import (
 )
 from rookdb.security.session import SESSION_COOKIE, session_key_id
 from rookdb.server.render import json_response
+from rookdb.studio_paths import is_studio_path
 
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -50,10 +51,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _is_studio(path: str) -> bool:
-    return path == "/" or path == "/studio" or path.startswith("/studio/")
 
 
 class AuthGate:
@@ -125,14 +122,14 @@ def _authenticate(state: AppState, headers: Headers, method: str, path: str) -> 
     # Browsers send the Studio's session cookie. The API honours it for reads only
     # (so /docs and JSON links work after logging in): a cross-site form can then
     # never write through the API on a logged-in user's behalf.
-    if _is_studio(path) or method in _SAFE_METHODS:
+    if is_studio_path(path) or method in _SAFE_METHODS:
         cookie = _cookie(headers, SESSION_COOKIE)
         if cookie:
             key_id = session_key_id(state.instance.secrets.derive("studio-session"), cookie)
             key = keys.active(key_id) if key_id else None
             if key is not None:
                 return key
-    if _is_studio(path):
+    if is_studio_path(path):
         raise Unauthorized("log in to the Studio with an API key")
     raise Unauthorized(
         "this server requires an API key: send `Authorization: Bearer <key>` "

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rookdb.errors import InvalidInput
+from rookdb.studio_paths import STUDIO_PREFIX
 
 MAX_JSON_DEPTH = 64
 
@@ -50,7 +51,7 @@ def _exempt(method: str, path: str) -> bool:
     # An import is exactly POST /databases/{db}/import: a document id may end in "/import".
     if method == "POST" and _IMPORT.match(path):
         return True
-    return path.endswith("/attachments") or path.startswith("/studio/")
+    return path.endswith("/attachments") or path.startswith(STUDIO_PREFIX + "/")
 
 
 class JsonDepthLimit:

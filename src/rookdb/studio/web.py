@@ -27,9 +27,10 @@ from rookdb.security.session import (
     csrf_valid,
     new_csrf_cookie,
 )
+from rookdb.studio_paths import STUDIO_PREFIX, is_studio_path
 
 STUDIO_DIR = Path(__file__).resolve().parent
-PREFIX = "/studio"
+PREFIX = STUDIO_PREFIX
 
 templates = Jinja2Templates(directory=str(STUDIO_DIR / "templates"))
 
@@ -122,11 +123,6 @@ def redirect(path: str, *, notice: str | None = None) -> RedirectResponse:
 def error_page(request: Request, exc: RookError) -> HTMLResponse:
     """A page that says in plain words what went wrong (NotFound, InvalidInput ...)."""
     return render(request, "error.html", {"error": exc}, status_code=exc.http_status)
-
-
-def is_studio_path(path: str) -> bool:
-    """Whether a path is the Studio's (its pages, and / which redirects to them)."""
-    return path == "/" or path == PREFIX or path.startswith(PREFIX + "/")
 
 
 def studio_error_page(request: Request, error: RookError) -> Response | None:
