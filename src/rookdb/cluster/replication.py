@@ -33,12 +33,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import orjson
 
-from rookdb.backup.export import export_database
+from rookdb.backup.export import export_database, write_export
 from rookdb.backup.format import BackupReader
 from rookdb.cluster.groups import MAX_MEMBERS, Group, plan_group
 from rookdb.cluster.member import ClusterMember
@@ -223,8 +223,7 @@ class Follower:
             self._apply(changes, fresh=after == 0)
 
     def _apply(self, changes: Path, *, fresh: bool) -> None:
-        with BackupReader(changes) as reader, self.db.engine.replicating():
-            Applier(self.db.engine, keep_etags=True).apply(reader, fresh=fresh)
+        apply_changes(self.db, changes, fresh=fresh)
         self._terms.set(self.db.name, self.group.term)
 
     def _roll_back(self, common_etag: int, held_term: int) -> None:
@@ -259,6 +258,17 @@ class Follower:
             self.group.write_node,
         )
         self._on_rollback(name, report)
+
+
+def apply_changes(db: Database, changes: Path, *, fresh: bool) -> None:
+    """Apply a write node's changes (a file in the logical backup format) keeping its etags."""
+    with BackupReader(changes) as reader, db.engine.replicating():
+        Applier(db.engine, keep_etags=True).apply(reader, fresh=fresh)
+
+
+def export_changes(db: Database, after: int, out: IO[bytes]) -> None:
+    """What a write node sends a follower that holds up to `after`: every change since."""
+    write_export(db, out, since_etag=after, compression="none")
 
 
 class Replication:

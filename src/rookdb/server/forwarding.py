@@ -115,8 +115,8 @@ class ForwardToNode:
                 "does not answer; if it is down, another member of its group takes over "
                 "within seconds: retry"
             )
-            headers = {"X-Rookdb-Error": gone.code}
-            await json_response(gone.to_dict(), gone.http_status, headers)(scope, receive, send)
+            marked = {"X-Rookdb-Error": gone.code}
+            await json_response(gone.to_dict(), gone.http_status, marked)(scope, receive, send)
             return
         except httpx.HTTPError as exc:
             error = DatabaseElsewhere(

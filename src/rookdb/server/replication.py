@@ -30,9 +30,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rookdb.app_state import AppState
-from rookdb.backup.export import write_export
 from rookdb.cluster.groups import Group
-from rookdb.cluster.replication import LONG_POLL_SECONDS, REPLICATION_PATH, Replication
+from rookdb.cluster.replication import (
+    LONG_POLL_SECONDS,
+    REPLICATION_PATH,
+    Replication,
+    export_changes,
+)
 from rookdb.errors import (
     Conflict,
     InvalidInput,
@@ -192,7 +196,7 @@ def _export_after(db: object, after: int) -> Path:
     assert isinstance(db, Database)
     fd, name = tempfile.mkstemp(prefix="replication-", suffix=".rookdb")
     with os.fdopen(fd, "wb") as out:
-        write_export(db, out, since_etag=after, compression="none")
+        export_changes(db, after, out)
     return Path(name)
 
 

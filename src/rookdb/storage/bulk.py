@@ -146,8 +146,13 @@ class BulkLoader:
         elif change.of == "index":
             if self._defer:
                 self._deferred_indexes.pop(change.id.lower(), None)
+            if self.keep_etags:
+                # The tombstone as recorded (etag, time), even for an index built later or
+                # never: the copy's change feed must equal its source's.
+                index_store.write_tombstone(
+                    tx, change.id, change.collection, change.etag, change.deleted_at
+                )
             else:
-                self._at(tx, change.etag)
                 index_store.drop(tx, change.id)
         self._done_one()
 

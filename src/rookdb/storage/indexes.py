@@ -112,6 +112,24 @@ def drop(tx: WriteTx, name: str) -> int | None:
     return etag
 
 
+def write_tombstone(
+    tx: WriteTx, name: str, collection: str | None, etag: int, deleted_at: str
+) -> None:
+    """Drop an index (when defined) and leave its tombstone with the etag and time recorded.
+
+    For a copy that keeps its source's etags (a restore, a follower of a write node).
+    """
+    existing = _load(tx.conn, name)
+    if existing is not None:
+        _drop_sql_indexes(tx.conn, existing)
+        tx.conn.execute("DELETE FROM indexes WHERE name_lower = ?", (name.lower(),))
+    tx.conn.execute(
+        "INSERT OR REPLACE INTO tombstones VALUES ('index', ?, ?, NULL, ?, ?, ?)",
+        (name.lower(), name, collection, etag, deleted_at),
+    )
+    tx.etag = max(tx.etag, etag)
+
+
 def _drop_sql_indexes(conn: sqlite3.Connection, definition: IndexDefinition) -> None:
     for field in definition.fields:
         conn.execute(f"DROP INDEX IF EXISTS {_sql_index_name(definition.name, field)}")
