@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rookdb.app_state import AppState
 from rookdb.studio import cluster, databases, documents, group, login, restore, tasks
+from rookdb.studio.state import StudioState
 from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf, studio_error_page
 
 
@@ -22,6 +23,7 @@ def studio_router() -> APIRouter:
 def mount_studio(app: FastAPI) -> None:
     """Serve the Studio from `app`: pages under /studio, / redirects there, assets at /static."""
     AppState.of(app).error_pages.append(studio_error_page)
+    StudioState().install(app)
     app.include_router(studio_router())
     app.mount("/static", StaticFiles(directory=str(STUDIO_DIR / "static")), name="static")
 

@@ -23,6 +23,7 @@ from rookdb.instance import check_database_name
 from rookdb.restore.remote import list_remote_run_folders
 from rookdb.restore.source import is_destination_url
 from rookdb.studio.restore_jobs import ListedSource, ListedSources, page_view
+from rookdb.studio.state import StudioState
 from rookdb.studio.web import error_page, redirect, render
 
 router = APIRouter()
@@ -38,12 +39,8 @@ CREDENTIALS: dict[str, dict[str, str]] = {
 
 
 def listed_sources(request: Request) -> ListedSources:
-    """The backup locations listed in this server's Studio (created on first use)."""
-    sources = getattr(request.app.state, "studio_sources", None)
-    if not isinstance(sources, ListedSources):
-        sources = ListedSources()
-        request.app.state.studio_sources = sources
-    return sources
+    """The backup locations listed in this server's Studio."""
+    return StudioState.of(request.app).listed_sources
 
 
 @router.get("/restore", response_class=HTMLResponse)
