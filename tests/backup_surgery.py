@@ -6,6 +6,10 @@ content, the trailer's CRC, offsets that moved), so that the reader's own
 parsing meets the bad data, as it would in a file written by a broken or
 hostile tool. This is a reading of the format of its own: it shares no code
 with rookdb's reader or writer.
+
+The last part is what those tests do with rookdb's own code around the
+surgery: `hand_written` writes a file record by record (records no backup of
+rookdb would write), `read_everything` reads all that restore and verify read.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 import zstandard
+
+from rookdb.backup.format import AttachmentRecord, BackupHeader, BackupReader, BackupWriter
 
 MAGIC = b"ROOKBAK1"
 U32 = struct.Struct("<I")
@@ -27,6 +35,9 @@ RECORD = struct.Struct("<cII")
 FOOTER = struct.Struct("<II8s")
 
 RawRecord = tuple[bytes, bytes, bytes]  # kind, meta, data
+
+RAW_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="  # an encryption key: 32 bytes in base64
+CREATED_AT = "2026-01-02T03:04:05Z"  # when a hand-written file (and its records) was written
 
 
 @dataclass
@@ -196,3 +207,52 @@ def rewrite_trailer(path: Path, **fields: object) -> None:
     trailer = {**orjson.loads(data[start : len(data) - FOOTER.size]), **fields}
     text = orjson.dumps(trailer)
     path.write_bytes(data[:start] + text + FOOTER.pack(len(text), zlib.crc32(text), end_magic))
+
+
+def rewrite_trailer_count(path: Path, name: str, delta: int) -> None:
+    """Change one count in the trailer by `delta` and re-sign its CRC (see `rewrite_trailer`)."""
+    counts = dict(take_apart(path).trailer["counts"])
+    counts[name] = counts.get(name, 0) + delta
+    rewrite_trailer(path, counts=counts)
+
+
+# -- with rookdb's own writer and reader -----------------------------------------------------
+@contextmanager
+def hand_written(
+    path: Path,
+    *,
+    database: str,
+    database_id: str,
+    kind: Literal["full", "incremental"],
+    last_etag: int,
+) -> Iterator[BackupWriter]:
+    """A backup file at `path` holding the records added to the writer yielded, etags 1..last."""
+    header = BackupHeader(
+        database=database,
+        database_id=database_id,
+        kind=kind,
+        type="backup",
+        since_etag=0,
+        last_etag=last_etag,
+        created_at=CREATED_AT,
+        node="A",
+    )
+    with path.open("wb") as out:
+        writer = BackupWriter(out, header)
+        yield writer
+        writer.finish()
+
+
+def read_everything(path: Path, key: str | None = None) -> None:
+    """What restore and verify read: header, trailer, checksum, every record, the index."""
+    with BackupReader(path, encryption_key=key) as reader:
+        reader.verify_checksum()
+        if reader.header.type == "snapshot":
+            for _chunk in reader.file_chunks():
+                pass
+        else:
+            for record in reader.records():
+                if isinstance(record, AttachmentRecord):
+                    for _chunk in record.chunks:
+                        pass
+        list(reader.index_entries())

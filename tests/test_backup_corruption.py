@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 import rookdb
-from drill.chains import rewrite_trailer_count
+from backup_surgery import RAW_KEY, rewrite_trailer_count
 from rookdb.backup import (
     BackupFile,
     read_run_folder,
@@ -25,8 +25,6 @@ from rookdb.backup import (
 from rookdb.backup.format import MAGIC
 from rookdb.errors import BackupCorrupted, ChainBroken, EncryptionKeyError
 from rookdb.restore import restore_database
-
-RAW_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="  # 32 bytes in base64
 
 
 def make_chain(db: rookdb.Database, out: Path, **options: object) -> list[BackupFile]:

@@ -23,10 +23,12 @@ import zstandard
 
 import rookdb
 from backup_surgery import (
+    RAW_KEY,
     RECORD,
     BackupParts,
     Block,
     put_together,
+    read_everything,
     rewrite_trailer,
     take_apart,
 )
@@ -40,11 +42,9 @@ from rookdb.backup import (
     write_full_backup,
     write_incremental_backup,
 )
-from rookdb.backup.format import AttachmentRecord
 from rookdb.errors import BackupCorrupted
 from rookdb.restore import restore_database
 
-RAW_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="  # 32 bytes in base64
 V1_FILES = Path(__file__).parent / "data" / "backup-format-v1"
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -87,21 +87,6 @@ def copy_of(path: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "backups" / path.parent.name
     folder.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy(path, folder / path.name))
-
-
-def read_everything(path: Path, key: str | None = None) -> None:
-    """What restore and verify read: header, trailer, checksum, every record, the index."""
-    with BackupReader(path, encryption_key=key) as reader:
-        reader.verify_checksum()
-        if reader.header.type == "snapshot":
-            for _chunk in reader.file_chunks():
-                pass
-        else:
-            for record in reader.records():
-                if isinstance(record, AttachmentRecord):
-                    for _chunk in record.chunks:
-                        pass
-        list(reader.index_entries())
 
 
 def assert_nothing_restored(instance: rookdb.Instance) -> None:

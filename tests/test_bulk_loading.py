@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import rookdb
+from backup_surgery import CREATED_AT, hand_written
 from rookdb.backup import latest_chain, write_full_backup, write_incremental_backup
 from rookdb.backup.chain import read_run_folder
-from rookdb.backup.format import BackupHeader, BackupWriter
 from rookdb.errors import BackupCorrupted
 from rookdb.restore import import_file, restore_database
 from rookdb.storage import bulk
@@ -108,23 +108,13 @@ def test_a_bad_attachment_stops_an_import_and_the_database_keeps_working(
 ) -> None:
     db = instance.create_database("shop")
     path = tmp_path / "bad.rookdb-incremental-backup"
-    header = BackupHeader(
-        database="other",
-        database_id="e" * 32,
-        kind="incremental",
-        type="backup",
-        since_etag=0,
-        last_etag=3,
-        created_at="2026-01-02T03:04:05Z",
-        node="A",
-    )
-    with path.open("wb") as out:
-        writer = BackupWriter(out, header)
-        writer.add_document(1, "users/1", "Users", "2026-01-02T03:04:05Z", "A:1-ee", "{}")
-        writer.add_document(2, "users/2", "Users", "2026-01-02T03:04:05Z", "A:2-ee", "{}")
+    with hand_written(
+        path, database="other", database_id="e" * 32, kind="incremental", last_etag=3
+    ) as writer:
+        writer.add_document(1, "users/1", "Users", CREATED_AT, "A:1-ee", "{}")
+        writer.add_document(2, "users/2", "Users", CREATED_AT, "A:2-ee", "{}")
         # Three bytes as recorded, but a hash that is not theirs.
         writer.add_attachment(3, "users/1", "a.txt", "text/plain", 3, "0" * 64, [b"abc"])
-        writer.finish()
     with pytest.raises(BackupCorrupted, match="does not match its recorded hash"):
         import_file(instance, path, "shop", incremental=True)
     # The open transaction was rolled back and the write lock let go.

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 import rookdb
+from backup_surgery import CREATED_AT, hand_written
 from rookdb.backup import verify_run_folder, write_full_backup
 from rookdb.backup.chain import verify_file
-from rookdb.backup.format import BackupHeader, BackupReader, BackupWriter
+from rookdb.backup.format import BackupReader
 from rookdb.errors import BackupCorrupted
 from rookdb.restore import import_file, restore_database
 from rookdb.storage import Database
@@ -114,23 +115,13 @@ def test_a_record_of_a_kind_no_rookdb_writes_is_refused(
 ) -> None:
     # Its trailer counts it, so only the record itself can show the file is wrong
     # (the reader or the kinds table, whichever meets it first, says so).
-    header = BackupHeader(
-        database="shop",
-        database_id="f" * 32,
-        kind="full",
-        type="backup",
-        since_etag=0,
-        last_etag=2,
-        created_at="2026-01-02T03:04:05Z",
-        node="A",
-    )
     path = tmp_path / "2026-01-02-03-04-05.rookdb-shop-A-backup" / "odd.rookdb-full-backup"
     path.parent.mkdir()
-    with path.open("wb") as out:
-        writer = BackupWriter(out, header)
-        writer.add_document(1, "users/1", "Users", "2026-01-02T03:04:05Z", "A:1-ff", "{}")
-        writer.add_tombstone(2, "collection", "Users", None, None, "2026-01-02T03:04:05Z")
-        writer.finish()
+    with hand_written(
+        path, database="shop", database_id="f" * 32, kind="full", last_etag=2
+    ) as writer:
+        writer.add_document(1, "users/1", "Users", CREATED_AT, "A:1-ff", "{}")
+        writer.add_tombstone(2, "collection", "Users", None, None, CREATED_AT)
     with pytest.raises(BackupCorrupted, match="tombstone record"):
         verify_file(path)
     with pytest.raises(BackupCorrupted, match="tombstone record"):

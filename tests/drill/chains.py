@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import orjson
 
 import rookdb
 from rookdb.backup import BackupFile, write_full_backup, write_incremental_backup
 
 T0 = datetime(2026, 11, 22, 2, 0, 0, tzinfo=UTC)
-_FOOTER = struct.Struct("<II8s")
 
 
 @dataclass
@@ -78,14 +73,3 @@ def flip_byte(path: Path, at: float = 0.5) -> None:
     data = bytearray(path.read_bytes())
     data[int(len(data) * at)] ^= 0xFF
     path.write_bytes(bytes(data))
-
-
-def rewrite_trailer_count(path: Path, name: str, delta: int) -> None:
-    """Change one count in a file's trailer, with a valid trailer CRC (the SHA-256 excludes it)."""
-    raw = path.read_bytes()
-    length, _crc, magic = _FOOTER.unpack(raw[-_FOOTER.size :])
-    start = len(raw) - _FOOTER.size - length
-    trailer = orjson.loads(raw[start : start + length])
-    trailer["counts"][name] = trailer["counts"].get(name, 0) + delta
-    body = orjson.dumps(trailer)
-    path.write_bytes(raw[:start] + body + _FOOTER.pack(len(body), zlib.crc32(body), magic))

@@ -13,13 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 import rookdb
+from backup_surgery import rewrite_trailer_count
 from rookdb import staging
 from rookdb.backup import write_full_backup
 from rookdb.cli.main import app
 from rookdb.drill import DrillReport, DrillWorker, Scratch, clean_leftovers, run_drill, scratch_root
 from rookdb.restore import DestinationSource
 
-from .chains import Chain, fill, flip_byte, make_chain, rewrite_trailer_count
+from .chains import Chain, fill, flip_byte, make_chain
 
 
 @pytest.fixture
