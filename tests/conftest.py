@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -67,3 +68,28 @@ def s3_endpoint() -> Iterator[str]:
     yield endpoint
     httpx.post(f"{endpoint}/moto-api/reset", timeout=10)
     server.stop()
+
+
+@pytest.fixture
+def s3_endpoint_options(s3_endpoint: str) -> dict[str, str]:
+    """What rookdb takes to reach the `s3_endpoint` server: source options, destination keys."""
+    return {
+        "endpoint_url": s3_endpoint,
+        "access_key_id": "test",
+        "secret_access_key": "test",
+        "region": "us-east-1",
+    }
+
+
+@pytest.fixture
+def s3_endpoint_client(s3_endpoint_options: dict[str, str]) -> Any:
+    """A boto3 client of the `s3_endpoint` server, to make buckets and put files in them."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint_options["endpoint_url"],
+        aws_access_key_id=s3_endpoint_options["access_key_id"],
+        aws_secret_access_key=s3_endpoint_options["secret_access_key"],
+        region_name=s3_endpoint_options["region"],
+    )

@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -20,17 +19,10 @@ SECRET = "ls-remote-secret-5d1c"
 
 
 @pytest.fixture
-def s3(s3_endpoint: str) -> tuple[Any, list[str], str]:
+def s3(s3_endpoint: str, s3_endpoint_client: Any) -> tuple[Any, list[str], str]:
     """A client, the --source-option flags, and an empty bucket on the moto server."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="ls-key",
-        aws_secret_access_key=SECRET,
-        region_name="us-east-1",
-    )
     bucket = f"backups-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
+    s3_endpoint_client.create_bucket(Bucket=bucket)
     options = [
         f"--source-option={k}={v}"
         for k, v in {
@@ -40,7 +32,7 @@ def s3(s3_endpoint: str) -> tuple[Any, list[str], str]:
             "region": "us-east-1",
         }.items()
     ]
-    return client, options, bucket
+    return s3_endpoint_client, options, bucket
 
 
 def upload(client: Any, bucket: str, files: list[BackupFile]) -> None:

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -113,19 +112,19 @@ def test_the_client_follows_a_restore_to_its_end(
 
 
 def test_credentials_are_never_echoed(
-    live_server: ServerThread, instance: rookdb.Instance, tmp_path: Path, s3_endpoint: str
+    live_server: ServerThread,
+    instance: rookdb.Instance,
+    tmp_path: Path,
+    s3_endpoint: str,
+    s3_endpoint_client: Any,
 ) -> None:
     db = instance.create_database("shop")
     shop_history(db, 0)
     key = "a passphrase nobody may see"
     full = write_full_backup(db, tmp_path / "local", encryption_key=key)
     secret_id, secret = "AKIA-VISIBLE-NEVER", "s3cr3t-access-key-never-shown"
-    s3 = boto3.client(
-        "s3", endpoint_url=s3_endpoint, aws_access_key_id=secret_id,
-        aws_secret_access_key=secret, region_name="us-east-1",
-    )  # fmt: skip
-    s3.create_bucket(Bucket="backups")
-    s3.upload_file(str(full.path), "backups", f"prod/{full.relative_path}")
+    s3_endpoint_client.create_bucket(Bucket="backups")
+    s3_endpoint_client.upload_file(str(full.path), "backups", f"prod/{full.relative_path}")
     options = {
         "endpoint_url": s3_endpoint,
         "access_key_id": secret_id,

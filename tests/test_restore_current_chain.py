@@ -172,31 +172,18 @@ def test_backup_run_incremental_continues_the_current_chain(
 
 
 def test_a_bucket_of_run_folders_restores_its_current_chain(
-    tmp_path: Path, history: dict[str, Any], s3_endpoint: str
+    tmp_path: Path,
+    history: dict[str, Any],
+    s3_endpoint_client: Any,
+    s3_endpoint_options: dict[str, str],
 ) -> None:
-    import boto3
-
     data, out = tmp_path / "data", tmp_path / "out"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
+    client = s3_endpoint_client
     client.create_bucket(Bucket="backups")
     for file in out.rglob("*"):
         if file.is_file():
             client.upload_file(str(file), "backups", f"prod/{file.relative_to(out).as_posix()}")
-    options = [
-        f"--source-option={k}={v}"
-        for k, v in {
-            "endpoint_url": s3_endpoint,
-            "access_key_id": "test",
-            "secret_access_key": "test",
-            "region": "us-east-1",
-        }.items()
-    ]
+    options = [f"--source-option={k}={v}" for k, v in s3_endpoint_options.items()]
     done = rook(data, "restore", "s3://backups/prod", "-d", "s3now", "--json", *options)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["chain_choice"]["run_folder"] == history["current"]

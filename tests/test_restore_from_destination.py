@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import boto3
 from typer.testing import CliRunner
 
 import rookdb
@@ -13,7 +13,12 @@ from rookdb.cli.main import app
 from rookdb.restore import DestinationSource, restore_database
 
 
-def test_restore_from_s3_url(instance: rookdb.Instance, tmp_path: Path, s3_endpoint: str) -> None:
+def test_restore_from_s3_url(
+    instance: rookdb.Instance,
+    tmp_path: Path,
+    s3_endpoint_client: Any,
+    s3_endpoint_options: dict[str, str],
+) -> None:
     db = instance.create_database("shop")
     for i in range(20):
         db.put(f"users/{i}", {"n": i})
@@ -21,19 +26,8 @@ def test_restore_from_s3_url(instance: rookdb.Instance, tmp_path: Path, s3_endpo
     db.delete("users/3")
     inc = write_incremental_backup(db, full.path.parent, full.last_etag)
     assert inc is not None
-    creds = {
-        "endpoint_url": s3_endpoint,
-        "access_key_id": "test",
-        "secret_access_key": "test",
-        "region": "us-east-1",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
+    creds = s3_endpoint_options
+    client = s3_endpoint_client
     client.create_bucket(Bucket="backups")
     for written in (full, inc):
         client.upload_file(str(written.path), "backups", f"prod/{written.relative_path}")

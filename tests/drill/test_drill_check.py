@@ -7,8 +7,8 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -150,21 +150,13 @@ def test_leftovers_of_dead_drills_are_removed_but_not_a_running_one(tmp_path: Pa
 
 
 def test_drill_from_a_destination_url(
-    instance: rookdb.Instance, chain: Chain, s3_endpoint: str
+    instance: rookdb.Instance,
+    chain: Chain,
+    s3_endpoint_client: Any,
+    s3_endpoint_options: dict[str, str],
 ) -> None:
-    creds = {
-        "endpoint_url": s3_endpoint,
-        "access_key_id": "test",
-        "secret_access_key": "test",
-        "region": "us-east-1",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
+    creds = s3_endpoint_options
+    client = s3_endpoint_client
     client.create_bucket(Bucket="backups")
     for written in chain.files:
         client.upload_file(str(written.path), "backups", f"prod/{written.relative_path}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
 
 from rookdb import Instance
@@ -25,24 +25,10 @@ def service(instance: Instance) -> Iterator[BackupTasks]:
 
 
 @pytest.fixture
-def s3(s3_endpoint: str) -> dict[str, str]:
-    endpoint = s3_endpoint
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    ).create_bucket(Bucket="backups")
-    return {
-        "kind": "s3",
-        "bucket": "backups",
-        "prefix": "prod",
-        "region": "us-east-1",
-        "endpoint_url": endpoint,
-        "access_key_id": "test",
-        "secret_access_key": "test",
-    }
+def s3(s3_endpoint_client: Any, s3_endpoint_options: dict[str, str]) -> dict[str, str]:
+    """The destination entry of a task backing up to the bucket "backups" on moto."""
+    s3_endpoint_client.create_bucket(Bucket="backups")
+    return {"kind": "s3", "bucket": "backups", "prefix": "prod", **s3_endpoint_options}
 
 
 def test_drill_from_the_chosen_s3_destination(

@@ -9,8 +9,8 @@ import tracemalloc
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import boto3
 import orjson
 import pytest
 import zstandard
@@ -122,34 +122,21 @@ def test_a_claimed_4gib_block_in_a_file_is_reported_by_name(
     _assert_nothing_restored(instance)
 
 
-@pytest.fixture
-def s3(s3_endpoint: str) -> dict[str, str]:
-    return {
-        "endpoint_url": s3_endpoint,
-        "access_key_id": "test",
-        "secret_access_key": "test",
-        "region": "us-east-1",
-    }
-
-
 def test_a_url_whose_folder_name_climbs_out_is_refused(
-    instance: Instance, tmp_path: Path, s3: dict[str, str]
+    instance: Instance,
+    tmp_path: Path,
+    s3_endpoint_client: Any,
+    s3_endpoint_options: dict[str, str],
 ) -> None:
     path = _backup(instance, tmp_path, "zstd")
-    bucket = boto3.client(
-        "s3",
-        endpoint_url=s3["endpoint_url"],
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
+    bucket = s3_endpoint_client
     bucket.create_bucket(Bucket="evil")
     climb = "../../../../escaped"
     # A bucket whose keys hold the climb, as a hostile or careless store could.
     bucket.put_object(Bucket="evil", Key=f"x/{climb}/{path.name}", Body=path.read_bytes())
     url = "s3://evil/x/" + climb.replace("/", "%2F")
     with pytest.raises(InvalidInput, match="not a run folder name"):
-        restore_database(instance, DestinationSource(url, s3), "copy")
+        restore_database(instance, DestinationSource(url, s3_endpoint_options), "copy")
     assert not (tmp_path / "escaped").exists()
     assert not (instance.data_dir / "escaped").exists()
     _assert_nothing_restored(instance)

@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -75,14 +74,8 @@ def shop(instance: Instance) -> Instance:
 
 
 @pytest.fixture
-def bucket(s3_endpoint: str) -> str:
-    boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIAKEPT",
-        aws_secret_access_key=S3_SECRET,
-    ).create_bucket(Bucket="kept")
+def bucket(s3_endpoint_client: Any) -> str:
+    s3_endpoint_client.create_bucket(Bucket="kept")
     return "kept"
 
 
@@ -194,7 +187,7 @@ def test_the_secrets_given_again_go_to_the_new_endpoint(
 
 
 def test_an_unchanged_s3_destination_keeps_its_secrets_and_still_runs(
-    shop: Instance, http: httpx.Client, s3_endpoint: str, bucket: str
+    shop: Instance, http: httpx.Client, s3_endpoint: str, s3_endpoint_client: Any, bucket: str
 ) -> None:
     task = create(http, s3_destination(s3_endpoint))
     # What GET returned, edited elsewhere (name, schedule, prefix, timeout): the place is the same.
@@ -207,10 +200,7 @@ def test_an_unchanged_s3_destination_keeps_its_secrets_and_still_runs(
     assert (kept["secret_access_key"], kept["session_token"]) == (S3_SECRET, S3_TOKEN)
     status = run_now(http, task["id"])
     assert status["last_run"]["error"] is None, status["last_run"]
-    keys = [o["Key"] for o in boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="y",
-    ).list_objects_v2(Bucket=bucket)["Contents"]]  # fmt: skip
+    keys = [o["Key"] for o in s3_endpoint_client.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys and all(k.startswith("nightly/") for k in keys)
 
 
