@@ -66,7 +66,16 @@ class RookCluster:
 
     def start_node(self, tag: str, env: dict[str, str] | None = None) -> Node:
         node = self.nodes.get(tag) or Node(tag, self.base / f"node-{tag}", free_port())
-        node.served = serve(self.serve_args(node), env=env)
+        for attempt in range(3):
+            try:
+                node.served = serve(self.serve_args(node), env=env)
+                break
+            except AssertionError as exc:
+                # A free port picked earlier may be taken by another process meanwhile.
+                if "address is in use" not in str(exc) or attempt == 2:
+                    raise
+                node.port = free_port()
+        assert node.served is not None
         if node.served.admin_key:
             self.admin_key = node.served.admin_key
         self.nodes[tag] = node

@@ -8,8 +8,10 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 _SCRIPT = Path(sys.executable).parent / "rookdb"
 ROOKDB = (
@@ -28,16 +30,33 @@ class Served:
     url: str
     admin_key: str | None
     lines: list[str] = field(default_factory=list)
+    readers: list[threading.Thread] = field(default_factory=list)
 
     def stop(self) -> str:
         """SIGTERM, wait, and return everything it wrote (stdout and stderr)."""
-        self.process.send_signal(signal.SIGTERM)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
-            out, err = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, err = self.process.communicate(timeout=5)
-        return "".join(self.lines) + out + err
+            self.process.wait(timeout=5)
+        for reader in self.readers:
+            reader.join(5)
+        return "".join(self.lines)
+
+    def drain(self) -> None:
+        """Keep reading its output from now on, so a chatty server never blocks on a full pipe."""
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is None:
+                continue
+            reader = threading.Thread(target=self._collect, args=(stream,), daemon=True)
+            reader.start()
+            self.readers.append(reader)
+
+    def _collect(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
 
 
 def serve(args: list[str], env: dict[str, str] | None = None) -> Served:
@@ -63,7 +82,9 @@ def serve(args: list[str], env: dict[str, str] | None = None) -> Served:
         match = re.search(r"rookdb serving (https?://\S+?)/? ", line)
         if match:
             key = next((m.group(0) for x in lines if (m := re.search(r"rk_\S+", x))), None)
-            return Served(process, match.group(1).rstrip("/"), key, lines)
+            served = Served(process, match.group(1).rstrip("/"), key, lines)
+            served.drain()
+            return served
     process.kill()
     raise AssertionError("no URL in the first lines: " + "".join(lines))
 

@@ -201,18 +201,24 @@ class Follower:
         if url is None:
             raise ClusterUnavailable(f"write node {self.group.write_node} is down")
         after = self.db.engine.last_etag
-        target = f"{REPLICATION_PATH}{self.db.name}?after={after}&term={self.group.term}"
+        held = self._terms.get(self.db.name)
+        target = f"{REPLICATION_PATH}{self.db.name}?after={after}&term={held}"
         headers = self._member.requests.headers("GET", target)
         with (
             self._instance.staging() as work,
             http.stream("GET", url + target, headers=headers) as answer,
         ):
             if answer.status_code == 204:
+                self._terms.set(self.db.name, self.group.term)
                 return
             if answer.status_code != 200:
-                body = answer.read().decode(errors="replace")[:300]
+                body = answer.read()
+                if answer.status_code == 409 and b'"diverged"' in body:
+                    self._roll_back(int(orjson.loads(body)["common_etag"]), held)
+                    return
+                text = body.decode(errors="replace")[:300]
                 raise RookError(
-                    f"write node {self.group.write_node} answered {answer.status_code}: {body}"
+                    f"write node {self.group.write_node} answered {answer.status_code}: {text}"
                 )
             changes = work / "changes.rookdb"
             with changes.open("wb") as out:
