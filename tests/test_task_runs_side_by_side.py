@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import rookdb
 from rookdb.backup import verify_run_folder
@@ -55,19 +56,27 @@ with rookdb.open(data_dir) as instance:
 """
 
 
-def test_a_run_in_another_process_is_neither_repeated_nor_interrupted(tmp_path: Path) -> None:
-    data, out = tmp_path / "data", tmp_path / "out"
+def shop_with_a_task(data: Path, out: Path) -> dict[str, Any]:
+    """A data dir with 3000 documents in `shop` and a nightly task backing up to `out`."""
     with rookdb.open(data) as instance:
         db = instance.create_database("shop")
         db.bulk_insert((f"users/{n}", {"n": n, "text": "y" * 300}) for n in range(3000))
         service = BackupTasks(instance, BackupScheduler(instance))
-        task = service.create(
-            "shop",
-            {
-                "full_backup_cron": "0 2 * * *",
-                "destinations": [{"kind": "local", "path": str(out)}],
-            },
-        )
+        try:
+            return service.create(
+                "shop",
+                {
+                    "full_backup_cron": "0 2 * * *",
+                    "destinations": [{"kind": "local", "path": str(out)}],
+                },
+            )
+        finally:
+            service.scheduler.stop()
+
+
+def test_a_run_in_another_process_is_neither_repeated_nor_interrupted(tmp_path: Path) -> None:
+    data, out = tmp_path / "data", tmp_path / "out"
+    task = shop_with_a_task(data, out)
     paused, go = tmp_path / "paused", tmp_path / "go"
     server = subprocess.Popen(
         [sys.executable, "-c", PAUSED_RUN, str(data), task["id"], str(paused), str(go)],

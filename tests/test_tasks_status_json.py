@@ -42,6 +42,9 @@ STATUS_KEYS = {
     "last_drill_error",
     "last_drill",
     "drilling",
+    "responsible_node",
+    "responsible_reason",
+    "last_executing_node",
 }
 LAST_RUN_KEYS = {
     "kind",

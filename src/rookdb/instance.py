@@ -202,6 +202,14 @@ class Instance:
             raise NotFound(f"database {name!r} does not exist")
         return self.home_of(record)
 
+    def group_members(self, name: str) -> tuple[str, ...] | None:
+        """The nodes that hold a database in a cluster (None on a single node)."""
+        record = self.system.get_database(name)
+        if record is None:
+            raise NotFound(f"database {name!r} does not exist")
+        group = Group.from_settings(record.settings)
+        return group.members if group is not None else None
+
     def home_of(self, record: DatabaseRecord) -> str:
         """The node that takes a database's writes (its write node in a group)."""
         group = Group.from_settings(record.settings)

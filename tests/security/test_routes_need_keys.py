@@ -22,6 +22,7 @@ _VALUES = {
     "task_id": "t-0000",
     "job_id": "j-0000",
     "key_id": "00000000",
+    "node": "B",
     "action": "enable",
     "path": "studio.css",
 }

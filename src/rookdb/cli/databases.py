@@ -84,7 +84,7 @@ def db_add_node(
 ) -> None:
     """Add a node to a database's group (a cluster, over --url); it catches up by itself.
 
-    Example: rookdb --url http://127.0.0.1:8081 db add-node shop D
+    Example: rookdb db add-node shop D (with --url of a node: rookdb --url URL db add-node shop D)
     """
     with _cluster_target(ctx, "add-node") as target:
         group = target.add_group_node(name, node)
@@ -100,7 +100,7 @@ def db_remove_node(
 ) -> None:
     """Take a node out of a database's group; its copy there is dropped.
 
-    Example: rookdb --url http://127.0.0.1:8081 db remove-node shop C
+    Example: rookdb db remove-node shop C (with --url of a node)
     """
     with _cluster_target(ctx, "remove-node") as target:
         group = target.remove_group_node(name, node)

@@ -54,6 +54,11 @@ from rookdb.instance import Instance
 from rookdb.restore.apply import Applier
 from rookdb.storage import Database
 from rookdb.system.store import DatabaseRecord
+from rookdb.tasks import lease
+from rookdb.tasks.assignments import Assignment, Assignments
+from rookdb.tasks.placement import choose_responsible
+from rookdb.tasks.status import StatusStore
+from rookdb.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +275,8 @@ def apply_changes(db: Database, changes: Path, *, fresh: bool) -> None:
     """Apply a write node's changes (a file in the logical backup format) keeping its etags."""
     with BackupReader(changes) as reader, db.engine.replicating():
         Applier(db.engine, keep_etags=True).apply(reader, fresh=fresh)
+        if db.engine.database_id != reader.header.database_id:
+            db.engine.adopt_database_id(reader.header.database_id)
 
 
 def export_changes(db: Database, after: int, out: IO[bytes]) -> None:
@@ -316,6 +323,7 @@ class Replication:
                 self.reconcile()
                 if self.member.registry.observer() == self.member.tag:
                     self.choose_write_nodes()
+                    self.place_tasks()
             except ClusterUnavailable:
                 pass  # no cluster state: followers keep following what they know
             except Exception:
@@ -420,6 +428,36 @@ class Replication:
             replication_factor=replication_factor,
             write_concern=write_concern,
         )
+
+    def place_tasks(self) -> None:
+        """Give every backup task its responsible node (see `choose_responsible`)."""
+        up = frozenset(n.tag for n in self.member.registry.nodes() if n.state == "up")
+        assignments = Assignments(self.instance.system)
+        tasks = TaskStore(self.instance.system, self.instance.secrets)
+        statuses = StatusStore(self.instance.system)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for record in self.instance.system.list_databases():
+            group = Group.from_settings(record.settings)
+            if group is None:
+                continue
+            for task in tasks.list(record.name):
+                current = assignments.get(record.name, task.id)
+                status = statuses.get(record.name, task.id)
+                running = status is not None and lease.is_live(status.running)
+                decision = choose_responsible(
+                    task,
+                    group.members,
+                    up,
+                    current.node if current else None,
+                    running=running,
+                )
+                if decision is None:
+                    continue
+                node, reason = decision
+                assignments.set(record.name, task.id, Assignment(node, reason, now))
+                log.warning(
+                    "backup task %s of %s runs on %s now (%s)", task.id, record.name, node, reason
+                )
 
     # -- changing a group -----------------------------------------------------------------
     def add_node(self, database: str, tag: str) -> Group:

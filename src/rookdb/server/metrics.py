@@ -58,7 +58,14 @@ def metrics(tasks: TasksDep, request: Request) -> Response:
     drill_failures = gauge(
         "rookdb_backup_drill_failures_total", "Restore drills that found the chain not restorable."
     )
+    responsible = Gauge(
+        "rookdb_backup_responsible",
+        "1 for the node that runs the task (in a cluster: as the observer placed it).",
+        (*_LABELS, "node"),
+        registry=registry,
+    )
     for database, task, status, record in tasks.all_statuses():
+        responsible.labels(database, task.id, task.name, status.node).set(1)
         labels = (database, task.id, task.name)
         last_success.labels(*labels).set(_unix(record.last_success))
         last_full.labels(*labels).set(_unix(record.last_full_backup))

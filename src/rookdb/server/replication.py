@@ -47,9 +47,10 @@ from rookdb.errors import (
     WriteNotConfirmed,
 )
 from rookdb.security.roles import database_of
+from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 
-router = APIRouter(tags=["cluster"])
+router = APIRouter(tags=["cluster"], route_class=StrictJsonRoute)
 # How long a majority write waits for the group before answering write-not-confirmed.
 CONFIRM_SECONDS = 5.0
 _READ_POSTS = ("/docs/get", "/queries")

@@ -76,6 +76,16 @@ class Engine:
         self.database_id: str = meta["database_id"]
         self.last_etag: int = int(meta["last_etag"])
 
+    def adopt_database_id(self, database_id: str) -> None:
+        """Take another copy's database id: the members of a group are one database.
+
+        (A backup chain names the database it belongs to; with one id, a member
+        taking over a task continues the chain another member started.)
+        """
+        with self.write() as tx:
+            tx.conn.execute("UPDATE meta SET value = ? WHERE key = 'database_id'", (database_id,))
+        self.database_id = database_id
+
     @contextmanager
     def replicating(self) -> Iterator[None]:
         """Writes of this thread are a write node's changes being applied: always allowed."""

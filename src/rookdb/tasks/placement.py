@@ -62,3 +62,35 @@ def _stable_choice(task_id: str, nodes: frozenset[str]) -> str:
         return hashlib.sha256(f"{node}/{task_id}".encode()).digest()
 
     return max(sorted(nodes), key=score)
+
+
+def choose_responsible(
+    task: BackupTask,
+    members: tuple[str, ...],
+    up: frozenset[str],
+    current: str | None,
+    *,
+    running: bool,
+) -> tuple[str, str] | None:
+    """In a cluster: the (node, reason) a task should move to now, or None to leave it.
+
+    The preferred node when it is a live member of the database's group (taken
+    back only between runs); else the node it has while that one stays a live
+    member (a task does not flap); else a stable choice among the live members.
+    None as well when no member is live: nobody could run it.
+    """
+    live = frozenset(m for m in members if m in up)
+    if not live:
+        return None
+    preferred = task.preferred_node
+    if preferred and preferred in live:
+        if current == preferred or (running and current in live):
+            return None
+        return preferred, "preferred node"
+    if current in live:
+        return None
+    if preferred:
+        reason = "preferred node down" if preferred in members else "preferred node not in group"
+    else:
+        reason = "previous node down" if current else "balanced"
+    return _stable_choice(task.id, live), reason

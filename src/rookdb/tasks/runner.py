@@ -99,6 +99,9 @@ def run_backup(
 def _kind_for(record: StatusRecord, db: Database, asked: BackupKind) -> BackupKind:
     if record.run_folder is None or record.chain_database_id != db.database_id:
         return "full"  # no chain to continue (first run, new key, database re-created)
+    if record.last_etag is not None and db.last_etag < record.last_etag:
+        # In a cluster: this member's copy does not hold the chain's last etag yet.
+        return "full"
     return asked
 
 
@@ -161,10 +164,18 @@ def _run(
     cleaned = _remove_abandoned_uploads(task, state_root(instance, task.id))
     run = replace(run, cleaned_up=tuple(cleaned))
     finished = run
+    superseded = False
 
     def finish(r: StatusRecord) -> None:
-        if lease.held_here(r.running):
-            r.running = None
+        nonlocal superseded
+        # Fencing: the outcome is the task's only while this run still holds its claim.
+        # A node paused or cut off past its lease finds another claim (or none, once
+        # recovered as interrupted) and must not overwrite what came after it.
+        if not (lease.held_here(r.running) and r.running and r.running.since == run.started_at):
+            superseded = True
+            return
+        superseded = False
+        r.running = None
         r.runs += 1
         r.last_run = finished
         r.destinations = destinations
@@ -185,6 +196,15 @@ def _run(
             r.last_incremental_backup = started.isoformat()
 
     statuses.update(database, task.id, finish)
+    if superseded:
+        finished = replace(
+            finished,
+            error=(
+                "superseded: this run lost its claim on the task while it ran (its node was "
+                "paused or cut off past its lease); the task's status is the newer run's"
+                + (f" (this run: {finished.error})" if finished.error else "")
+            ),
+        )
     statuses.add_history(database, task.id, finished)
     return finished
 

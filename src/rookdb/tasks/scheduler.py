@@ -22,6 +22,7 @@ from typing import Any
 from rookdb.errors import TaskBusy
 from rookdb.instance import Instance
 from rookdb.tasks import lease
+from rookdb.tasks.assignments import Assignments
 from rookdb.tasks.clock import Clock, clock_from_environment, format_time
 from rookdb.tasks.drill import DrillDeps, DrillHandle, TaskDrills
 from rookdb.tasks.model import BackupKind, BackupTask
@@ -112,14 +113,22 @@ class BackupScheduler:
         return self.topology.up
 
     def responsible_node(self, task: BackupTask, database: str | None = None) -> str:
-        """The node that runs `task` (its preferred node when up, else a stable choice).
+        """The node that runs `task` (its preferred node when up, else a stable choice)."""
+        return self.responsibility(task, database)[0]
 
-        In a cluster, until responsibility is decided cluster-wide, a task runs on
-        the node that holds its database.
+    def responsibility(self, task: BackupTask, database: str | None = None) -> tuple[str, str]:
+        """(node, reason): who runs `task` and why.
+
+        In a cluster the observer decides and records it (`rookdb.tasks.assignments`);
+        before it has, the database's write node runs it.
         """
         if database is not None and self.instance.clustered:
-            return self.instance.home_node(database)
-        return place(task, self.topology).node
+            assignment = Assignments(self.instance.system).get(database, task.id)
+            if assignment is not None:
+                return assignment.node, assignment.reason
+            return self.instance.home_node(database), "write node (not placed yet)"
+        placement = place(task, self.topology)
+        return placement.node, placement.reason
 
     def runs_here(self, task: BackupTask) -> bool:
         return runs_here(task, self.topology)
@@ -160,7 +169,7 @@ class BackupScheduler:
                 yield database, task
 
     def _start_if_due(self, database: str, task: BackupTask, now: datetime) -> RunHandle | None:
-        if not self.runs_here(task):
+        if task.disabled or self.responsible_node(task, database) != self.node_tag:
             return None
         with self._lock:
             if (database.lower(), task.id) in self._running:
@@ -298,7 +307,9 @@ class BackupScheduler:
         delay = MAX_SLEEP_SECONDS
         for database in self.instance.local_database_names():
             for task in self.tasks.list(database):
-                if not self.runs_here(task) or self.running(database, task.id) is not None:
+                if task.disabled or self.responsible_node(task, database) != self.node_tag:
+                    continue
+                if self.running(database, task.id) is not None:
                     continue
                 record = self.statuses.get(database, task.id)
                 upcoming = next_backup(task, record.schedule_state()) if record else None

@@ -50,6 +50,7 @@ class BackupTasks:
         # Task definitions are cluster state: any node may define one, wherever the data is.
         self.instance.home_node(database)
         task = parse_task(_with_stored_secrets([], payload))
+        self._check_preferred_node(database, task)
         now = self.clock.now()
         task = task.model_copy(
             update={
@@ -93,6 +94,7 @@ class BackupTasks:
         """
         old = self.tasks.get(database, task_id)
         task = parse_task(_with_stored_secrets(old.destinations, payload))
+        self._check_preferred_node(database, task)
         task = task.model_copy(
             update={
                 "id": old.id,
@@ -172,6 +174,16 @@ class BackupTasks:
         return out
 
     # -- internals ------------------------------------------------------------------
+    def _check_preferred_node(self, database: str, task: BackupTask) -> None:
+        """In a cluster, a preferred node must be one of the database's group."""
+        members = self.instance.group_members(database)
+        if members is not None and task.preferred_node and task.preferred_node not in members:
+            raise InvalidInput(
+                f"preferred node {task.preferred_node!r} does not hold database {database!r}; "
+                f"its group is {', '.join(members)}",
+                field="preferred_node",
+            )
+
     def _status(self, database: str, task: BackupTask) -> TaskStatus:
         return self._render(database, task, self._record(database, task))
 
@@ -182,11 +194,13 @@ class BackupTasks:
         return record
 
     def _render(self, database: str, task: BackupTask, record: StatusRecord) -> TaskStatus:
+        responsible, reason = self.scheduler.responsibility(task, database)
         return render(
             task,
             record,
             node=self.scheduler.node_tag,
-            responsible=self.scheduler.responsible_node(task, database),
+            responsible=responsible,
+            reason=reason,
             now=self.clock.now(),
         )
 

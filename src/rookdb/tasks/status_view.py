@@ -62,6 +62,11 @@ class TaskStatus:
     last_drill_error: str | None
     last_drill: DrillOutcome | None
     drilling: DrillMarker | None
+    # Who runs it and why ("preferred node", "balanced", "previous node down" ...), and
+    # which node ran it last.
+    responsible_node: str | None = None
+    responsible_reason: str | None = None
+    last_executing_node: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The status JSON of DESIGN.md (`GET …/tasks/backups/{id}/status`)."""
@@ -88,6 +93,9 @@ class TaskStatus:
             "last_drill_error": self.last_drill_error,
             "last_drill": self.last_drill.to_json() if self.last_drill else None,
             "drilling": self.drilling.to_json() if self.drilling else None,
+            "responsible_node": self.responsible_node,
+            "responsible_reason": self.responsible_reason,
+            "last_executing_node": self.last_executing_node,
         }
 
     @classmethod
@@ -115,6 +123,9 @@ class TaskStatus:
             last_drill_error=text(body, "last_drill_error"),
             last_drill=DrillOutcome.from_json(body.get("last_drill")),
             drilling=DrillMarker.from_json(body.get("drilling")),
+            responsible_node=text(body, "responsible_node"),
+            responsible_reason=text(body, "responsible_reason"),
+            last_executing_node=text(body, "last_executing_node"),
         )
 
 
@@ -147,7 +158,13 @@ def task_state(task: BackupTask, node: str, responsible: str) -> TaskState:
 
 
 def render(
-    task: BackupTask, record: StatusRecord, *, node: str, responsible: str, now: datetime
+    task: BackupTask,
+    record: StatusRecord,
+    *,
+    node: str,
+    responsible: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> TaskStatus:
     """The task's status from its stored record, as of `now`."""
     state = task_state(task, node, responsible)
@@ -179,6 +196,9 @@ def render(
         last_drill_error=record.last_drill_error,
         last_drill=record.last_drill,
         drilling=record.drilling,
+        responsible_node=responsible,
+        responsible_reason=reason,
+        last_executing_node=record.last_run.node if record.last_run else None,
     )
 
 

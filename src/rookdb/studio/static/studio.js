@@ -183,6 +183,11 @@
     set("last_full_backup", whenHtml(s.last_full_backup));
     set("last_incremental_backup", whenHtml(s.last_incremental_backup));
     if (s.next_backup) set("next_backup", `${whenHtml(s.next_backup.at)} <span class="tag">${s.next_backup.kind}</span>`);
+    const responsible = card.querySelector('[data-field="responsible_node"]');
+    if (responsible && s.node) {
+      // Text only: node tags and reasons come from the server but are never markup.
+      responsible.textContent = s.node + (s.responsible_reason ? ` (${s.responsible_reason})` : "");
+    }
     const running = card.querySelector("[data-running]");
     if (running) {
       running.hidden = !s.running;
