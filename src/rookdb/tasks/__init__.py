@@ -6,10 +6,9 @@ run, one run per task) and ``service`` (the core API the HTTP routes, the CLI
 and the Studio call).
 """
 
-from rookdb.tasks.clock import Clock, ManualClock, SystemClock
-from rookdb.tasks.model import BackupTask, Retention
-from rookdb.tasks.scheduler import BackupScheduler, RunHandle
-from rookdb.tasks.service import BackupTasks
+from typing import TYPE_CHECKING
+
+from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "BackupScheduler",
@@ -21,3 +20,19 @@ __all__ = [
     "RunHandle",
     "SystemClock",
 ]
+
+if TYPE_CHECKING:
+    from rookdb.tasks.clock import Clock, ManualClock, SystemClock
+    from rookdb.tasks.model import BackupTask, Retention
+    from rookdb.tasks.scheduler import BackupScheduler, RunHandle
+    from rookdb.tasks.service import BackupTasks
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "clock": ["Clock", "ManualClock", "SystemClock"],
+            "model": ["BackupTask", "Retention"],
+            "scheduler": ["BackupScheduler", "RunHandle"],
+            "service": ["BackupTasks"],
+        },
+    )
