@@ -15,6 +15,7 @@ from pathlib import Path
 from cluster_processes import start_cluster, wait_until
 from rookdb.system.etcd import EtcdClient, EtcdSystemStore
 from rookdb.tasks.status import STATUS_NAMESPACE
+from rookdb_process import cli
 
 TASKS = "/databases/shop/tasks/backups"
 # The node's clock is set this far before a cron minute: time to define the task and
@@ -67,6 +68,13 @@ def test_without_a_leader_changes_are_refused_and_a_defined_task_keeps_running(
                 assert answer.status_code == 503, (path, answer.text)
                 assert answer.json()["error"] == "cluster-unavailable"
                 assert took < 5, f"{method} {path} answered in {took:.1f} s"
+
+            # The CLI says so and exits 1.
+            refused = cli(
+                "--url", node.url, "--api-key", cluster.admin_key, "db", "create", "other"
+            )  # fmt: skip
+            assert refused.returncode == 1, refused.stdout + refused.stderr
+            assert "cluster" in refused.stderr and "Traceback" not in refused.stderr
 
             # Reads: the last known copy, marked as possibly stale.
             listed = http.get(TASKS)

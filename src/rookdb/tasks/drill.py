@@ -77,7 +77,7 @@ class DrillDeps:
     tasks: TaskStore
     clock: Clock
     node_tag: str
-    runs_here: Callable[[BackupTask], bool]
+    runs_here: Callable[[str, BackupTask], bool]  # (database, task): does this node run it
     readable_tasks: Callable[[], Iterator[tuple[str, BackupTask]]]
 
 
@@ -287,7 +287,7 @@ class TaskDrills:
         deps = self._deps
         found = []
         for database, task in deps.readable_tasks():
-            if task.drill is None or task.drill.cron is None or not deps.runs_here(task):
+            if task.drill is None or task.drill.cron is None or not deps.runs_here(database, task):
                 continue
             record = deps.statuses.get(database, task.id)
             if record is not None:

@@ -102,7 +102,7 @@ class BackupScheduler:
                 tasks=self.tasks,
                 clock=self.clock,
                 node_tag=self.node_tag,
-                runs_here=self.runs_here,
+                runs_here=lambda database, task: self.runs_here(task, database),
                 readable_tasks=self.readable_tasks,
             )
         )
@@ -130,7 +130,10 @@ class BackupScheduler:
         placement = place(task, self.topology)
         return placement.node, placement.reason
 
-    def runs_here(self, task: BackupTask) -> bool:
+    def runs_here(self, task: BackupTask, database: str | None = None) -> bool:
+        """Whether this node runs `task` (in a cluster: as the observer placed it)."""
+        if database is not None and self.instance.clustered:
+            return not task.disabled and self.responsible_node(task, database) == self.node_tag
         return runs_here(task, self.topology)
 
     # -- running ------------------------------------------------------------------
@@ -169,7 +172,7 @@ class BackupScheduler:
                 yield database, task
 
     def _start_if_due(self, database: str, task: BackupTask, now: datetime) -> RunHandle | None:
-        if task.disabled or self.responsible_node(task, database) != self.node_tag:
+        if not self.runs_here(task, database):
             return None
         with self._lock:
             if (database.lower(), task.id) in self._running:
@@ -307,7 +310,7 @@ class BackupScheduler:
         delay = MAX_SLEEP_SECONDS
         for database in self.instance.local_database_names():
             for task in self.tasks.list(database):
-                if task.disabled or self.responsible_node(task, database) != self.node_tag:
+                if not self.runs_here(task, database):
                     continue
                 if self.running(database, task.id) is not None:
                     continue
