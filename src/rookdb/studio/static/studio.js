@@ -251,3 +251,20 @@
     busyButtons();
   });
 })();
+
+// Task graphs: a card's Refresh also reloads its graph (a new query string, so no cached picture).
+(function () {
+  function refreshTaskGraphs() {
+    document.querySelectorAll(".card[data-status-url]").forEach((card) => {
+      const img = card.querySelector("img[data-task-graph]");
+      const refresh = card.querySelector("[data-refresh]");
+      if (!img || !refresh) return;
+      refresh.addEventListener("click", () => {
+        const url = new URL(img.getAttribute("src"), window.location.href);
+        url.searchParams.set("refreshed", String(Date.now()));
+        img.src = url.pathname + url.search;
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", refreshTaskGraphs);
+})();
