@@ -82,11 +82,11 @@ class RookCluster:
         return node
 
     def http(self, tag: str, **kwargs: Any) -> httpx.Client:
+        options: dict[str, Any] = {"timeout": 30, **kwargs}
         return httpx.Client(
             base_url=self.nodes[tag].url,
             headers={"Authorization": f"Bearer {self.admin_key}"},
-            timeout=30,
-            **kwargs,
+            **options,
         )
 
     def topology(self, tag: str) -> dict[str, Any]:

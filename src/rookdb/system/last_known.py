@@ -138,7 +138,10 @@ class LastKnownStore(SystemStore):
     def add_database(self, record: DatabaseRecord) -> None:
         self._refuse_while_away()
         self._cluster.add_database(record)
-        self._copy.add_database(record)
+        with self._lock:
+            # A read on another thread may have copied it already, between the two calls.
+            if self._copy.get_database(record.name) is None:
+                self._copy.add_database(record)
 
     def remove_database(self, name: str) -> bool:
         self._refuse_while_away()
@@ -220,10 +223,14 @@ class LastKnownStore(SystemStore):
             return sent
 
     def _remember(self, namespace: str, key: str, entry: Entry | None) -> None:
+        # Reads are frequent and mostly find what the copy has: write (and fsync) the
+        # copy only when the value changed.
         with self._lock:
+            known = self._copy.get(namespace, key)
             if entry is None:
-                self._copy.delete(namespace, key)
-            else:
+                if known is not None:
+                    self._copy.delete(namespace, key)
+            elif known is None or known.value != entry.value:
                 self._copy.put(namespace, key, entry.value)
 
     def close(self) -> None:
