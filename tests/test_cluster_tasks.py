@@ -20,7 +20,7 @@ from cluster_processes import start_cluster, wait_until
 from rookdb_process import cli
 
 TASKS = "/databases/shop/tasks/backups"
-LEAD_SECONDS = 45  # from the nodes' start to their next minute
+LEAD_SECONDS = 32  # from the nodes' start to their next minute
 
 
 def test_the_task_moves_when_its_node_dies_and_the_chain_goes_on(tmp_path: Path) -> None:

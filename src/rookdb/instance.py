@@ -146,6 +146,20 @@ class Instance:
                 path.unlink(missing_ok=True)
             return self.database(name)
 
+    def replace_local_copy(self, name: str, copy: Path) -> Database:
+        """Put a complete copy of a group database (from its write node) in place of this one."""
+        with self._lock:
+            record = self._local_record(name)
+            db = self._open.pop(name.lower(), None)
+            if db is not None:
+                db.close()
+            target = self.databases_dir / record.file
+            for path in _sqlite_files(target):
+                path.unlink(missing_ok=True)
+            os.replace(copy, target)
+            fsync_path(self.databases_dir)
+            return self.database(name)
+
     def drop_local_copy(self, name: str) -> None:
         """Close and delete this node's copy of a database whose group it left."""
         with self._lock:

@@ -34,6 +34,7 @@ from rookdb.cluster.groups import Group
 from rookdb.cluster.replication import (
     LONG_POLL_SECONDS,
     REPLICATION_PATH,
+    SNAPSHOT_HEADER,
     Replication,
     export_changes,
 )
@@ -187,6 +188,10 @@ class NodeEndpoints:
             waited += 0.02
         if db.engine.last_etag <= after:
             return Response(status_code=204)
+        if after == 0 and params.get("snapshot") == ["1"]:
+            # A member starting from nothing: a consistent copy of the file is the fast way.
+            path = await run_in_threadpool(_copy_of, db)
+            return _streamed_file(path, {SNAPSHOT_HEADER: "snapshot"})
         path = await run_in_threadpool(_export_after, db, after)
         return _streamed_file(path)
 
@@ -201,13 +206,25 @@ def _export_after(db: object, after: int) -> Path:
     return Path(name)
 
 
-def _streamed_file(path: Path) -> Response:
+def _copy_of(db: object) -> Path:
+    from rookdb.storage import Database
+
+    assert isinstance(db, Database)
+    fd, name = tempfile.mkstemp(prefix="replication-copy-", suffix=".rookdb")
+    os.close(fd)
+    os.unlink(name)  # the copy makes its own file
+    db.copy_to(Path(name))
+    return Path(name)
+
+
+def _streamed_file(path: Path, headers: dict[str, str] | None = None) -> Response:
     from starlette.background import BackgroundTask
     from starlette.responses import FileResponse
 
     return FileResponse(
         path,
         media_type="application/octet-stream",
+        headers=headers,
         background=BackgroundTask(lambda: path.unlink(missing_ok=True)),
     )
 
