@@ -60,9 +60,10 @@ class Instance:
     """A rookdb data directory: its databases and its system store.
 
     In a cluster (`clustered`) the system store is the cluster's, so it lists
-    every database of the cluster; each record names the node that holds it,
-    and only this node's own databases are opened here (DatabaseElsewhere
-    names the node of any other).
+    every database of the cluster; each record holds its group of nodes (see
+    `rookdb.cluster.groups`), and only the databases this node is a member of
+    are opened here (DatabaseElsewhere names the write node of any other). A
+    member that is not the write node refuses local writes (NotWriteNode).
     """
 
     def __init__(

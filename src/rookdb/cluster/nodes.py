@@ -134,8 +134,8 @@ class NodeRegistry:
         """Become the observer when no live node is; True when this node is it.
 
         The observer key lives under the holder's lease, so it goes with its node
-        and the next node to ask takes it (the one place that decides where tasks
-        run, in cluster part 3).
+        and the next node to ask takes it. The observer places backup tasks and
+        gives a group whose write node died a new one (`rookdb.cluster.replication`).
         """
         with self._lock:
             lease = self._lease

@@ -1,21 +1,22 @@
-"""Requests for a database on another node go to that node (a cluster only).
+"""Requests a node cannot answer itself go to the database's write node (a cluster only).
 
-In a cluster every node lists every database, but a database's data lives on
-its node. A request under `/databases/{db}` for a database that lives
-elsewhere is sent on to its node, signed with the cluster key, and the answer
-streamed back as it comes (bodies are never held whole: exports and
+In a cluster every node lists every database; a database's data lives on the
+members of its group. A member answers reads from its own copy; a write sent
+to a member that is not the write node, and any request to a node outside the
+group, is sent on to the write node, signed with the cluster key, and the
+answer streamed back as it comes (bodies are never held whole: exports and
 attachments can be large). The caller's own API key goes along; keys are
-cluster-wide, so the other node checks it as this one did.
+cluster-wide, so the other node checks it as this one did. A group's topology
+goes to its write node too (it knows every member's progress).
 
 Backup task definitions and status, and a database's group of nodes, are
 cluster state, not the database's data: every node answers them itself from
-the cluster store (a task created through
-any node, its status shown as `not-on-this-node` with the node that runs it).
-Only Backup Now and Drill Now, which run on the database's node, go there.
+the cluster store (a task created through any node, its status shown as
+`not-on-this-node` with the node that runs it).
 
-A request that already came from a node is never sent on again (no loops):
-if the database is not there either, the node answers 421
-`database-elsewhere` naming the node that holds it.
+A request that already came from a node is never sent on again (no loops).
+While a group has no live write node the answer is 503 `no-write-node`
+(retryable, also in the `X-Rookdb-Error` header for clients that retry).
 """
 
 from __future__ import annotations

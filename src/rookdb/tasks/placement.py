@@ -5,8 +5,9 @@ when it is up; otherwise a stable choice among the nodes that are up (the same
 answer on every node that sees the same topology, so a task whose preferred
 node is down or unknown runs on exactly one node, never on every node). On a
 single node the topology is that node alone, so every task runs there. In a
-cluster the topology comes from the cluster state and the answer is recorded
-with its reason (cluster part 3); this module stays the one that decides.
+cluster the observer asks `choose_responsible` (the live members of the
+database's group, the node the task has now) and records the answer with its
+reason (`rookdb.tasks.assignments`); this module stays the one that decides.
 """
 
 from __future__ import annotations
