@@ -12,13 +12,12 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from rookdb.backup.chain import RunFolderInfo
 from rookdb.cli import context
 from rookdb.cli.options import (
     CompressionOption,
@@ -32,6 +31,9 @@ from rookdb.cli.tasks import tasks_app
 from rookdb.errors import BackupError, InvalidInput
 from rookdb.url_masking import masked_url
 
+if TYPE_CHECKING:  # loaded by the commands that read backups, not by every CLI start
+    from rookdb.backup.chain import RunFolderInfo
+
 backup_app = typer.Typer(
     name="backup",
     help="Run one-off backups, list and verify run folders (and manage backup tasks).",
@@ -40,7 +42,7 @@ backup_app = typer.Typer(
 backup_app.add_typer(tasks_app, name="tasks")
 
 # One run folder's verification, waiting only for its progress callback.
-FolderCheck = Callable[..., RunFolderInfo]
+FolderCheck = Callable[..., "RunFolderInfo"]
 
 
 @backup_app.command("run")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,9 +12,10 @@ from rich.table import Table
 from rookdb.cli import context
 from rookdb.cli.options import JsonFlag, KeyOption, SourceOptions, source_credentials
 from rookdb.cli.output import progress_bar
-from rookdb.drill import DrillReport, run_drill, scratch_root
 from rookdb.errors import InvalidInput
-from rookdb.restore.source import resolve_source
+
+if TYPE_CHECKING:  # the drill and restore code loads when a drill runs, not at every CLI start
+    from rookdb.drill import DrillReport
 
 
 def drill(
@@ -48,6 +49,9 @@ def drill(
             "folder) instead of --url",
             field="url",
         )
+    from rookdb.drill import run_drill, scratch_root
+    from rookdb.restore.source import resolve_source
+
     target = resolve_source(source, source_credentials(source, source_options))
     with progress_bar(ctx, "drilling", in_bytes=True) as update:
         report = run_drill(
