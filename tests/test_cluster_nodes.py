@@ -98,6 +98,25 @@ def test_a_live_tag_is_refused_and_free_again_once_its_lease_is_gone(
     assert [(n.tag, n.state) for n in watcher.nodes()] == [("A", "down")]
 
 
+def test_a_node_paused_past_its_lease_registers_again(etcd: EtcdCluster, cluster_name: str) -> None:
+    # SIGSTOP longer than the lease TTL: the node is down; SIGCONT: it comes back by itself.
+    child = subprocess.Popen(
+        [sys.executable, "-c", JOIN_AND_WAIT, ",".join(etcd.endpoints), cluster_name, KEY_ID],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    watcher = node(etcd, cluster_name, "B")
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "joined"
+        child.send_signal(signal.SIGSTOP)
+        wait_for(lambda: [(n.tag, n.state) for n in watcher.nodes()] == [("A", "down")])
+        child.send_signal(signal.SIGCONT)
+        wait_for(lambda: [(n.tag, n.state) for n in watcher.nodes()] == [("A", "up")])
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+
+
 def test_a_node_with_another_cluster_key_is_refused(etcd: EtcdCluster, cluster_name: str) -> None:
     first = node(etcd, cluster_name, "A")
     first.join()

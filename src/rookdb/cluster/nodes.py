@@ -11,7 +11,9 @@ when a live node already has the tag.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from rookdb.errors import AlreadyExists, ClusterUnavailable, InvalidInput
 from rookdb.system.etcd import EtcdClient, b64, prefix_end, unb64, version_is
 
 NODE_TTL_SECONDS = 10
+log = logging.getLogger(__name__)
 
 
 def _now() -> str:
@@ -66,13 +69,17 @@ class NodeRegistry:
         self._root = f"/rookdb/{cluster}/"
         self.tag, self.url, self.key_id, self.ttl = tag, url, key_id, ttl
         self._lease: KeptLease | None = None
+        self._left = False
         self._lock = threading.Lock()
 
     # -- joining and leaving --------------------------------------------------------
     def join(self) -> None:
         """Check the cluster key, claim the tag under a new lease, start keeping it alive."""
         self._check_key()
-        lease = KeptLease(self._client, self.ttl, on_refresh=self._seen)
+        self._claim()
+
+    def _claim(self) -> None:
+        lease = KeptLease(self._client, self.ttl, on_refresh=self._seen, on_lost=self._lost)
         live, known = self._live_key(self.tag), self._known_key(self.tag)
         record = {"tag": self.tag, "url": self.url, "started_at": _now()}
         answer = self._client.post(
@@ -95,9 +102,35 @@ class NodeRegistry:
         with self._lock:
             self._lease = lease
 
+    def _lost(self) -> None:
+        # The lease ran out while this process was paused or cut off: the cluster took
+        # this node as down (its tasks and groups moved on). Register again, as a node
+        # coming back does; never under a tag another live node took meanwhile.
+        threading.Thread(target=self._register_again, name="etcd-rejoin", daemon=True).start()
+
+    def _register_again(self) -> None:
+        log.warning(
+            "node %s: its etcd lease ran out (paused or cut off); registering again", self.tag
+        )
+        while True:
+            with self._lock:
+                if self._left:
+                    return
+            try:
+                self._claim()
+            except AlreadyExists as exc:
+                log.error("node %s cannot register again: %s", self.tag, exc.message)
+                return
+            except ClusterUnavailable:
+                time.sleep(1.0)
+                continue
+            log.warning("node %s is registered again", self.tag)
+            return
+
     def leave(self) -> None:
         """Stop this node's lease: its live key goes at once, the topology shows it down."""
         with self._lock:
+            self._left = True
             lease, self._lease = self._lease, None
         if lease is not None:
             with contextlib.suppress(ClusterUnavailable):  # "last seen" stays older then
