@@ -38,6 +38,7 @@ from rookdb.errors import DatabaseElsewhere, NoWriteNode, RookError
 from rookdb.security.roles import database_of
 from rookdb.server.render import json_response
 from rookdb.server.replication import is_read
+from rookdb.tasks.assignments import Assignment, Assignments
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _TIMEOUT = httpx.Timeout(10.0, read=600.0)
+_RUN_NOW = re.compile(r"^/databases/[^/]+/tasks/backups/([^/]+)/(backup-now|drill-now)/?$")
 # Answered by every node from the cluster state (see the module docstring).
 _CLUSTER_STATE = re.compile(
     r"^/databases/[^/]+/(tasks/backups(/[^/]+(/(status|history|enable|disable))?)?"
@@ -170,9 +172,14 @@ def _elsewhere(state: AppState, cluster: ClusterMember, scope: Scope, database: 
     if group is None:
         return None  # not found (the route says so), or a database of this node alone
     me = state.instance.node_tag
+    path = scope["path"]
+    run_now = _RUN_NOW.match(path)
+    if run_now is not None:
+        assignment = Assignments(state.instance.system).get(database, run_now.group(1))
+        if assignment is not None:  # placed: it runs there (else on the write node)
+            return _responsible_url(cluster, me, assignment, run_now.group(1))
     if group.write_node == me:
         return None
-    path = scope["path"]
     # Members answer reads from their own copy; writes, and a group's topology (its
     # write node knows every member's progress), go to the write node.
     if me in group.members and is_read(scope["method"], path) and not path.endswith("/topology"):
@@ -187,6 +194,21 @@ def _elsewhere(state: AppState, cluster: ClusterMember, scope: Scope, database: 
         raise DatabaseElsewhere(
             f"database {database!r} lives on node {group.write_node}, which is down: it is "
             "unavailable until that node is back"
+        )
+    return url
+
+
+def _responsible_url(
+    cluster: ClusterMember, me: str, assignment: Assignment, task_id: str
+) -> str | None:
+    """Backup Now and Drill Now run where the task runs: its responsible node's URL."""
+    if assignment.node == me:
+        return None
+    url = cluster.node_url(assignment.node)
+    if url is None:
+        raise NoWriteNode(
+            f"task {task_id} runs on node {assignment.node}, which is down; the observer "
+            "gives it to another member within seconds: retry"
         )
     return url
 
