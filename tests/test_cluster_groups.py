@@ -195,6 +195,10 @@ def test_the_write_node_killed_under_load_loses_no_acknowledged_write(
         view = b.get("/databases/shop/topology").json()
     assert view["write_node"] in ("B", "C") and view["term"] >= 2, view
     assert len(acknowledged) == 60, "writes resumed through the other members"
+    with cluster.http("B") as http:  # a down node is no member to add
+        assert http.post("/databases", json={"name": "solo", "nodes": ["B"]}).status_code == 201
+        down = http.post("/databases/solo/group/nodes", json={"node": "A"})
+        assert down.status_code == 400 and "down" in down.text, down.text
 
     cluster.start_node("A")
     feed = wait_until(lambda: same_everywhere(cluster, "shop"), 30, "A caught up")

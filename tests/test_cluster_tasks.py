@@ -108,6 +108,19 @@ def test_the_task_moves_when_its_node_dies_and_the_chain_goes_on(tmp_path: Path)
         files = sorted(p.name for p in (backups / str(run_folder)).iterdir())
         assert len(files) == 2, files  # the full and one incremental: one file per fire time
 
+        # A comes back: between runs the task goes back to its preferred node.
+        cluster.start_node("A", env={"ROOKDB_CLOCK_OFFSET_SECONDS": str(offset)})
+        with cluster.http("C") as http:
+            back = wait_until(
+                lambda: (
+                    (s := http.get(f"{TASKS}/{task}/status").json())["responsible_node"] == "A"
+                    and s
+                ),
+                20,
+                "the task went back to A",
+            )
+        assert back["responsible_reason"] == "preferred node"
+
         restored = tmp_path / "restored"
         done = cli(
             "--data-dir", str(restored), "restore", str(backups / str(run_folder)), "-d", "copy"
