@@ -170,11 +170,6 @@ class Instance:
             for path in _sqlite_files(self.database_path(name)):
                 path.unlink(missing_ok=True)
 
-    def open_databases(self) -> list[Database]:
-        """The databases open now (the replication keeps their write guard current)."""
-        with self._lock:
-            return list(self._open.values())
-
     def follow_group(self, db: Database, record: DatabaseRecord) -> None:
         """Refuse local writes on a member that is not the group's write node."""
         group = Group.from_settings(record.settings)

@@ -44,9 +44,6 @@ class Assignments:
     def set(self, database: str, task_id: str, assignment: Assignment) -> None:
         self._system.put(ASSIGNMENTS_NAMESPACE, _key(database, task_id), assignment.to_json())
 
-    def remove(self, database: str, task_id: str) -> None:
-        self._system.delete(ASSIGNMENTS_NAMESPACE, _key(database, task_id))
-
 
 def _key(database: str, task_id: str) -> str:
     return f"{database.lower()}/{task_id}"
