@@ -37,7 +37,7 @@ from rookdb.cluster.node_requests import NODE_HEADER
 from rookdb.errors import DatabaseElsewhere, NoWriteNode, RookError
 from rookdb.security.roles import database_of
 from rookdb.server.render import json_response
-from rookdb.server.replication import is_read
+from rookdb.server.replication import RECORD_STATE, is_read
 from rookdb.tasks.assignments import Assignment, Assignments
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,8 @@ def _elsewhere(state: AppState, cluster: ClusterMember, scope: Scope, database: 
         cluster.requests.sender(headers, scope["method"], target)
         return None
     record = state.instance.system.get_database(database)
+    # AwaitMajority, further in, needs the same record: one etcd read per request.
+    scope.setdefault("state", {})[RECORD_STATE] = record
     group = Group.from_settings(record.settings) if record is not None else None
     if group is None:
         return None  # not found (the route says so), or a database of this node alone

@@ -51,6 +51,8 @@ from rookdb.security.roles import database_of
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
 
+RECORD_STATE = "rookdb.database_record"  # left by ForwardToNode (rookdb.server.forwarding)
+
 router = APIRouter(tags=["cluster"], route_class=StrictJsonRoute)
 # How long a majority write waits for the group before answering write-not-confirmed.
 CONFIRM_SECONDS = 5.0
@@ -245,7 +247,11 @@ class AwaitMajority:
         if state.replication is None or name is None or "/tasks/" in path:
             await self.app(scope, receive, send)
             return
-        record = await run_in_threadpool(state.instance.system.get_database, name)
+        known = scope.get("state", {})
+        if RECORD_STATE in known:  # read by ForwardToNode for this request already
+            record = known[RECORD_STATE]
+        else:
+            record = await run_in_threadpool(state.instance.system.get_database, name)
         group = Group.from_settings(record.settings) if record else None
         if group is None or group.acks_needed <= 1 or group.write_node != state.instance.node_tag:
             await self.app(scope, receive, send)
