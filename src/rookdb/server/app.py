@@ -52,12 +52,19 @@ from rookdb.server.forwarding import ForwardToNode
 from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
 from rookdb.server.url_text import RequireUtf8Url
+from rookdb.system.watched_reads import DATABASES, NODES
 from rookdb.tasks import BackupScheduler, BackupTasks
+from rookdb.tasks.assignments import ASSIGNMENTS_NAMESPACE
+from rookdb.tasks.status import STATUS_NAMESPACE
+from rookdb.tasks.store import TASKS_NAMESPACE
 
 log = logging.getLogger("rookdb.server")
 
 # JSON request bodies above this are refused with 413; attachment uploads have no limit.
 MAX_JSON_BODY = 32 * 1024 * 1024
+# Which changes to the cluster state make a service look again at once.
+SCHEDULER_WAKES = frozenset({TASKS_NAMESPACE, ASSIGNMENTS_NAMESPACE, STATUS_NAMESPACE, DATABASES})
+REPLICATION_WAKES = frozenset({DATABASES, NODES})
 
 
 class Service(Protocol):
@@ -84,9 +91,13 @@ def default_services(
     if member is None or replication is None:
         return [scheduler]
 
-    def changed() -> None:
-        scheduler.notify()
-        replication.notify()
+    def changed(namespaces: frozenset[str] | None) -> None:
+        # Followers report their progress on every write: that wakes neither (it would
+        # make every document write cost a look at every task on every node).
+        if namespaces is None or namespaces & SCHEDULER_WAKES:
+            scheduler.notify()
+        if namespaces is None or namespaces & REPLICATION_WAKES:
+            replication.notify()
 
     return [cluster.ClusterService(member, changed), replication, scheduler]
 

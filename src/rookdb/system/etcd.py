@@ -35,6 +35,7 @@ from rookdb.errors import (
     NotFound,
 )
 from rookdb.system.store import DatabaseRecord, Entry, SystemStore, Write
+from rookdb.system.watched_reads import DATABASES, NODES
 
 T = TypeVar("T")
 # Per request: long enough for a busy etcd, short enough that no caller hangs.
@@ -176,6 +177,19 @@ class EtcdSystemStore(SystemStore):
         self._root = f"/rookdb/{cluster}/"
 
     # -- keys ---------------------------------------------------------------------
+    def namespace_of(self, etcd_key: str) -> str | None:
+        """The namespace an etcd key under this store's root belongs to (None: not ours)."""
+        if not etcd_key.startswith(self._root):
+            return None
+        kind, _, rest = etcd_key[len(self._root) :].partition("/")
+        if kind == "entries":
+            return rest.partition("/")[0] or None
+        if kind == "databases":
+            return DATABASES
+        if kind == "nodes":
+            return NODES
+        return None
+
     def _entry_key(self, namespace: str, key: str) -> str:
         return f"{self._root}entries/{namespace}/{key}"
 
