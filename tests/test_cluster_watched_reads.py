@@ -7,20 +7,18 @@ writes itself it sees at once; while its watch is down it asks etcd each time.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cluster_members import joined_members
 from cluster_processes import wait_until
 from etcd_server import EtcdCluster, start_etcd
-from rookdb.cluster.key import new_cluster_key
-from rookdb.cluster.member import ClusterMember, ClusterOptions
+from rookdb.cluster.member import ClusterMember
 from rookdb.system.store import DatabaseRecord
 
 NAMESPACE = "backup-tasks"
-_names = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -32,28 +30,8 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
 
 @pytest.fixture
 def members(etcd: EtcdCluster, tmp_path: Path) -> Iterator[tuple[ClusterMember, ClusterMember]]:
-    key_file = tmp_path / "cluster.key"
-    key_file.write_text(new_cluster_key())
-    key_file.chmod(0o600)
-    name = f"reads-{next(_names)}"  # a cluster of its own per test, on one etcd
-    joined = []
-    for tag in ("A", "B"):
-        options = ClusterOptions.parse(
-            ",".join(etcd.endpoints),
-            node_tag=tag,
-            advertise_url=f"http://127.0.0.1:{9000 + len(joined)}",
-            key_file=key_file,
-            name=name,
-        )
-        member = ClusterMember.join(options, tmp_path / tag, queued_namespaces=[])
-        member.start(lambda namespaces: None)
-        joined.append(member)
-    a, b = joined
-    wait_until(lambda: a.store.reads.in_sync and b.store.reads.in_sync, 10, "watches in sync")
-    yield a, b
-    for member in joined:
-        member.stop()
-        member.store.close()
+    with joined_members(etcd, tmp_path, "AB") as (a, b):
+        yield a, b
 
 
 def test_another_members_write_replaces_the_kept_answer(

@@ -12,6 +12,7 @@ status, its CLI exit code and whether retrying may help::
     ├── Conflict                409
     │   ├── AlreadyExists       409  database or task name taken
     │   ├── ConcurrencyConflict 409  expected etag does not match
+    │   │   └── FencedOut       409  a change in a cluster role this node lost
     │   └── TaskBusy            409  a run or drill of the task holds its lease elsewhere
     ├── BackupError             422
     │   ├── BackupCorrupted     422  checksum, truncation, unknown format
@@ -87,6 +88,12 @@ class AlreadyExists(Conflict):
 
 class ConcurrencyConflict(Conflict):
     code = "concurrency-conflict"
+
+
+class FencedOut(ConcurrencyConflict):
+    """A change made in a role this node no longer holds (the cluster's observer)."""
+
+    code = "fenced-out"
 
 
 class TaskBusy(Conflict):

@@ -23,7 +23,7 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from rookdb.cluster.node_requests import NodeRequests
 from rookdb.cluster.nodes import NodeRegistry
 from rookdb.cluster.topology import etcd_health, topology
 from rookdb.cluster.watch import PrefixWatch
-from rookdb.errors import ClusterUnavailable, InvalidInput, RookError
+from rookdb.errors import ClusterUnavailable, FencedOut, InvalidInput, RookError
 from rookdb.system.etcd import EtcdClient, EtcdSystemStore
 from rookdb.system.last_known import LastKnownStore
 from rookdb.system.sqlite import SqliteSystemStore
@@ -279,6 +279,20 @@ class ClusterMember:
         view["this_node"] = self.tag
         view["pending_status_writes"] = self.store.pending()
         return view
+
+    @contextlib.contextmanager
+    def as_observer(self) -> Iterator[None]:
+        """Changes made inside are made only while this node holds the observer role.
+
+        Two nodes may both believe they are the observer for a moment (one paused
+        past its lease, then resumed before it noticed): etcd refuses the changes of
+        the one that lost the role (`FencedOut`), in the same transaction.
+        """
+        fence = self.registry.observer_fence()
+        if fence is None:
+            raise FencedOut(f"node {self.tag} holds no lease now: it is not the observer")
+        with self._layout.fenced(fence):
+            yield
 
     def node_url(self, tag: str) -> str | None:
         """The advertised URL of a node that is up, or None."""

@@ -22,7 +22,15 @@ import orjson
 
 from rookdb.cluster.lease import KeptLease
 from rookdb.errors import AlreadyExists, ClusterUnavailable, InvalidInput
-from rookdb.system.etcd import EtcdClient, b64, prefix_end, unb64, version_is
+from rookdb.system.etcd import (
+    EtcdClient,
+    Fence,
+    b64,
+    lease_is,
+    prefix_end,
+    unb64,
+    version_is,
+)
 from rookdb.system.watched_reads import NODES, WatchedReads
 
 NODE_TTL_SECONDS = 10
@@ -188,6 +196,19 @@ class NodeRegistry:
             },
         )
         return self.observer() == self.tag
+
+    def observer_fence(self) -> Fence | None:
+        """What the observer's changes compare: the observer key is still under this
+        node's lease (None when this node has no lease now)."""
+        with self._lock:
+            lease = self._lease
+        if lease is None:
+            return None
+        return Fence(
+            (lease_is(f"{self._root}observer", lease.id),),
+            f"node {self.tag} is no longer the cluster's observer (its lease ran out while it "
+            "was paused or cut off, and another node took the role): its change is not made",
+        )
 
     def observer(self) -> str | None:
         """The tag of the observer node, if a live node holds the role."""

@@ -47,6 +47,7 @@ from rookdb.errors import (
     AlreadyExists,
     ClusterUnavailable,
     ConcurrencyConflict,
+    FencedOut,
     InvalidInput,
     NotFound,
     RookError,
@@ -341,10 +342,13 @@ class Replication:
             try:
                 self.reconcile()
                 if self.member.registry.observer() == self.member.tag:
-                    self.choose_write_nodes()
-                    self.place_tasks()
+                    with self.member.as_observer():
+                        self.choose_write_nodes()
+                        self.place_tasks()
             except ClusterUnavailable:
                 pass  # no cluster state: followers keep following what they know
+            except FencedOut as exc:
+                log.warning("%s", exc.message)
             except Exception:
                 log.exception("replication upkeep failed")
             self._wake.wait(RECONCILE_SECONDS)
@@ -422,6 +426,8 @@ class Replication:
                     record,
                     type(record)(record.name, record.created_at, record.file, new.to_settings()),
                 )
+            except FencedOut:
+                raise
             except ConcurrencyConflict:
                 continue  # changed meanwhile: seen again at the next look
             log.warning(
