@@ -100,9 +100,7 @@ def delete(tx: WriteTx, document_id: str, name: str, *, tombstone: bool = True) 
     return etag
 
 
-def write_tombstone(
-    tx: WriteTx, document_id: str, name: str, etag: int, deleted_at: str
-) -> None:
+def write_tombstone(tx: WriteTx, document_id: str, name: str, etag: int, deleted_at: str) -> None:
     """Delete an attachment (when this copy has it) and record its tombstone as a source did.
 
     Recorded even for an attachment this copy never had (a follower that pulled
