@@ -1,0 +1,193 @@
+"""What a task's status says about each thing that can go wrong with it.
+
+`observe` reads one task's `TaskStatus` and returns one `Observation` per
+alert subject: failing, healthy, or unknown. Unknown is not healthy: a run
+that failed for another reason says nothing about whether a destination that
+failed before works again, so an incident is only closed by evidence that
+the thing recovered. Pure: no store, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from rookdb.tasks.model import BackupTask
+from rookdb.tasks.records import DestinationOutcome
+from rookdb.tasks.status_view import TaskStatus
+
+AlertKind = Literal["backup-failed", "destination-failing", "overdue", "drill-failed", "task-moved"]
+ALERT_KINDS: tuple[AlertKind, ...] = (
+    "backup-failed",
+    "destination-failing",
+    "overdue",
+    "drill-failed",
+    "task-moved",
+)
+Health = Literal["failing", "healthy", "unknown"]
+
+# The runner marks destinations that had the file but gave it back because another
+# destination failed with these prefixes: they worked, they are not the culprit.
+_TAKEN_BACK = ("removed again:", "could not remove again:")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One alert subject of one task, as the latest status shows it.
+
+    `occurrence` tells repeats apart (the failed run's start, the failed drill's
+    time): a new value while an incident is open counts one more repeat.
+    """
+
+    database: str
+    task_id: str
+    task_name: str
+    kind: AlertKind
+    health: Health
+    subject: str | None = None  # the destination's name for destination-failing
+    occurrence: str | None = None
+    summary: str = ""
+    reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Where this subject's incident is kept: one incident per key at a time."""
+        base = f"{self.database.lower()}/{self.task_id}/{self.kind}"
+        return f"{base}/{self.subject}" if self.subject else base
+
+
+def observe(database: str, task: BackupTask, status: TaskStatus) -> list[Observation]:
+    """Every alert subject of a task; none for a task this node does not run."""
+    if status.state == "not-on-this-node":
+        # The responsible node observes it; two nodes judging the same task from
+        # different vantage points would open and close incidents in turn.
+        return []
+    seen = _Seen(database, task)
+    found = [*_backup(seen, status), _overdue(seen, status), _drill(seen, status)]
+    found.append(_moved(seen, task, status))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    database: str
+    task: BackupTask
+
+    def __call__(
+        self,
+        kind: AlertKind,
+        health: Health,
+        *,
+        subject: str | None = None,
+        occurrence: str | None = None,
+        summary: str = "",
+        reason: str | None = None,
+    ) -> Observation:
+        return Observation(
+            self.database,
+            self.task.id,
+            self.task.name,
+            kind,
+            health,
+            subject=subject,
+            occurrence=occurrence,
+            summary=summary,
+            reason=reason,
+        )
+
+
+def _culprits(destinations: tuple[DestinationOutcome, ...]) -> list[DestinationOutcome]:
+    return [
+        d
+        for d in destinations
+        if d.state == "failed" and not (d.error or "").startswith(_TAKEN_BACK)
+    ]
+
+
+def _backup(seen: _Seen, status: TaskStatus) -> list[Observation]:
+    run = status.last_run
+    names = [d.name or d.kind or "destination" for d in status.destinations]
+    if run is None:
+        return [seen("backup-failed", "unknown")]
+    if run.error is None:
+        # A successful (or skipped, unchanged) run: every destination it used works.
+        healthy = [seen("destination-failing", "healthy", subject=n) for n in names]
+        return [seen("backup-failed", "healthy"), *healthy]
+    culprits = _culprits(status.destinations)
+    others_worked = len(culprits) < len(status.destinations) and bool(culprits)
+    title = f"backup of {seen.task.name} ({seen.database}) failed"
+    if not others_worked:
+        return [
+            seen(
+                "backup-failed",
+                "failing",
+                occurrence=run.started_at,
+                summary=title,
+                reason=run.error,
+            )
+        ]
+    # Only some destinations failed: say which, one incident per destination. The
+    # task-level incident stays as it is (unknown): opening it too would alert twice.
+    found = [seen("backup-failed", "unknown")]
+    for outcome in status.destinations:
+        name = outcome.name or outcome.kind or "destination"
+        if outcome in culprits:
+            found.append(
+                seen(
+                    "destination-failing",
+                    "failing",
+                    subject=name,
+                    occurrence=run.started_at,
+                    summary=f"destination {name} of {seen.task.name} ({seen.database}) is "
+                    "failing while the others work",
+                    reason=outcome.error,
+                )
+            )
+        else:
+            found.append(seen("destination-failing", "healthy", subject=name))
+    return found
+
+
+def _overdue(seen: _Seen, status: TaskStatus) -> Observation:
+    if not status.overdue:
+        return seen("overdue", "healthy")
+    last = status.last_incremental_backup or status.last_full_backup
+    since = f"the last successful backup was at {last}" if last else "it never succeeded"
+    return seen(
+        "overdue",
+        "failing",
+        summary=f"backup task {seen.task.name} ({seen.database}) is overdue: "
+        "its recovery-point objective is broken",
+        reason=f"a scheduled backup did not succeed in time; {since}",
+    )
+
+
+def _drill(seen: _Seen, status: TaskStatus) -> Observation:
+    drill = status.last_drill
+    if drill is None or drill.passed is None:
+        return seen("drill-failed", "unknown")
+    if drill.passed:
+        return seen("drill-failed", "healthy")
+    return seen(
+        "drill-failed",
+        "failing",
+        occurrence=drill.at,
+        summary=f"restore drill of {seen.task.name} ({seen.database}) failed: "
+        "the newest backup chain could not be restored",
+        reason=drill.error or status.last_drill_error,
+    )
+
+
+def _moved(seen: _Seen, task: BackupTask, status: TaskStatus) -> Observation:
+    preferred, node = task.preferred_node, status.responsible_node
+    if not preferred or not node or node == preferred or task.disabled:
+        return seen("task-moved", "healthy")
+    why = f" ({status.responsible_reason})" if status.responsible_reason else ""
+    return seen(
+        "task-moved",
+        "failing",
+        occurrence=node,
+        summary=f"backup task {task.name} ({seen.database}) moved from node {preferred} "
+        f"to node {node}",
+        reason=f"its preferred node {preferred} does not run it now{why}",
+    )
