@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.message import Message
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -160,12 +161,15 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 class _Inbox:
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        raw = envelope.original_content or envelope.content
+        parsed = message_from_bytes(raw, policy=default_policy)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
         return "250 OK"
 
 

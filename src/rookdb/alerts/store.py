@@ -26,7 +26,7 @@ from rookdb.alerts.channels import (
 )
 from rookdb.alerts.incidents import Incident, Notification, Step
 from rookdb.errors import ConcurrencyConflict, MasterKeyError, NotFound
-from rookdb.security.secrets import MasterKeys, is_sealed
+from rookdb.security.secrets import MasterKeys, is_sealed, key_id
 from rookdb.system import SystemStore
 from rookdb.system.store import Entry, Write
 
@@ -161,17 +161,44 @@ class AlertStore:
         if not self.system.delete(CHANNELS, channel_id):
             raise NotFound(f"alert channel {channel_id!r} does not exist")
 
+    def reseal_all(self, new_key: bytes) -> int:
+        """Seal every channel's secrets with `new_key` (master key rotation); how many were."""
+        wanted = key_id(new_key)
+        count = 0
+        for entry in self.system.list(CHANNELS):
+            for _ in range(CAS_ATTEMPTS):
+                current = self.system.get(CHANNELS, entry.key)
+                if current is None:
+                    break
+                stale = [
+                    v
+                    for v in current.value.values()
+                    if is_sealed(v) and isinstance(v, dict) and v.get("key") != wanted
+                ]
+                if not stale:
+                    break
+                body = self._seal(entry.key, self._open(entry.key, current.value), new_key)
+                try:
+                    self.system.put(CHANNELS, entry.key, body, expected_version=current.version)
+                except ConcurrencyConflict:
+                    continue
+                count += len(stale)
+                break
+        return count
+
     def _channel(self, entry: Entry) -> Channel:
         return parse_channel(self._open(entry.key, entry.value))
 
-    def _seal(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _seal(
+        self, channel_id: str, body: dict[str, Any], key: bytes | None = None
+    ) -> dict[str, Any]:
         if self._secrets is None:
             return body
         out = dict(body)
         for name in SECRET_FIELDS[str(body["kind"])]:
             value = body.get(name)
             if isinstance(value, str) and value:
-                out[name] = self._secrets.seal(value, f"{CHANNELS}/{channel_id}/{name}")
+                out[name] = self._secrets.seal(value, f"{CHANNELS}/{channel_id}/{name}", key=key)
         return out
 
     def _open(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
