@@ -57,7 +57,7 @@ def queue(alerts: Alerts, channel_id: str, clock: ManualClock) -> None:
     at = "2026-11-22T10:00:00Z"
     incident = Incident(
         id="i-1", key="shop/t-1/backup-failed", kind="backup-failed", database="shop",
-        task_id="t-1", task_name="Nightly", summary="backup of Nightly (shop) failed",
+        task_id="t-1", task_name="Nightly", summary="Backup of Nightly (shop) failed",
         opened_at=at, last_seen_at=at, notified_at=at, reason="disk on fire",
     )  # fmt: skip
     note = Notification("opened", incident, at)

@@ -115,7 +115,7 @@ def _backup(seen: _Seen, status: TaskStatus) -> list[Observation]:
         return [seen("backup-failed", "healthy"), *healthy]
     culprits = _culprits(status.destinations)
     others_worked = len(culprits) < len(status.destinations) and bool(culprits)
-    title = f"backup of {seen.task.name} ({seen.database}) failed"
+    title = f"Backup of {seen.task.name} ({seen.database}) failed"
     if not others_worked:
         return [
             seen(
@@ -138,7 +138,7 @@ def _backup(seen: _Seen, status: TaskStatus) -> list[Observation]:
                     "failing",
                     subject=name,
                     occurrence=run.started_at,
-                    summary=f"destination {name} of {seen.task.name} ({seen.database}) is "
+                    summary=f"Destination {name} of {seen.task.name} ({seen.database}) is "
                     "failing while the others work",
                     reason=outcome.error,
                 )
@@ -156,7 +156,7 @@ def _overdue(seen: _Seen, status: TaskStatus) -> Observation:
     return seen(
         "overdue",
         "failing",
-        summary=f"backup task {seen.task.name} ({seen.database}) is overdue: "
+        summary=f"Backup task {seen.task.name} ({seen.database}) is overdue: "
         "its recovery-point objective is broken",
         reason=f"a scheduled backup did not succeed in time; {since}",
     )
@@ -172,7 +172,7 @@ def _drill(seen: _Seen, status: TaskStatus) -> Observation:
         "drill-failed",
         "failing",
         occurrence=drill.at,
-        summary=f"restore drill of {seen.task.name} ({seen.database}) failed: "
+        summary=f"Restore drill of {seen.task.name} ({seen.database}) failed: "
         "the newest backup chain could not be restored",
         reason=drill.error or status.last_drill_error,
     )
@@ -187,7 +187,7 @@ def _moved(seen: _Seen, task: BackupTask, status: TaskStatus) -> Observation:
         "task-moved",
         "failing",
         occurrence=node,
-        summary=f"backup task {task.name} ({seen.database}) moved from node {preferred} "
+        summary=f"Backup task {task.name} ({seen.database}) moved from node {preferred} "
         f"to node {node}",
         reason=f"its preferred node {preferred} does not run it now{why}",
     )
