@@ -8,6 +8,8 @@ the signature.
 
 from __future__ import annotations
 
+import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +192,109 @@ def test_a_dismissed_incident_leaves_the_open_list_and_a_deleted_task_closes_it(
     assert alerts.incidents() == []
     [closed] = alerts.incidents(include_closed=True)
     assert closed.reason == "the task was deleted"
+
+
+def test_a_task_moved_off_its_preferred_node_opens_and_moving_back_recovers(
+    instance: Instance, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Two nodes' views of one system store, as in a cluster: B is down, then back."""
+    instance.create_database("shop")
+
+    def node(tag: str, up: set[str]) -> tuple[BackupTasks, Alerts]:
+        scheduler = BackupScheduler(instance, clock=clock, node_tag=tag, live_nodes=up)
+        tasks = BackupTasks(instance, scheduler)
+        return tasks, Alerts(instance.system, instance.secrets, clock=clock, node=tag,
+                             statuses=statuses_of(tasks))  # fmt: skip
+
+    a_tasks, a_alerts = node("A", {"A"})
+    a_tasks.create("shop", {"name": "Pinned", "preferred_node": "B",
+                            "destinations": [local(tmp_path / "out")],
+                            "full_backup_cron": "0 2 * * *"})  # fmt: skip
+    [moved] = a_alerts.evaluate()
+    assert moved.phase == "opened" and moved.incident.kind == "task-moved"
+    assert "from node B to node A" in moved.incident.summary
+    assert "preferred node down" in (moved.incident.reason or "")
+
+    # B is back: A no longer runs the task (and says nothing about it); B closes it.
+    _, a_alerts = node("A", {"A", "B"})
+    assert a_alerts.evaluate() == []
+    _, b_alerts = node("B", {"A", "B"})
+    [back] = b_alerts.evaluate()
+    assert back.phase == "recovered" and back.incident.kind == "task-moved"
+
+
+def test_a_disabled_task_sends_no_reminders(
+    tasks: BackupTasks, alerts: Alerts, clock: ManualClock, tmp_path: Path
+) -> None:
+    alerts.update_settings({"reminder_minutes": 10})
+    task = tasks.create("shop", {"destinations": [local(refusing(tmp_path))],
+                                 "full_backup_cron": "0 * * * *"})  # fmt: skip
+    tasks.backup_now("shop", task["id"], wait=True)
+    assert [n.phase for n in alerts.evaluate()] == ["opened"]
+    tasks.disable("shop", task["id"])
+    clock.advance(hours=5)
+    assert alerts.evaluate() == []  # no reminder, no overdue while it is off
+    [incident] = alerts.open_incidents()
+    assert incident.kind == "backup-failed"
+    tasks.enable("shop", task["id"])
+    clock.advance(minutes=1)
+    [reminder] = alerts.evaluate()
+    assert reminder.phase == "reminder"
+
+
+def test_a_destination_incident_outlives_a_total_failure_and_closes_with_success(
+    tasks: BackupTasks, alerts: Alerts, tmp_path: Path
+) -> None:
+    good, bad = tmp_path / "good", refusing(tmp_path)
+    task = tasks.create(
+        "shop", {"destinations": [local(good), local(bad)], "full_backup_cron": "0 2 * * *"}
+    )
+    tasks.backup_now("shop", task["id"], wait=True)
+    assert [n.incident.kind for n in alerts.evaluate()] == ["destination-failing"]
+    # Now the good one fails too: the whole backup failed; the bad destination did
+    # not recover, so its incident stays open.
+    shutil.rmtree(good)
+    good.write_text("blocked as well")
+    tasks.backup_now("shop", task["id"], wait=True)
+    assert [(n.phase, n.incident.kind) for n in alerts.evaluate()] == [("opened", "backup-failed")]
+    assert sorted(i.kind for i in alerts.open_incidents()) == [
+        "backup-failed",
+        "destination-failing",
+    ]
+    good.unlink()
+    (tmp_path / "not-a-folder").unlink()
+    assert tasks.backup_now("shop", task["id"], wait=True)["error"] is None
+    recovered = sorted((n.phase, n.incident.kind) for n in alerts.evaluate())
+    assert recovered == [("recovered", "backup-failed"), ("recovered", "destination-failing")]
+    assert alerts.open_incidents() == []
+
+
+def test_two_nodes_sending_the_same_queue_deliver_each_notification_once(
+    instance: Instance, tasks: BackupTasks, clock: ManualClock, receiver: WebhookReceiver,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    nodes = [
+        Alerts(instance.system, instance.secrets, clock=clock, node=tag,
+               statuses=statuses_of(tasks))
+        for tag in ("A", "B")
+    ]  # fmt: skip
+    nodes[0].add_channel({"kind": "webhook", "name": "ops", "url": receiver.url, "secret": SECRET})
+    task = tasks.create("shop", {"destinations": [local(refusing(tmp_path))],
+                                 "full_backup_cron": "0 2 * * *"})  # fmt: skip
+    tasks.backup_now("shop", task["id"], wait=True)
+    # Both evaluate the same status: the incident opens once, one delivery is queued.
+    said = [n for node in nodes for n in node.evaluate()]
+    assert [n.phase for n in said] == ["opened"]
+    barrier = threading.Barrier(2)
+
+    def deliver(node: Alerts) -> None:
+        barrier.wait()
+        node.deliver_due()
+
+    threads = [threading.Thread(target=deliver, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(receiver.received) == 1
+    assert [d.outcome for d in nodes[1].deliveries()] == ["delivered"]

@@ -63,6 +63,10 @@ def observe(database: str, task: BackupTask, status: TaskStatus) -> list[Observa
         # different vantage points would open and close incidents in turn.
         return []
     seen = _Seen(database, task)
+    if status.state == "disabled":
+        # Turned off on purpose: nothing is due, nothing moves. A failure recorded before
+        # stays as it is (unknown): neither recovered nor worth a reminder.
+        return [seen("overdue", "healthy"), seen("task-moved", "healthy")]
     found = [*_backup(seen, status), _overdue(seen, status), _drill(seen, status)]
     found.append(_moved(seen, task, status))
     return found
@@ -180,7 +184,7 @@ def _drill(seen: _Seen, status: TaskStatus) -> Observation:
 
 def _moved(seen: _Seen, task: BackupTask, status: TaskStatus) -> Observation:
     preferred, node = task.preferred_node, status.responsible_node
-    if not preferred or not node or node == preferred or task.disabled:
+    if not preferred or not node or node == preferred:
         return seen("task-moved", "healthy")
     why = f" ({status.responsible_reason})" if status.responsible_reason else ""
     return seen(

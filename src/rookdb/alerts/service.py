@@ -26,7 +26,7 @@ from rookdb.alerts.incidents import Incident, Notification, dismiss
 from rookdb.alerts.monitor import Monitor, StatusSource
 from rookdb.alerts.outbox import Delivery, DeliveryRecord, Outbox
 from rookdb.alerts.store import AlertSettings, AlertStore, new_id
-from rookdb.errors import AlertDeliveryFailed, InvalidInput
+from rookdb.errors import AlertDeliveryFailed, InvalidInput, RookError
 from rookdb.security.secrets import MasterKeys
 from rookdb.system import SystemStore
 from rookdb.tasks.clock import Clock, SystemClock, format_time
@@ -225,6 +225,9 @@ class Alerts:
         while not self._stopping.is_set():
             try:
                 self.tick()
+            except RookError as exc:
+                # E.g. the cluster store without quorum: said in one line, tried again later.
+                log.warning("alerts: %s; trying again in %g s", exc.message, self.interval)
             except Exception:
                 # Alerts are best effort next to backups: log, and look again later.
                 log.exception("alert evaluation failed")
