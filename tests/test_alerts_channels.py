@@ -8,6 +8,7 @@ sealed in the store and never shown.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,31 @@ def test_slack_gets_its_text_format_and_its_url_is_a_secret(
     assert post.json()["text"].startswith("Backup failed — Nightly (shop)")
     assert "disk on fire" in post.json()["text"]
     assert post.signature_ok is None
+
+
+def test_the_slack_url_never_reaches_a_log_record(
+    alerts: Alerts, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = receiver.url + "/T000/B000/secret-part"
+    shown = alerts.add_channel({"kind": "slack", "name": "chat", "url": url})
+    alerts.send_test(shown["id"])
+    receiver.answers = [500]
+    with pytest.raises(AlertDeliveryFailed) as caught:
+        alerts.send_test(shown["id"])
+    assert "secret-part" not in caught.value.message
+    records = [f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records]
+    assert not [r for r in records if "secret-part" in r]
+    assert "secret-part" not in str(alerts.deliveries()[0].to_json())
+
+
+def test_a_redirect_is_not_followed(alerts: Alerts, receiver: WebhookReceiver) -> None:
+    channel = webhook(alerts, receiver.url)
+    receiver.answers = [307]
+    with pytest.raises(AlertDeliveryFailed, match="answered 307") as caught:
+        alerts.send_test(channel)
+    assert not caught.value.retryable
+    assert len(receiver.received) == 1
 
 
 # -- secrets --------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ certificate that does not verify. AlertChannelGone: the receiver answered 410.
 
 from __future__ import annotations
 
+import http.client
 import smtplib
 import ssl
-
-import httpx
+import urllib.error
+import urllib.request
+from typing import Any
 
 from rookdb.alerts import messages
 from rookdb.alerts.channels import Channel, EmailChannel, SlackChannel, WebhookChannel
@@ -18,6 +20,7 @@ from rookdb.alerts.incidents import Notification
 from rookdb.errors import AlertChannelGone, AlertDeliveryFailed, AlertReceiverUnavailable
 
 _RETRY_STATUSES = (408, 425, 429)
+_MAX_ANSWER = 64 * 1024  # what is read of a receiver's answer (nothing of it is used)
 
 
 def send(channel: Channel, notification: Notification, delivery_id: str, node: str) -> None:
@@ -46,26 +49,47 @@ def send(channel: Channel, notification: Notification, delivery_id: str, node: s
         _send_mail(channel, message)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the receiver's answer, not an invitation to send the alert elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+# The stdlib client, not httpx: httpx logs every request's URL, and a Slack URL is a secret.
+_OPENER = urllib.request.build_opener(_NoRedirects())
+
+
 def _post(url: str, shown: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
     # `shown` names the receiver in errors: a Slack URL is a secret and is never echoed.
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
-    except httpx.TimeoutException as exc:
-        raise AlertReceiverUnavailable(
-            f"the receiver {shown} did not answer within {timeout:g} s"
-        ) from exc
-    except httpx.TransportError as exc:
-        reason = type(exc).__name__ if "://" in str(exc) else str(exc) or type(exc).__name__
-        raise AlertReceiverUnavailable(f"cannot reach the receiver {shown}: {reason}") from exc
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    answered = f"the receiver {shown} answered {status} {response.reason_phrase}".rstrip()
+        with _OPENER.open(request, timeout=timeout) as response:
+            response.read(_MAX_ANSWER)
+            return
+    except urllib.error.HTTPError as exc:
+        status, reason = exc.code, exc.reason
+        exc.close()
+    except TimeoutError as exc:
+        raise _timed_out(shown, timeout) from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise _timed_out(shown, timeout) from exc
+        why = getattr(exc.reason, "strerror", None) or str(exc.reason)
+        raise AlertReceiverUnavailable(f"cannot reach the receiver {shown}: {why}") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise AlertReceiverUnavailable(f"cannot reach the receiver {shown}: {why}") from exc
+    answered = f"the receiver {shown} answered {status} {reason}".rstrip()
     if status == 410:
         raise AlertChannelGone(answered)
     if status >= 500 or status in _RETRY_STATUSES:
         raise AlertReceiverUnavailable(answered)
     raise AlertDeliveryFailed(answered)
+
+
+def _timed_out(shown: str, timeout: float) -> AlertReceiverUnavailable:
+    return AlertReceiverUnavailable(f"the receiver {shown} did not answer within {timeout:g} s")
 
 
 def _send_mail(channel: EmailChannel, message: object) -> None:
