@@ -29,6 +29,8 @@ Health = Literal["failing", "healthy", "unknown"]
 # The runner marks destinations that had the file but gave it back because another
 # destination failed with these prefixes: they worked, they are not the culprit.
 _TAKEN_BACK = ("removed again:", "could not remove again:")
+# The reason the cluster's observer gives when a task without a preferred node moves.
+_FAILED_OVER = "previous node down"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +186,28 @@ def _drill(seen: _Seen, status: TaskStatus) -> Observation:
 
 def _moved(seen: _Seen, task: BackupTask, status: TaskStatus) -> Observation:
     preferred, node = task.preferred_node, status.responsible_node
-    if not preferred or not node or node == preferred:
+    if not node:
         return seen("task-moved", "healthy")
     why = f" ({status.responsible_reason})" if status.responsible_reason else ""
+    if preferred and node != preferred:
+        return seen(
+            "task-moved",
+            "failing",
+            occurrence=node,
+            summary=f"Backup task {task.name} ({seen.database}) moved from node {preferred} "
+            f"to node {node}",
+            reason=f"its preferred node {preferred} does not run it now{why}",
+        )
+    if preferred or status.responsible_reason != _FAILED_OVER:
+        return seen("task-moved", "healthy")
+    # No preferred node to go back to: the move is over once the new node has backed up.
+    run = status.last_run
+    if run is not None and run.node == node and run.error is None:
+        return seen("task-moved", "healthy")
     return seen(
         "task-moved",
         "failing",
         occurrence=node,
-        summary=f"Backup task {task.name} ({seen.database}) moved from node {preferred} "
-        f"to node {node}",
-        reason=f"its preferred node {preferred} does not run it now{why}",
+        summary=f"Backup task {task.name} ({seen.database}) moved to node {node}",
+        reason=f"the node that ran it is down{why}; recovered once node {node} has backed it up",
     )
