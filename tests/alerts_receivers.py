@@ -175,7 +175,8 @@ class _Inbox:
 
 @dataclass
 class SmtpServer:
-    """aiosmtpd on loopback; with `cert`, STARTTLS is offered and required; `login` is checked."""
+    """aiosmtpd on loopback; with `cert`, STARTTLS is required (or, with `implicit_tls`,
+    TLS from the first byte); `login` is checked."""
 
     port: int
     inbox: _Inbox
@@ -184,7 +185,11 @@ class SmtpServer:
 
     @classmethod
     def start(
-        cls, *, cert: tuple[Path, Path] | None = None, login: tuple[str, str] | None = None
+        cls,
+        *,
+        cert: tuple[Path, Path] | None = None,
+        login: tuple[str, str] | None = None,
+        implicit_tls: bool = False,
     ) -> SmtpServer:
         inbox = _Inbox()
         port = free_port()
@@ -192,7 +197,12 @@ class SmtpServer:
         if cert is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(cert[0]), str(cert[1]))
-            options.update(tls_context=context, require_starttls=True)
+            # TLS from the first byte (SMTPS, port 465 style), or STARTTLS required.
+            if implicit_tls:
+                # aiosmtpd only counts STARTTLS as TLS; this connection is TLS from the start.
+                options.update(ssl_context=context, auth_require_tls=False)
+            else:
+                options.update(tls_context=context, require_starttls=True)
         if login is not None:
 
             def authenticate(

@@ -331,6 +331,22 @@ def test_email_with_starttls_and_login(
         server.stop()
 
 
+def test_email_over_tls_from_the_first_byte(alerts: Alerts, cert: tuple[Path, Path]) -> None:
+    server = SmtpServer.start(cert=cert, login=("alerts", PASSWORD), implicit_tls=True)
+    try:
+        channel = email(alerts, server.port, security="tls", username="alerts",
+                        password=PASSWORD, ca_file=str(cert[0]))  # fmt: skip
+        assert alerts.send_test(channel).outcome == "delivered"
+        assert len(server.inbox.messages) == 1
+        # The same server spoken to in clear (STARTTLS expected) is a clear failure.
+        plain = email(alerts, server.port, username="alerts", password=PASSWORD,
+                      ca_file=str(cert[0]), timeout_seconds=0.5)  # fmt: skip
+        with pytest.raises(AlertDeliveryFailed, match=r"did not answer within 0\.5 s.*'tls'"):
+            alerts.send_test(plain)
+    finally:
+        server.stop()
+
+
 def test_a_refused_login_is_a_clear_error_on_send_test(
     alerts: Alerts, cert: tuple[Path, Path]
 ) -> None:

@@ -117,10 +117,11 @@ def _send_mail(channel: EmailChannel, message: object) -> None:
             "check the username and password"
         ) from exc
     except smtplib.SMTPNotSupportedError as exc:
-        raise AlertDeliveryFailed(
-            f"{where} does not offer {'STARTTLS' if channel.security == 'starttls' else 'AUTH'}; "
-            "choose security 'tls' or 'none' to match it"
-        ) from exc
+        if channel.security == "starttls" and not client.has_extn("starttls"):
+            missing = "STARTTLS: choose security 'tls' (port 465) or 'none' to match it"
+        else:
+            missing = "a login (AUTH): leave username and password out"
+        raise AlertDeliveryFailed(f"{where} does not offer {missing}") from exc
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(sorted(exc.recipients))
         raise AlertDeliveryFailed(f"{where} refused the recipients {refused}") from exc
@@ -136,6 +137,14 @@ def _send_mail(channel: EmailChannel, message: object) -> None:
         ) from exc
     except TimeoutError as exc:
         raise AlertReceiverUnavailable(f"{where} did not answer within {timeout:g} s") from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        # smtplib words a read timeout as a disconnection: say what happened.
+        if "timed out" in str(exc):
+            raise AlertReceiverUnavailable(
+                f"{where} did not answer within {timeout:g} s (is it TLS from the first byte? "
+                "then choose security 'tls')"
+            ) from exc
+        raise AlertReceiverUnavailable(f"cannot reach {where}: {exc}") from exc
     except (OSError, smtplib.SMTPException) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise AlertReceiverUnavailable(f"cannot reach {where}: {reason}") from exc
