@@ -25,8 +25,8 @@ from rookdb.alerts.delivery import Courier, record_of
 from rookdb.alerts.incidents import Incident, Notification, dismiss
 from rookdb.alerts.monitor import Monitor, StatusSource
 from rookdb.alerts.outbox import Delivery, DeliveryRecord, Outbox
-from rookdb.alerts.store import AlertSettings, AlertStore, new_id
-from rookdb.errors import AlertDeliveryFailed, InvalidInput, RookError
+from rookdb.alerts.store import CAS_ATTEMPTS, AlertSettings, AlertStore, new_id
+from rookdb.errors import AlertDeliveryFailed, ConcurrencyConflict, InvalidInput, RookError
 from rookdb.security.secrets import MasterKeys
 from rookdb.system import SystemStore
 from rookdb.tasks.clock import Clock, SystemClock, format_time
@@ -87,11 +87,18 @@ class Alerts:
 
     def dismiss(self, incident_id: str) -> Incident:
         """Acknowledge an incident: off the open list, no reminders; a recovery still closes it."""
-        incident, entry = self.store.incident(incident_id)
-        dismissed = dismiss(incident, self.clock.now())
-        if dismissed != incident:
-            self.store.replace(entry, dismissed)
-        return dismissed
+        now = self.clock.now()
+        for _ in range(CAS_ATTEMPTS):
+            incident, entry = self.store.incident(incident_id)
+            dismissed = dismiss(incident, now)
+            if dismissed == incident:
+                return incident
+            try:
+                self.store.replace(entry, dismissed)
+            except ConcurrencyConflict:
+                continue  # the monitor counted a repeat meanwhile: dismiss the newer record
+            return dismissed
+        raise ConcurrencyConflict(f"incident {incident_id} kept changing; try again")
 
     def deliveries(self) -> list[DeliveryRecord]:
         """Finished deliveries, newest first (failed ones with their reason)."""
