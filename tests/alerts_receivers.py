@@ -13,6 +13,7 @@ asked for.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -95,7 +96,9 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for it, and every test stops a receiver.
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.02)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def check(self, request: BaseHTTPRequestHandler, body: bytes) -> bool | None:

@@ -31,7 +31,7 @@ def readme_receiver() -> dict[str, Any]:
 def served_example() -> Iterator[tuple[str, bytes]]:
     example = readme_receiver()
     server = HTTPServer(("127.0.0.1", 0), example["Receiver"])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     host, port = server.server_address[:2]
     yield f"http://{host}:{port}/", example["SECRET"]
     server.shutdown()
