@@ -12,14 +12,15 @@ from rookdb.tasks.model import parse_task
 from rookdb.tasks.status_view import TaskStatus
 
 TASK: dict[str, Any] = {
-    "id": "t-1", "name": "Nightly", "full_backup_cron": "0 2 * * *",
+    "name": "Nightly", "full_backup_cron": "0 2 * * *",
     "destinations": [{"kind": "local", "path": "/b"}],
 }  # fmt: skip
 
 
 def seen(status: dict[str, Any], **task: Any) -> dict[str, Observation]:
     body = {"task_id": "t-1", "state": "active", "node": "B", **status}
-    found = observe("shop", parse_task({**TASK, **task}), TaskStatus.from_json(body))
+    definition = parse_task({**TASK, **task}).model_copy(update={"id": "t-1"})
+    found = observe("shop", definition, TaskStatus.from_json(body))
     return {o.key.split("/", 2)[2]: o for o in found}
 
 
@@ -56,5 +57,10 @@ def test_a_skipped_run_is_a_success_and_a_drill_with_no_verdict_says_nothing() -
     }
     found = seen(status)
     assert found["backup-failed"].health == "healthy"
-    assert found["destination-failing/Local (/b)"].health == "healthy"
+    # About every destination of the task, the ones it no longer has included.
+    every = found["destination-failing/*"]
+    assert every.health == "healthy"
+    assert every.covers("shop/t-1/destination-failing/Local (/gone)")
+    assert not every.covers("shop/t-1/backup-failed")
+    assert not every.covers("shop/t-2/destination-failing/Local (/b)")
     assert found["drill-failed"].health == "unknown"

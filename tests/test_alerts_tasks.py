@@ -269,6 +269,20 @@ def test_a_destination_incident_outlives_a_total_failure_and_closes_with_success
     assert alerts.open_incidents() == []
 
 
+def test_a_failing_destination_taken_out_of_the_task_closes_with_the_next_success(
+    tasks: BackupTasks, alerts: Alerts, tmp_path: Path
+) -> None:
+    good, bad = local(tmp_path / "good"), local(refusing(tmp_path))
+    task = tasks.create("shop", {"destinations": [good, bad], "full_backup_cron": "0 2 * * *"})
+    tasks.backup_now("shop", task["id"], wait=True)
+    assert [n.incident.kind for n in alerts.evaluate()] == ["destination-failing"]
+    tasks.update("shop", task["id"], {**tasks.get("shop", task["id"]), "destinations": [good]})
+    assert tasks.backup_now("shop", task["id"], wait=True)["error"] is None
+    [note] = alerts.evaluate()
+    assert (note.phase, note.incident.kind) == ("recovered", "destination-failing")
+    assert alerts.open_incidents() == []
+
+
 def test_two_nodes_sending_the_same_queue_deliver_each_notification_once(
     instance: Instance, tasks: BackupTasks, clock: ManualClock, receiver: WebhookReceiver,
     tmp_path: Path,

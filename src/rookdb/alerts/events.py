@@ -29,6 +29,8 @@ Health = Literal["failing", "healthy", "unknown"]
 # The runner marks destinations that had the file but gave it back because another
 # destination failed with these prefixes: they worked, they are not the culprit.
 _TAKEN_BACK = ("removed again:", "could not remove again:")
+# The subject of an observation about every destination of a task (a successful run).
+EVERY_DESTINATION = "*"
 # The reason the cluster's observer gives when a task without a preferred node moves.
 _FAILED_OVER = "previous node down"
 
@@ -54,8 +56,18 @@ class Observation:
     @property
     def key(self) -> str:
         """Where this subject's incident is kept: one incident per key at a time."""
-        base = f"{self.database.lower()}/{self.task_id}/{self.kind}"
-        return f"{base}/{self.subject}" if self.subject else base
+        return f"{self.kind_key}/{self.subject}" if self.subject else self.kind_key
+
+    @property
+    def kind_key(self) -> str:
+        """The key all of this task's incidents of this kind start with."""
+        return f"{self.database.lower()}/{self.task_id}/{self.kind}"
+
+    def covers(self, key: str) -> bool:
+        """Whether this observation speaks about the incident stored under `key`."""
+        if self.subject == EVERY_DESTINATION:
+            return key.startswith(self.kind_key + "/")
+        return key == self.key
 
 
 def observe(database: str, task: BackupTask, status: TaskStatus) -> list[Observation]:
@@ -112,13 +124,13 @@ def _culprits(destinations: tuple[DestinationOutcome, ...]) -> list[DestinationO
 
 def _backup(seen: _Seen, status: TaskStatus) -> list[Observation]:
     run = status.last_run
-    names = [d.name or d.kind or "destination" for d in status.destinations]
     if run is None:
         return [seen("backup-failed", "unknown")]
     if run.error is None:
-        # A successful (or skipped, unchanged) run: every destination it used works.
-        healthy = [seen("destination-failing", "healthy", subject=n) for n in names]
-        return [seen("backup-failed", "healthy"), *healthy]
+        # A successful (or skipped, unchanged) run: every destination the task has works,
+        # and one taken out of the task since it failed is no longer a worry either.
+        every = seen("destination-failing", "healthy", subject=EVERY_DESTINATION)
+        return [seen("backup-failed", "healthy"), every]
     culprits = _culprits(status.destinations)
     others_worked = len(culprits) < len(status.destinations) and bool(culprits)
     title = f"Backup of {seen.task.name} ({seen.database}) failed"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from rookdb.alerts.channels import Channel
-from rookdb.alerts.events import Observation, observe
+from rookdb.alerts.events import EVERY_DESTINATION, Observation, observe
 from rookdb.alerts.incidents import Incident, Notification, Step, step
 from rookdb.alerts.outbox import Delivery, Outbox
 from rookdb.alerts.store import AlertStore, new_id
@@ -37,17 +37,23 @@ class Monitor:
         """Look at every task once; the notifications this look caused."""
         settings = self.store.settings()
         channels = [c for c in self.store.channels() if c.enabled]
+        # Incidents open when this look began (one read): an observation about every
+        # destination of a task closes those among them it covers.
+        existing = [i.key for i in self.store.incidents()]
         said: list[Notification] = []
         tasks: set[tuple[str, str]] = set()
         for database, task, status in statuses():
             tasks.add((database.lower(), task.id))
             for seen in observe(database, task, status):
                 change = functools.partial(_step, seen=seen, now=now, every=settings.reminder_every)
-                result = self.store.apply(
-                    seen.key, change, lambda note: self.deliveries(note, channels, now)
-                )
-                if result.notify is not None:
-                    said.append(result.notify)
+                keys = [seen.key] if seen.subject != EVERY_DESTINATION else []
+                keys += [key for key in existing if key not in keys and seen.covers(key)]
+                for key in keys:
+                    result = self.store.apply(
+                        key, change, lambda note: self.deliveries(note, channels, now)
+                    )
+                    if result.notify is not None:
+                        said.append(result.notify)
         self._forget_deleted_tasks(tasks, now)
         return said
 
