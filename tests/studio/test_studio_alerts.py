@@ -92,3 +92,42 @@ def test_the_notification_center_shows_badges_incidents_send_test_and_dismiss(
     expect(page.get_by_text("All quiet")).to_be_visible()
     expect(page.get_by_role("list", name="Dismissed incidents")).to_contain_text("Nightly")
     expect(page.locator("a[data-alerts] .alert-count")).to_have_count(0)
+
+
+def test_channels_are_added_tested_turned_off_and_removed_in_the_studio(
+    page: Page, alerting: StudioServer, receiver: WebhookReceiver
+) -> None:
+    page.goto(alerting.page_url("/studio/alerts"))
+    page.get_by_text("Add a channel").click()
+    form = page.get_by_role("form", name="Add a channel")
+    form.get_by_label("Name", exact=True).fill("ops hook")
+    form.get_by_label("URL", exact=True).fill("ftp://example.com/hook")
+    form.get_by_label("Signing secret").fill(SECRET)
+    form.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#channel-form-error")).to_contain_text(
+        "field 'url': must be an http:// or https:// URL"
+    )
+    # What was typed stays, the secret excepted.
+    form = page.get_by_role("form", name="Add a channel")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("ops hook")
+    expect(form.get_by_label("Signing secret")).to_have_value("")
+
+    form.get_by_label("URL", exact=True).fill(receiver.url)
+    form.get_by_label("Signing secret").fill(SECRET)
+    form.get_by_role("button", name="Add channel").click()
+    expect(page.get_by_role("status")).to_contain_text("Added the webhook channel ops hook")
+    channels = page.get_by_role("table", name="Alert channels")
+    expect(channels).to_contain_text(receiver.url)
+    assert SECRET not in page.content()
+
+    page.get_by_role("button", name="Send test").click()
+    expect(page.get_by_role("status")).to_contain_text("Test notification delivered to ops hook")
+    assert receiver.received[-1].signature_ok is True  # signed with the secret typed above
+
+    page.get_by_role("button", name="Disable").click()
+    expect(page.get_by_role("status")).to_contain_text("Disabled the channel ops hook")
+    expect(channels).to_contain_text("Off")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed the channel ops hook")
+    expect(page.get_by_role("table", name="Alert channels")).to_have_count(0)
