@@ -31,8 +31,8 @@ from rookdb.cluster.replication import Replication
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKeys
+from rookdb.server import alerts as alert_routes
 from rookdb.server import (
-    alerts,
     attachments,
     changes,
     cluster,
@@ -184,7 +184,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(destination_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(keys.router)
-    app.include_router(alerts.router)
+    app.include_router(alert_routes.router)
     # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
     studio.mount_studio(app)
 
