@@ -9,6 +9,7 @@ sealed in the store and never shown.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ from alerts_receivers import SmtpServer, WebhookReceiver, free_port, self_signed
 from rookdb import Instance
 from rookdb.alerts import Alerts
 from rookdb.alerts.channels import MASK
-from rookdb.alerts.incidents import Incident, Notification
+from rookdb.alerts.incidents import Incident, Notification, Phase
+from rookdb.alerts.monitor import delivery_id
 from rookdb.alerts.outbox import Delivery
 from rookdb.alerts.store import CHANNELS
 from rookdb.cli.main import run
 from rookdb.errors import AlertDeliveryFailed, InvalidInput, MasterKeyError
 from rookdb.tasks import ManualClock
+from rookdb.tasks.clock import format_time
 
 SECRET = "hook-signing-key-42"
 PASSWORD = "smtp-pa55word"
@@ -53,16 +56,17 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return self_signed(tmp_path_factory.mktemp("tls"))
 
 
-def queue(alerts: Alerts, channel_id: str, clock: ManualClock) -> None:
-    """Put one "opened" notification on the outbox for a channel, as the monitor would."""
-    at = "2026-11-22T10:00:00Z"
+def queue(alerts: Alerts, channel_id: str, clock: ManualClock, phase: Phase = "opened") -> None:
+    """Put one notification on the outbox for a channel, as the monitor would."""
+    at = format_time(clock.now()) or ""
     incident = Incident(
         id="i-1", key="shop/t-1/backup-failed", kind="backup-failed", database="shop",
         task_id="t-1", task_name="Nightly", summary="Backup of Nightly (shop) failed",
         opened_at=at, last_seen_at=at, notified_at=at, reason="disk on fire",
     )  # fmt: skip
-    note = Notification("opened", incident, at)
-    alerts.store.system.commit([alerts.outbox.enqueue(Delivery("d-1", channel_id, note, at, at))])
+    note = Notification(phase, incident, at)
+    delivery = Delivery(delivery_id(at), channel_id, note, at, at)
+    alerts.store.system.commit([alerts.outbox.enqueue(delivery)])
 
 
 def webhook(alerts: Alerts, url: str, **extra: Any) -> str:
@@ -112,6 +116,45 @@ def test_a_500_is_retried_with_backoff_until_it_is_delivered(
     assert alerts.pending() == []
     assert all(r.signature_ok for r in receiver.received)
     assert alerts.counts().deliveries == {"ops hook": {"delivered": 1, "failed": 0, "retried": 2}}
+
+
+def test_a_channel_gets_its_notifications_in_order_even_across_a_retry(
+    alerts: Alerts, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    channel = webhook(alerts, receiver.url)
+    queue(alerts, channel, clock, "opened")
+    queue(alerts, channel, clock, "recovered")  # the same second: order still kept
+    receiver.answers = [500]
+    assert alerts.deliver_due() == []
+    assert len(receiver.received) == 1  # "recovered" waits behind the "opened" to retry
+    clock.advance(seconds=10)
+    assert [d.event for d in alerts.deliver_due()] == ["incident.opened", "incident.recovered"]
+    assert [r.json()["event"] for r in receiver.received] == [
+        "incident.opened",
+        "incident.opened",
+        "incident.recovered",
+    ]
+
+
+def test_a_hanging_receiver_costs_one_timeout_per_round_and_other_channels_go_on(
+    alerts: Alerts, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    other = WebhookReceiver(secret=SECRET).start()
+    try:
+        hanging = webhook(alerts, receiver.url, timeout_seconds=0.3)
+        working = webhook(alerts, other.url)
+        receiver.answers = ["hang"] * 3
+        for _ in range(3):
+            queue(alerts, hanging, clock)
+            queue(alerts, working, clock)
+        started = time.monotonic()
+        delivered = alerts.deliver_due()
+        assert time.monotonic() - started < 2.5  # one 0.3 s timeout, not three
+        assert len(receiver.received) == 1
+        assert [d.channel_id for d in delivered] == [working] * 3
+        assert len(other.received) == 3
+    finally:
+        other.stop()
 
 
 def test_a_receiver_failing_for_good_is_given_up_with_the_reason_in_the_history(

@@ -36,16 +36,28 @@ class Courier:
     send: Send = senders.send
 
     def deliver_due(self, now: datetime) -> list[DeliveryRecord]:
-        """Try every delivery that is due; those that ended (delivered or given up)."""
+        """Try every delivery that is due; those that ended (delivered or given up).
+
+        Per channel, oldest first, and a channel waits behind its oldest delivery: a
+        receiver gets "recovered" after "opened", never before, and one that hangs
+        costs one timeout per round, not one per waiting notification.
+        """
         ended = []
+        waiting: set[str] = set()  # channels whose older delivery is not through yet
         for delivery, entry in self.outbox.pending():
+            if delivery.channel_id in waiting:
+                continue
             if not delivery.due(now):
+                waiting.add(delivery.channel_id)
                 continue
             claimed = self.outbox.claim(entry, delivery, now)
             if claimed is None:
-                continue  # another node is sending it
+                waiting.add(delivery.channel_id)  # another node is sending it
+                continue
             record = self._attempt(delivery, claimed, now)
-            if record is not None:
+            if record is None:
+                waiting.add(delivery.channel_id)  # to be retried: the rest waits behind it
+            else:
                 ended.append(record)
         return ended
 

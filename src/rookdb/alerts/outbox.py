@@ -157,7 +157,7 @@ class Outbox:
                 found.append((Delivery.from_json(entry.value), entry))
             except ValueError:
                 continue
-        return sorted(found, key=lambda pair: pair[0].created_at)
+        return sorted(found, key=lambda pair: pair[1].key)  # ids sort by creation
 
     def claim(self, entry: Entry, delivery: Delivery, now: datetime) -> Entry | None:
         """Take a delivery to send it; None when another sender took it first."""
