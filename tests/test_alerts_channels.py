@@ -230,6 +230,7 @@ def test_a_refused_connection_is_a_clear_error(alerts: Alerts) -> None:
         ({"kind": "pager", "name": "x"}, "kind"),
         ({"kind": "slack", "name": "x", "url": "javascript:alert(1)"}, "url"),
         ({"kind": "webhook", "name": "", "url": "http://h/"}, "name"),
+        ({"kind": "webhook", "name": "a\nb", "url": "http://h/"}, "name"),
         ({"kind": "webhook", "name": "x", "url": "http://h/", "tasks": ["nope"]}, "tasks"),
         ({"kind": "webhook", "name": "x", "url": "http://h/", "timeout_seconds": 0},
          "timeout_seconds"),

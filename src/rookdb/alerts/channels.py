@@ -90,6 +90,14 @@ class ChannelBase(BaseModel):
     tasks: list[str] | None = None  # None: every task
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # Names reach tables, logs and metric labels: no line breaks or other controls.
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
     @field_validator("tasks")
     @classmethod
     def _selectors(cls, value: list[str] | None) -> list[str] | None:

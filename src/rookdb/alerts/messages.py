@@ -94,7 +94,8 @@ def slack_body(notification: Notification) -> bytes:
 def email_message(notification: Notification, sender: str, recipients: list[str]) -> EmailMessage:
     """A plain-text email of the notification."""
     message = EmailMessage()
-    message["Subject"] = f"[rookdb] {headline(notification)}"
+    # One line whatever a task name holds: a header cannot carry a line break.
+    message["Subject"] = " ".join(f"[rookdb] {headline(notification)}".split())
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     if notification.at:
