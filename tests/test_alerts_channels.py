@@ -115,7 +115,9 @@ def test_a_500_is_retried_with_backoff_until_it_is_delivered(
     assert done.outcome == "delivered" and done.attempts == 3
     assert alerts.pending() == []
     assert all(r.signature_ok for r in receiver.received)
-    assert alerts.counts().deliveries == {"ops hook": {"delivered": 1, "failed": 0, "retried": 2}}
+    assert alerts.counts().deliveries == {
+        (channel, "ops hook"): {"delivered": 1, "failed": 0, "retried": 2}
+    }
 
 
 def test_a_channel_gets_its_notifications_in_order_even_across_a_retry(

@@ -74,7 +74,11 @@ def test_a_real_failure_reaches_the_receiver_and_the_api_metrics_and_cli_show_it
         assert incident["kind"] == "backup-failed" and incident["state"] == "open"
         metrics = http.get("/metrics").text
         assert 'rookdb_alert_incidents_open{kind="backup-failed"} 1.0' in metrics
-        delivered = 'rookdb_alert_deliveries_total{channel="ops",outcome="delivered"} 1.0'
+        channel_id = added.json()["id"]
+        delivered = (
+            f'rookdb_alert_deliveries_total{{channel="ops",channel_id="{channel_id}",'
+            'outcome="delivered"} 1.0'
+        )
         assert delivered in metrics
 
         assert run(["--url", served.url, "alerts", "list", "--json"]) == 0

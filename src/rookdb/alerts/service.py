@@ -49,7 +49,8 @@ class AlertCounts:
     open_by_kind: dict[str, int]
     dismissed: int
     queued: int
-    deliveries: dict[str, dict[str, int]]  # channel name -> delivered/failed/retried
+    # (channel id, channel name) -> delivered/failed/retried
+    deliveries: dict[tuple[str, str], dict[str, int]]
 
 
 class Alerts:
@@ -210,7 +211,7 @@ class Alerts:
             if incident.state == "open":
                 by_kind[incident.kind] = by_kind.get(incident.kind, 0) + 1
         names = {c.id: c.name for c in self.store.channels()}
-        deliveries = {names.get(k, k): v for k, v in self.outbox.counts().items()}
+        deliveries = {(k, names.get(k, k)): v for k, v in self.outbox.counts().items()}
         dismissed = sum(1 for i in current if i.state == "dismissed")
         return AlertCounts(by_kind, dismissed, len(self.outbox.pending()), deliveries)
 

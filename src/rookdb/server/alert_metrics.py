@@ -32,9 +32,9 @@ def add_alert_metrics(alerts: Alerts, registry: CollectorRegistry) -> None:
     deliveries = Gauge(
         "rookdb_alert_deliveries_total",
         "Notification deliveries by channel: delivered, failed (given up), retried.",
-        ("channel", "outcome"),
+        ("channel_id", "channel", "outcome"),
         registry=registry,
     )
-    for channel, numbers in counts.deliveries.items():
+    for (channel_id, name), numbers in counts.deliveries.items():
         for outcome, number in numbers.items():
-            deliveries.labels(channel, outcome).set(number)
+            deliveries.labels(channel_id, name, outcome).set(number)
