@@ -88,9 +88,9 @@ class Courier:
             return self._end(entry, delivery, channel, attempts, now, given_up)
         except Exception as exc:  # a bug in a sender must not stop the others' deliveries
             log.exception("alert delivery %s failed unexpectedly", delivery.id)
-            return self._end(
-                entry, delivery, channel, attempts, now, f"unexpected {type(exc).__name__}: {exc}"
-            )
+            # The type only: the text of an unforeseen error may quote a secret URL.
+            why = f"unexpected {type(exc).__name__} (a bug in rookdb: see the server log)"
+            return self._end(entry, delivery, channel, attempts, now, why)
         return self._end(entry, delivery, channel, attempts, now, None)
 
     def _end(

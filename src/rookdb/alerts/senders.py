@@ -80,6 +80,9 @@ def _post(url: str, shown: str, body: bytes, headers: dict[str, str], timeout: f
     except (OSError, http.client.HTTPException) as exc:
         why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise AlertReceiverUnavailable(f"cannot reach the receiver {shown}: {why}") from exc
+    except ValueError:
+        # urllib's text would quote the URL, and a Slack URL is a secret.
+        raise AlertDeliveryFailed(f"the URL of the receiver {shown} cannot be used") from None
     answered = f"the receiver {shown} answered {status} {reason}".rstrip()
     if status == 410:
         raise AlertChannelGone(answered)
