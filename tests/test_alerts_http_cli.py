@@ -4,6 +4,7 @@ a real receiver; roles; the OpenAPI; /metrics; `rookdb alerts ...` over --url an
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,32 @@ def test_a_send_test_to_a_closed_port_answers_502_with_the_reason(served: Server
         assert answer.status_code == 502
         assert answer.json()["error"] == "alert-receiver-unavailable"
         assert "cannot reach the receiver" in answer.json()["message"]
+
+
+def test_a_hanging_receiver_never_holds_up_a_backup(
+    served: ServerThread, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    receiver.answers = ["hang"] * 10
+    with httpx.Client(base_url=served.url, timeout=30) as http:
+        http.post(
+            "/alerts/channels",
+            json={"kind": "webhook", "name": "stuck", "url": receiver.url, "timeout_seconds": 20},
+        ).raise_for_status()
+        failing = failing_task(http, tmp_path)
+        http.post(f"/databases/shop/tasks/backups/{failing}/backup-now").raise_for_status()
+        # The alert thread is now stuck in the delivery, waiting up to 20 s for an answer.
+        wait_for(lambda: receiver.received, "the hanging delivery")
+        body = {"name": "Works", "full_backup_cron": "0 2 * * *",
+                "destinations": [{"kind": "local", "path": str(tmp_path / "ok")}]}  # fmt: skip
+        working = http.post("/databases/shop/tasks/backups", json=body).json()["id"]
+        started = time.monotonic()
+        http.post(f"/databases/shop/tasks/backups/{working}/backup-now").raise_for_status()
+
+        def finished() -> dict[str, Any] | None:
+            status = http.get(f"/databases/shop/tasks/backups/{working}/status").json()
+            return status["last_run"] if status["running"] is None else None
+
+        run = wait_for(finished, "the backup run")
+        assert run["error"] is None
+        assert time.monotonic() - started < 10  # well inside the receiver's 20 s
+        assert len(receiver.received) == 1  # still the one delivery the thread waits on
