@@ -85,6 +85,9 @@ def test_a_real_failure_reaches_the_receiver_and_the_api_metrics_and_cli_show_it
         assert run(["--url", served.url, "alerts", "list", "--json"]) == 0
         listed = json.loads(capsys.readouterr().out)
         assert [i["id"] for i in listed] == [incident["id"]]
+        assert run(["--url", served.url, "alerts", "list"]) == 0
+        table = capsys.readouterr().out
+        assert incident["id"] in table and "backup-failed" in table and "shop/Nightly" in table
         assert run(["--url", served.url, "alerts", "dismiss", incident["id"]]) == 0
         assert "dismissed incident" in capsys.readouterr().out
         assert http.get("/alerts/incidents").json()["incidents"][0]["state"] == "dismissed"
@@ -120,6 +123,15 @@ def test_the_cli_manages_channels_and_send_test_over_the_api(
     assert "field 'url': must be an http:// or https:// URL" in capsys.readouterr().err
     assert run([*url, "alerts", "settings", "--reminder-minutes", "30"]) == 0
     assert "every 30 minutes" in capsys.readouterr().out
+    assert run([*url, "alerts", "deliveries"]) == 0
+    table = capsys.readouterr().out
+    assert "delivered" in table and "failed" in table and "answered 503" in table
+    assert run([*url, "alerts", "channels", "disable", channel["id"]]) == 0
+    assert run([*url, "alerts", "channels", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert [c["enabled"] for c in listed] == [False]
+    assert run([*url, "alerts", "channels", "enable", channel["id"]]) == 0
+    capsys.readouterr()
     assert run([*url, "alerts", "channels", "remove", channel["id"]]) == 0
     capsys.readouterr()
     assert run([*url, "alerts", "test", channel["id"]]) == 1

@@ -187,16 +187,17 @@ def list_incidents(
     if not incidents:
         typer.echo("no incidents" if include_closed else "no open incidents")
         return
-    table = Table("id", "state", "kind", "task", "opened", "seen", "reason")
+    table = Table("id", "state", "kind", "task", "opened", "seen")
     for i in incidents:
         task = f"{i['database']}/{i['task_name'] or i['task_id']}"
         if i["subject"]:
             task += f" → {i['subject']}"
-        table.add_row(
-            i["id"], i["state"], i["kind"], task, i["opened_at"], str(i["occurrences"]),
-            i["reason"] or "",
-        )  # fmt: skip
+        table.add_row(i["id"], i["state"], i["kind"], task, i["opened_at"], f"{i['occurrences']}x")
     Console().print(table)
+    # Reasons are long (a destination's whole error): one line each, under the table.
+    for i in incidents:
+        if i["reason"]:
+            typer.echo(f"{i['id']}: {' '.join(i['reason'].split())}")
 
 
 @alerts_app.command("dismiss")
