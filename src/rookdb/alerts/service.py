@@ -80,7 +80,11 @@ class Alerts:
     def incidents(self, *, include_closed: bool = False) -> list[Incident]:
         """Open and dismissed incidents, newest first (then the closed ones, newest first)."""
         current = sorted(self.store.incidents(), key=lambda i: i.opened_at, reverse=True)
-        return current + (self.store.history() if include_closed else [])
+        return current + (self.history() if include_closed else [])
+
+    def history(self) -> list[Incident]:
+        """Closed incidents, newest first."""
+        return self.store.history()
 
     def open_incidents(self) -> list[Incident]:
         """The incidents open and not dismissed (what the Studio's badge counts)."""

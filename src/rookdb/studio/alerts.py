@@ -127,7 +127,7 @@ def _page(
     alerts = alerts_of(request)
     try:
         current = alerts.incidents()
-        history = alerts.incidents(include_closed=True)[len(current) :][:HISTORY_SHOWN]
+        history = alerts.history()[:HISTORY_SHOWN]
         channels = alerts.channels()
         deliveries = alerts.deliveries()[:HISTORY_SHOWN]
         pending = alerts.pending()
