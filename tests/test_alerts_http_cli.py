@@ -248,3 +248,24 @@ def test_a_hanging_receiver_never_holds_up_a_backup(
         assert run["error"] is None
         assert time.monotonic() - started < 10  # well inside the receiver's 20 s
         assert len(receiver.received) == 1  # still the one delivery the thread waits on
+
+
+def test_a_recovered_incident_moves_to_the_history_on_the_studio_page(
+    served: ServerThread, tmp_path: Path
+) -> None:
+    with httpx.Client(base_url=served.url, timeout=30) as http:
+        task_id = failing_task(http, tmp_path)
+        now = f"/databases/shop/tasks/backups/{task_id}/backup-now"
+        http.post(now).raise_for_status()
+        wait_for(lambda: http.get("/alerts/incidents").json()["incidents"], "the incident")
+        page = http.get("/studio/alerts").text
+        assert 'aria-label="1 open"' in page and "Closed incidents" not in page
+        (tmp_path / "blocker").unlink()
+        http.post(now).raise_for_status()
+        wait_for(lambda: not http.get("/alerts/incidents").json()["incidents"], "the recovery")
+        page = http.get("/studio/alerts").text
+        assert "All quiet" in page and 'aria-label="1 open"' not in page
+        history = page[page.index('aria-label="Closed incidents"') :]
+        assert "Backup failed" in history and "Nightly" in history
+        closed = http.get("/alerts/incidents", params={"all": "true"}).json()["incidents"]
+        assert [i["state"] for i in closed] == ["recovered"]
