@@ -22,6 +22,9 @@ status, its CLI exit code and whether retrying may help::
     ├── DestinationError        502  a backup destination failed
     │   ├── DestinationUnavailable  (retryable) network, timeout, 5xx
     │   └── DestinationAccessDenied bad credentials, no permission, no bucket
+    ├── AlertDeliveryFailed     502  an alert channel refused a notification (login, 4xx)
+    │   ├── AlertReceiverUnavailable  (retryable) receiver down, timeout, 5xx
+    │   └── AlertChannelGone    410 from a webhook receiver: the channel is turned off
     ├── ClusterUnavailable      503  (retryable) no leader, node down
     ├── ServerUnreachable       503  (retryable) the client cannot reach a rookdb server
     ├── StorageError            500  disk full, I/O failure
@@ -134,6 +137,20 @@ class DestinationUnavailable(DestinationError):
 
 class DestinationAccessDenied(DestinationError):
     code = "destination-access-denied"
+
+
+class AlertDeliveryFailed(RookError):
+    http_status = 502
+    code = "alert-delivery-failed"
+
+
+class AlertReceiverUnavailable(AlertDeliveryFailed):
+    retryable = True
+    code = "alert-receiver-unavailable"
+
+
+class AlertChannelGone(AlertDeliveryFailed):
+    code = "alert-channel-gone"
 
 
 class ClusterUnavailable(RookError):

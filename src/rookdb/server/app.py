@@ -24,12 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from rookdb import __version__, studio
+from rookdb.alerts.service import Alerts, statuses_of
 from rookdb.app_state import AppState
 from rookdb.cluster.member import ClusterMember
 from rookdb.cluster.replication import Replication
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKeys
+from rookdb.server import alerts as alert_routes
 from rookdb.server import (
     attachments,
     changes,
@@ -138,15 +140,26 @@ def create_app(
     app.state.services = list(
         default_services(instance, member, replication) if services is None else services
     )
+    backup_tasks = backup_tasks_for(instance, app.state.services)
+    alert_service = Alerts(
+        instance.system,
+        instance.secrets,
+        clock=backup_tasks.clock,
+        node=backup_tasks.scheduler.node_tag,
+        statuses=statuses_of(backup_tasks),
+    )
+    if services is None:
+        app.state.services.append(alert_service)  # after the scheduler: it stops first
     AppState(
         instance=instance,
         api_keys=ApiKeys(instance.system),
-        backup_tasks=backup_tasks_for(instance, app.state.services),
+        backup_tasks=backup_tasks,
         # Restores started over HTTP or from the Studio (both find them here).
         restores=RestoreJobs(instance),
         auth_required=auth,
         cluster=member,
         replication=replication,
+        alerts=alert_service,
     ).install(app)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
@@ -182,6 +195,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(destination_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(keys.router)
+    app.include_router(alert_routes.router)
     # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
     studio.mount_studio(app)
 
