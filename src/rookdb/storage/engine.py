@@ -54,6 +54,7 @@ class Engine:
         node_tag: str = "A",
         synchronous: str = "FULL",
         journal_mode: str = "WAL",
+        page_size: int | None = None,
     ) -> None:
         self.path = path
         self.node_tag = node_tag
@@ -68,7 +69,9 @@ class Engine:
         # only (inside `replicating()`); any other write is refused with this reason.
         self.read_only_reason: str | None = None
         try:
-            self._writer = schema.connect(path, synchronous=synchronous, journal_mode=journal_mode)
+            self._writer = schema.connect(
+                path, synchronous=synchronous, journal_mode=journal_mode, page_size=page_size
+            )
             schema.initialise(self._writer, uuid.uuid4().hex)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database file {path}: {exc}") from exc

@@ -80,9 +80,17 @@ STORAGE_INDEXES: dict[str, str] = {
 
 
 def connect(
-    path: Path, *, synchronous: str = "FULL", readonly: bool = False, journal_mode: str = "WAL"
+    path: Path,
+    *,
+    synchronous: str = "FULL",
+    readonly: bool = False,
+    journal_mode: str = "WAL",
+    page_size: int | None = None,
 ) -> sqlite3.Connection:
-    """Open a connection with the settings every rookdb connection shares."""
+    """Open a connection with the settings every rookdb connection shares.
+
+    `page_size` applies to a file not yet written (SQLite ignores it for an existing one).
+    """
     if readonly:
         conn = sqlite3.connect(
             f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
@@ -93,6 +101,9 @@ def connect(
     conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA journal_size_limit = 67108864")
     if not readonly:
+        if page_size is not None:
+            # Before the journal mode: a WAL file fixes the page size.
+            conn.execute(f"PRAGMA page_size = {int(page_size)}")
         conn.execute(f"PRAGMA journal_mode = {journal_mode}")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
     return conn
