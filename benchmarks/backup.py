@@ -354,6 +354,7 @@ def main() -> None:
             (
                 name,
                 f"{mine.seconds:.2f} s",
+                f"{mine.cpu_seconds:.2f} s",
                 f"{mine.op:.2f} s",
                 f"{size_mb / mine.op:.0f} MB/s",
                 f"{mine.peak_rss_mb:.0f} MB",
@@ -416,7 +417,8 @@ def main() -> None:
             (
                 name,
                 f"{mine.seconds:.2f} s",
-                f"CPU {mine.cpu_seconds:.2f} s",
+                f"{mine.cpu_seconds:.2f} s",
+                "-",
                 "-",
                 f"{mine.peak_rss_mb:.0f} MB",
                 "sqlite3 DB 'SELECT ...' (one document)",
@@ -428,6 +430,7 @@ def main() -> None:
     header = (
         "operation",
         "rookdb process",
+        "process CPU",
         "operation only",
         "throughput (db MB/op s)",
         "peak RSS",
