@@ -78,6 +78,11 @@ ROOT_COMMANDS = (
         "API keys (roles admin, operator, reader) and the master key that seals secrets.",
     ),
     RootCommand("cluster", "cluster", "A cluster of rookdb nodes on etcd: its key and its nodes."),
+    RootCommand(
+        "alerts",
+        "alerts",
+        "Alerts: incidents (failed, overdue, not restorable backups) and where they are sent.",
+    ),
 )
 
 

@@ -3,7 +3,8 @@
     role      read (documents, status)  Backup Now  admin (databases, tasks, restore, keys,
                                                            document writes)
     reader    yes                       no          no
-    operator  yes                       yes         no       (Drill Now counts as Backup Now)
+    operator  yes                       yes         no       (Drill Now counts as Backup Now,
+                                                              so does dismissing an alert)
     admin     yes                       yes         yes
 
 A key may be limited to some databases: it then reaches routes of those
@@ -43,6 +44,8 @@ _PUBLIC = {
 _PUBLIC_PREFIXES = ("/static/",)
 # POST routes that only read (a body carries the question).
 _READ_POSTS = ("/docs/get", "/queries")
+# Alert incidents (API and Studio) an operator may dismiss.
+_OPERATOR_PREFIXES = ("/alerts/incidents/", "/studio/alerts/incidents/")
 # Server-wide pages a key limited to some databases may still use (they list what it may see).
 SCOPED_SERVER_WIDE = frozenset(
     {"/databases", "/studio/", "/studio/cron-preview", "/openapi.json", "/docs"}
@@ -69,6 +72,9 @@ def required_action(method: str, path: str) -> Action:
         return Action.READ
     if method == "POST" and path.endswith(("/backup-now", "/drill-now")):
         # A drill reads a backup into scratch space: as harmless to the data as Backup Now.
+        return Action.BACKUP_NOW
+    if method == "POST" and path.startswith(_OPERATOR_PREFIXES) and path.endswith("/dismiss"):
+        # Acknowledging an alert is the on-call operator's job; configuring alerts is admin's.
         return Action.BACKUP_NOW
     return Action.ADMIN
 
