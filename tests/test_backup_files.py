@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,3 +179,23 @@ def test_snapshot_under_concurrent_writes_restores_a_consistent_state(
             assert copy.query("Users", [("n", "<", 10)]).total == 10
     finally:
         instance.close()
+
+
+def test_a_database_copy_is_one_complete_file_in_rollback_journal_mode(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    # The copy is written without a journal or fsync (it is temporary): it must still
+    # come out as a single, whole file that opens as an ordinary rollback-journal database.
+    db = instance.create_database("shop")
+    db.create_index("ByN", "Users", ["n"])
+    db.bulk_insert((f"users/{i}", {"n": i}) for i in range(2_000))
+    db.put_attachment("users/1", "a.bin", b"abc", "application/octet-stream")
+    (tmp_path / "copies").mkdir()
+    target = tmp_path / "copies" / "copy.rookdb"
+    copied = db.copy_to(target)
+    assert copied.last_etag == db.last_etag
+    assert [p.name for p in target.parent.iterdir()] == ["copy.rookdb"]
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 2_000

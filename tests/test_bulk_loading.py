@@ -6,6 +6,7 @@ delete, an attachment or an index definition falls on every side of a commit.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,19 @@ def test_a_bad_attachment_stops_an_import_and_the_database_keeps_working(
     # The open transaction was rolled back and the write lock let go.
     assert db.attachment_info("users/1", "a.txt") is None
     assert db.put("users/9", {"ok": True}).etag == db.last_etag
+
+
+def test_a_restored_database_is_built_with_larger_pages_and_keeps_them(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    # 8 KiB pages hold ~1 KB documents with less waste; the copy is an ordinary database.
+    db = instance.create_database("shop")
+    states = write_history(db, tmp_path / "backups")
+    restore_database(instance, latest_chain(tmp_path / "backups").path, "copy")
+    restored = instance.database("copy")
+    assert database_state(restored) == states[-1]
+    with sqlite3.connect(instance.database_path("copy")) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == bulk.STAGING_PAGE_SIZE == 8192
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    restored.put("users/99", {"v": 99})  # and it takes writes like any other
+    assert restored.get("users/99") is not None

@@ -27,6 +27,7 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]
 
 
 ROOT: Any = typer.main.get_command(app)
+ROOT.load_all()  # the root builds a command when it runs; the walk needs them all
 COMMANDS = [path for path in _commands(ROOT) if path[0] in CORE]
 
 

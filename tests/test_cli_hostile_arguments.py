@@ -78,7 +78,9 @@ def commands() -> Iterator[tuple[list[str], Any]]:
         else:
             yield path, command
 
-    yield from walk(get_command(app), [])
+    root = get_command(app)
+    root.load_all()  # the root builds a command when it runs; the walk needs them all
+    yield from walk(root, [])
 
 
 def in_process_commands() -> list[tuple[list[str], Any]]:

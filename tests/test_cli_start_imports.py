@@ -6,6 +6,7 @@ Run in a fresh interpreter (this test process has imported everything already).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,33 @@ except SystemExit:
     pass
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(HEAVY)))
 sys.stderr.write("\\nLOADED " + json.dumps(heavy) + "\\n")
+commands = sorted(m for m in sys.modules if m.startswith("rookdb.cli."))
+sys.stderr.write("CLI " + json.dumps(commands) + "\\n")
+sys.stderr.write("RICH " + json.dumps("rich" in sys.modules) + "\\n")
 """
+
+
+def _probe(tmp_path: Path, args: list[str]) -> dict[str, object]:
+    """What a fresh `rookdb ARGS` imported: heavy packages, `rookdb.cli` modules, rich."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
+        capture_output=True,
+        text=True,
+        # PYTHONPATH passed on: a checkout other than the installed one tests its own code.
+        env={
+            "ROOKDB_DATA_DIR": str(tmp_path / "data"),
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
+        timeout=60,
+    )
+    found = {}
+    for line in result.stderr.splitlines():
+        key, _, value = line.partition(" ")
+        if key in ("LOADED", "CLI", "RICH"):
+            found[key] = json.loads(value)
+    assert set(found) == {"LOADED", "CLI", "RICH"}, result.stderr
+    return found
 
 
 @pytest.mark.parametrize(
@@ -35,12 +62,18 @@ sys.stderr.write("\\nLOADED " + json.dumps(heavy) + "\\n")
     ids=" ".join,
 )
 def test_a_command_loads_no_web_stack_and_no_cloud_sdk(tmp_path: Path, args: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
-        capture_output=True,
-        text=True,
-        env={"ROOKDB_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-    line = next(x for x in result.stderr.splitlines() if x.startswith("LOADED "))
-    assert json.loads(line[len("LOADED ") :]) == [], result.stderr
+    assert _probe(tmp_path, args)["LOADED"] == []
+
+
+def test_get_loads_only_its_own_command_module_and_no_rich(tmp_path: Path) -> None:
+    # Every other command module and rich's drawing stay unloaded: that is the start-up saved.
+    found = _probe(tmp_path, ["get", "shop", "users/1"])
+    assert found["CLI"] == [
+        "rookdb.cli.commands",
+        "rookdb.cli.context",
+        "rookdb.cli.documents",
+        "rookdb.cli.main",
+        "rookdb.cli.options",
+        "rookdb.cli.output",
+    ]
+    assert found["RICH"] is False

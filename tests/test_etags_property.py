@@ -91,3 +91,33 @@ def test_feed_is_a_consistent_snapshot_while_writes_continue(tmp_path: Path) -> 
             assert feed.last_etag == 100
         assert len(seen) == 100
         assert db.last_etag == 200
+
+
+def test_feed_interleaves_every_kind_before_between_and_after_documents(tmp_path: Path) -> None:
+    # Documents are merged apart from the other kinds: changes before the first
+    # document, between two, and after the last must all come out, in etag order.
+    with rookdb.open(tmp_path) as inst:
+        db = inst.create_database("feed")
+        db.next_identity("orders")
+        db.create_index("ByV", "Users", ["v"])
+        db.put("users/1", {"v": 1})
+        db.put_attachment("users/1", "a.txt", b"a", "text/plain")
+        db.put("users/2", {"v": 2})
+        db.delete("users/2")
+        db.put("users/3", {"v": 3})
+        db.next_identity("invoices")
+        db.delete_index("ByV")
+        with db.changes(0) as feed:
+            changes = list(feed)
+        etags = [c.etag for c in changes]
+        assert etags == sorted(set(etags))
+        got = [(c.kind, getattr(c, "id", getattr(c, "name", None))) for c in changes]
+        assert got == [
+            ("identity", "orders"),
+            ("document", "users/1"),
+            ("attachment", "a.txt"),
+            ("tombstone", "users/2"),
+            ("document", "users/3"),
+            ("identity", "invoices"),
+            ("tombstone", "ByV"),
+        ]

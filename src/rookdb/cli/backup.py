@@ -291,8 +291,10 @@ def _announce(line: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `backup` command group (with `backup drill`) to the root app."""
+    """Add the `backup` command group (with `backup drill` and `backup tasks`) to the root app."""
+    from rookdb.cli import task_setup
     from rookdb.cli.drill import drill
 
     backup_app.command("drill")(drill)
+    task_setup.register(app)
     app.add_typer(backup_app, name="backup")

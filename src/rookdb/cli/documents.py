@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
 
 from rookdb.cli import context
 from rookdb.cli.context import open_database
@@ -82,6 +81,8 @@ def _preview(document: dict[str, Any]) -> str:
 
 
 def _print_documents(documents: list[dict[str, Any]], footer: str | None) -> None:
+    from rich.table import Table  # only listings draw tables: `get` starts without rich
+
     table = Table("id", "collection", "etag", "body", caption=footer)
     for doc in documents:
         meta = doc["@metadata"]

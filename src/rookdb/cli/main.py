@@ -15,20 +15,8 @@ import typer
 # typer carries its own copy of click; these are the errors its parser raises.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-from rookdb.cli import (
-    alerts,
-    attachments,
-    backup,
-    cluster,
-    context,
-    databases,
-    documents,
-    keys,
-    restore,
-    serve,
-    task_setup,
-    transfer,
-)
+from rookdb.cli import context
+from rookdb.cli.commands import LazyRootGroup
 from rookdb.errors import RookError
 
 app = typer.Typer(
@@ -37,6 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Commands come from `rookdb.cli.commands`, each module imported when its command runs.
+    cls=LazyRootGroup,
 )
 
 
@@ -72,22 +62,6 @@ def _global_options(
     ] = None,
 ) -> None:
     ctx.obj = context.resolve(data_dir, url, quiet, api_key, ca_file)
-
-
-for _module in (
-    serve,
-    databases,
-    documents,
-    attachments,
-    transfer,
-    backup,
-    task_setup,
-    restore,
-    keys,
-    cluster,
-    alerts,
-):
-    _module.register(app)
 
 
 def main() -> None:

@@ -10,20 +10,14 @@ import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from rookdb.cli import context
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @contextmanager
@@ -31,6 +25,17 @@ def progress_bar(
     ctx: typer.Context, description: str, *, in_bytes: bool = False
 ) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr, fed by progress(done, total); silent with --quiet."""
+    # rich is imported by the commands that draw, not by every start (`get` prints JSON).
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     quiet = context.get(ctx).quiet or not sys.stderr.isatty()
     counter = DownloadColumn() if in_bytes else MofNCompleteColumn()
     bar = Progress(
@@ -53,6 +58,8 @@ def progress_bar(
 
 def console() -> Console:
     """A console on the current stdout (tables adapt to the terminal, or plain when piped)."""
+    from rich.console import Console
+
     return Console(file=sys.stdout)
 
 

@@ -68,12 +68,14 @@ class Applier:
         """Replay every record of `reader`; `fresh` means the target was empty (a full file)."""
         counts = ApplyCounts()
         applied = counts.applied
-        documents = DOCUMENT.count
+        documents = 0
         with BulkLoader(self.engine, keep_etags=self.keep_etags, fresh=fresh) as loader:
+            # The hot path, once per document: names looked up once, the count kept local.
+            write_document = loader.document
             for record in reader.records():
-                if isinstance(record, DocumentRecord):  # the hot path, first
-                    applied[documents] += 1
-                    loader.document(
+                if type(record) is DocumentRecord:
+                    documents += 1
+                    write_document(
                         record.etag,
                         record.id,
                         record.collection,
@@ -85,6 +87,7 @@ class Applier:
                 else:
                     self._apply(loader, record, applied)
             loader.finish(reader.header.last_etag)
+        applied[DOCUMENT.count] += documents
         return counts
 
     def _apply(self, loader: BulkLoader, record: Record, applied: dict[str, int]) -> None:

@@ -54,6 +54,7 @@ class Engine:
         node_tag: str = "A",
         synchronous: str = "FULL",
         journal_mode: str = "WAL",
+        page_size: int | None = None,
     ) -> None:
         self.path = path
         self.node_tag = node_tag
@@ -71,7 +72,9 @@ class Engine:
         # waiting requests at once instead of polling).
         self._commit_listeners: list[Callable[[int], None]] = []
         try:
-            self._writer = schema.connect(path, synchronous=synchronous, journal_mode=journal_mode)
+            self._writer = schema.connect(
+                path, synchronous=synchronous, journal_mode=journal_mode, page_size=page_size
+            )
             schema.initialise(self._writer, uuid.uuid4().hex)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database file {path}: {exc}") from exc
