@@ -26,6 +26,7 @@ from rookdb.backup.format.layout import (
     MAGIC,
     MAX_HEADER,
     MAX_TRAILER,
+    READABLE_VERSIONS,
     U32,
     BackupHeader,
     BackupTrailer,
@@ -80,10 +81,10 @@ def _read_header(file: IO[bytes], name: str) -> tuple[BackupHeader, bytes]:
         raise corrupted(name, "unreadable header (not JSON)") from exc
     # The version first: a newer file is not damaged, only not readable here.
     version = data.get("format_version") if isinstance(data, dict) else None
-    if type(version) is int and version != FORMAT_VERSION:
+    if type(version) is int and version not in READABLE_VERSIONS:
         raise BackupCorrupted(
             f"backup file {name} has format version {version}; "
-            f"this rookdb reads version {FORMAT_VERSION}"
+            f"this rookdb reads versions {READABLE_VERSIONS[0]} to {FORMAT_VERSION}"
         )
     try:
         return BackupHeader.from_json(data), start + text
@@ -122,4 +123,10 @@ def _read_trailer(
             f"bad trailer: index_offset {trailer.index_offset} is outside the blocks "
             f"(offsets {data_start} to {start})",
         )
+    catalog = trailer.catalog
+    if catalog is not None and not (
+        trailer.index_offset <= catalog.offset <= start
+        and all(catalog.offset <= o < start for o in catalog.block_offsets)
+    ):
+        raise corrupted(name, "bad trailer: the catalog directory points outside the catalog")
     return trailer, start
