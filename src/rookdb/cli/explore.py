@@ -1,0 +1,166 @@
+"""CLI commands of the backup explorer: `backup get | history | diff` and `backup ls --documents`.
+
+Thin shells over `rookdb.explorer`: parse, call one core function, print.
+Output goes to stdout; notes about how the answer was read (a file written
+before catalogs, read whole; the chain chosen) go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rookdb.cli import context
+from rookdb.cli.options import JsonFlag, KeyOption, SourceOptions, source_credentials
+
+if TYPE_CHECKING:  # the explorer is loaded by its commands only, not by every CLI start
+    from rookdb.explorer import BackupExplorer
+
+SourceArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="SOURCE",
+        help="A run folder, a folder of run folders, one backup file, or a destination "
+        "URL such as s3://bucket/prefix/run-folder (credentials with --source-option).",
+    ),
+]
+IdArgument = Annotated[str, typer.Argument(metavar="DOC_ID", help="The document's id.")]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="The point of the chain: a file (name) or the last file taken at or before "
+        "an ISO time such as 2026-11-22T06:00:00Z. Default: the newest file.",
+    ),
+]
+
+
+def open_source(
+    source: str, until: str | None, key: str | None, options: list[str] | None
+) -> BackupExplorer:
+    """The explorer of SOURCE at the point asked, with notes on stderr."""
+    from rookdb.explorer import open_backup
+
+    credentials = source_credentials(source, options)
+    explorer = open_backup(source, until, encryption_key=key, credentials=credentials or None)
+    return explorer
+
+
+def note_slow_files(explorer: BackupExplorer) -> None:
+    """Say on stderr when files without a catalog were read whole."""
+    slow = explorer.slow_files()
+    if slow:
+        _note(
+            f"{len(slow)} file(s) predate the catalog (backup format 1) and were read in "
+            f"full, the slower path: {', '.join(slow)}"
+        )
+
+
+def _note(line: str) -> None:
+    sys.stderr.write(f"note: {line}\n")
+
+
+def get(
+    source: SourceArgument,
+    doc_id: IdArgument,
+    until: UntilOption = None,
+    attachment: Annotated[
+        str | None,
+        typer.Option("--attachment", help="Write this attachment's content instead (with -o)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write the attachment to.")
+    ] = None,
+    encryption_key: KeyOption = None,
+    source_options: SourceOptions = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print a document as of a point of a backup chain, without restoring it.
+
+    Reads each file's catalog and one data block; prints the document with its
+    @metadata, or where it was deleted. Exit 1 when the id is not in the backup
+    at that point. Example: rookdb backup get /backups orders/1041 --until 2026-11-24T00:00:00Z
+    """
+    if attachment is not None and output is None:
+        from rookdb.errors import InvalidInput
+
+        raise InvalidInput("--attachment needs -o FILE to write the content to", field="output")
+    with open_source(source, until, encryption_key, source_options) as explorer:
+        if attachment is not None and output is not None:
+            found, content = explorer.attachment(doc_id, attachment)
+            _write_stream(output, content)
+            note_slow_files(explorer)
+            typer.echo(f"wrote {found.size} bytes of {attachment!r} to {output}", err=True)
+            return
+        found_doc = explorer.get(doc_id)
+        note_slow_files(explorer)
+    if as_json:
+        context.print_json(found_doc.to_json())
+    elif found_doc.deleted:
+        typer.echo(found_doc.describe_delete())
+    else:
+        context.print_json(found_doc.document)
+
+
+def _write_stream(path: Path, content: Iterator[bytes]) -> None:
+    # Written aside and renamed: a damaged attachment never leaves a plausible file behind.
+    partial = path.with_name(path.name + ".in-progress")
+    try:
+        with open(partial, "wb") as out:
+            for chunk in content:
+                out.write(chunk)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def history(
+    source: SourceArgument,
+    doc_id: IdArgument,
+    until: UntilOption = None,
+    encryption_key: KeyOption = None,
+    source_options: SourceOptions = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List every version of a document across a backup chain, newest first.
+
+    One line per put or delete: file, time taken, etag, change, body size.
+    """
+    with open_source(source, until, encryption_key, source_options) as explorer:
+        found = explorer.history(doc_id)
+        note_slow_files(explorer)
+    if as_json:
+        context.print_json([v.to_json() for v in found])
+        return
+    for v in found:
+        typer.echo(f"{v.taken_at}  {v.file_name}  etag {v.etag}  {v.change:<10}  {v.size} bytes")
+
+
+def ls_documents(
+    source: str,
+    until: str | None,
+    collection: str | None,
+    prefix: str | None,
+    key: str | None,
+    options: list[str] | None,
+    as_json: bool,
+) -> None:
+    """`backup ls --documents`: the ids present at a point, one per line (JSON lines)."""
+    import orjson
+
+    with open_source(source, until, key, options) as explorer:
+        note_slow_files(explorer)
+        _note(f"documents at {explorer.point.describe()}")
+        count = 0
+        for listed in explorer.documents(collection, prefix):
+            count += 1
+            if as_json:
+                sys.stdout.write(orjson.dumps(listed.to_json()).decode() + "\n")
+            else:
+                sys.stdout.write(f"{listed.id}\t{listed.collection}\t{listed.size}\n")
+    _note(f"{count} document(s)")

@@ -1,0 +1,215 @@
+"""`rookdb backup get | history | ls --documents` on real backup chains, good and damaged.
+
+A chain of a full backup and two incrementals of a small database, written
+with known times, read back through the CLI: a document as of each point (by
+file and by time), a delete, an id that appears only later, an unknown id,
+odd characters, attachments; then damage: a data block, a catalog block, a
+missing incremental, an encrypted chain with and without its key, and the
+version-1 files of tests/data (no catalog: read whole, and said so).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import rookdb
+from backup_surgery import RAW_KEY, put_together, take_apart
+from rookdb.backup import write_full_backup, write_incremental_backup
+from rookdb.cli.main import run as run_cli
+
+V1_PLAIN = Path(__file__).parent / "data" / "backup-format-v1" / "plain"
+T0 = datetime(2026, 11, 24, 2, 0, 0, tzinfo=UTC)
+ODD = "orders/ä ö/1#?&%'\"x"
+
+
+@dataclass(frozen=True)
+class Chain:
+    folder: Path
+    files: list[str]  # full, then the incrementals
+
+
+def make_chain(root: Path, encryption_key: str | None = None) -> Chain:
+    with rookdb.open(root / "data") as instance:
+        db = instance.create_database("shop")
+        db.bulk_insert((f"orders/{i}", {"total": i}) for i in range(3000))
+        db.put(ODD, {"odd": True})
+        db.put_attachment("orders/7", "receipt.txt", b"paid 7 EUR\n" * 300)
+        folder = write_full_backup(db, root / "backups", now=T0, encryption_key=encryption_key)
+        since = db.last_etag
+        db.put("orders/1041", {"total": 1041, "status": "paid"})
+        db.delete("orders/5")
+        db.put("orders/new", {"total": 1})
+        inc1 = write_incremental_backup(
+            db, folder.path.parent, since, now=T0 + timedelta(days=1), encryption_key=encryption_key
+        )
+        since = db.last_etag
+        db.delete("orders/1041")
+        db.put("orders/7", {"total": 7, "note": "changed"})
+        inc2 = write_incremental_backup(
+            db, folder.path.parent, since, now=T0 + timedelta(days=2), encryption_key=encryption_key
+        )
+    assert inc1 is not None and inc2 is not None
+    return Chain(folder.path.parent, [folder.path.name, inc1.path.name, inc2.path.name])
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
+    return make_chain(tmp_path_factory.mktemp("chain"))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run(*args: str) -> Outcome:
+    """The CLI as a user runs it: exit code, stdout, and one `error:` line on stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run_cli(["--quiet", *args])
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def test_get_as_of_each_point_by_file_and_by_time(chain: Chain) -> None:
+    src = str(chain.folder)
+    first = run("backup", "get", src, "orders/1041", "--until", chain.files[0])
+    assert first.exit_code == 0, first.output
+    doc = json.loads(first.stdout)
+    assert doc["total"] == 1041 and "status" not in doc
+    assert doc["@metadata"]["@id"] == "orders/1041"
+    second = run("backup", "get", src, "orders/1041", "--until", "2026-11-25T12:00:00Z")
+    assert json.loads(second.stdout)["status"] == "paid"
+    newest = run("backup", "get", src, "orders/1041")
+    assert newest.exit_code == 0
+    assert "deleted at etag" in newest.stdout and chain.files[2] in newest.stdout
+    as_json = run("backup", "get", src, "orders/1041", "--json")
+    assert json.loads(as_json.stdout)["deleted"] is True
+
+
+def test_unknown_id_and_an_id_that_appears_later(chain: Chain) -> None:
+    src = str(chain.folder)
+    unknown = run("backup", "get", src, "orders/nope")
+    assert unknown.exit_code == 1
+    assert "not in this backup at that point" in unknown.stderr
+    later = run("backup", "get", src, "orders/new", "--until", chain.files[0])
+    assert later.exit_code == 1
+    assert "not in this backup at that point" in later.stderr
+    assert f"first appears in {chain.files[1]}" in later.stderr
+    before_chain = run("backup", "get", src, "orders/1", "--until", "2020-01-01T00:00:00Z")
+    assert before_chain.exit_code == 1 and "nothing to restore at or before" in before_chain.stderr
+
+
+def test_odd_ids_case_and_attachments(chain: Chain, tmp_path: Path) -> None:
+    src = str(chain.folder)
+    odd = run("backup", "get", src, ODD)
+    assert odd.exit_code == 0, odd.output
+    assert json.loads(odd.stdout)["@metadata"]["@id"] == ODD
+    upper = run("backup", "get", src, "ORDERS/7")
+    assert json.loads(upper.stdout)["note"] == "changed"
+    out = tmp_path / "receipt.txt"
+    got = run("backup", "get", src, "orders/7", "--attachment", "receipt.txt", "-o", str(out))
+    assert got.exit_code == 0, got.output
+    assert out.read_bytes() == b"paid 7 EUR\n" * 300
+    missing = run("backup", "get", src, "orders/7", "--attachment", "nope", "-o", str(out))
+    assert missing.exit_code == 1 and "receipt.txt" in missing.stderr
+
+
+def test_history_newest_first(chain: Chain) -> None:
+    result = run("backup", "history", str(chain.folder), "orders/1041", "--json")
+    assert result.exit_code == 0, result.output
+    versions = json.loads(result.stdout)
+    assert [v["change"] for v in versions] == ["deleted", "changed", "created"]
+    assert [v["file"] for v in versions] == list(reversed(chain.files))
+
+
+def test_ls_documents_at_a_point(chain: Chain) -> None:
+    src = str(chain.folder)
+    result = run("backup", "ls", src, "--documents", "--prefix", "orders/10", "--json")
+    assert result.exit_code == 0, result.output
+    ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert "orders/1041" not in ids and "orders/1040" in ids
+    at_second = run(
+        "backup", "ls", src, "--documents", "--prefix", "orders/104", "--until", chain.files[1]
+    )
+    assert "orders/1041\t" in at_second.stdout
+    counted = run("backup", "ls", src, "--documents", "--collection", "orders")
+    assert len(counted.stdout.splitlines()) == 3000 - 1 + 1  # orders/5 deleted, orders/new added
+
+
+def test_a_damaged_data_block_names_the_file(chain: Chain, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(chain.folder, tmp_path / chain.folder.name))
+    victim = folder / chain.files[0]
+    parts = take_apart(victim)
+    block = parts.data_blocks()[0]
+    raw = bytearray(parts.raw(block))
+    at = raw.find(b'"total":1}')  # orders/1's body, same length, another value
+    raw[at + 8] = ord("9")
+    parts.set_raw(block, bytes(raw))
+    put_together(parts, victim)
+    result = run("backup", "get", str(folder), "orders/1")
+    assert result.exit_code == 1
+    assert chain.files[0] in result.stderr and "does not match" in result.stderr
+
+
+def test_a_damaged_catalog_block_names_the_file(chain: Chain, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(chain.folder, tmp_path / chain.folder.name))
+    victim = folder / chain.files[0]
+    data = bytearray(victim.read_bytes())
+    catalog_offset = take_apart(victim).catalog_blocks()[0].offset
+    data[catalog_offset + 40] ^= 0xFF  # inside the block's stored bytes: its CRC fails
+    victim.write_bytes(bytes(data))
+    result = run("backup", "get", str(folder), "orders/1")
+    assert result.exit_code == 1
+    assert chain.files[0] in result.stderr and "CRC" in result.stderr
+
+
+def test_a_missing_incremental_in_the_middle_is_refused(chain: Chain, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(chain.folder, tmp_path / chain.folder.name))
+    (folder / chain.files[1]).unlink()
+    result = run("backup", "get", str(folder), "orders/1")
+    assert result.exit_code == 1
+    assert "gap in the chain" in result.stderr and "missing" in result.stderr
+    earlier = run("backup", "get", str(folder), "orders/1", "--until", chain.files[0])
+    assert earlier.exit_code == 0
+
+
+def test_encrypted_chain_with_and_without_the_key(tmp_path: Path) -> None:
+    sealed = make_chain(tmp_path, encryption_key=RAW_KEY)
+    without = run("backup", "get", str(sealed.folder), "orders/1041", "--until", sealed.files[1])
+    assert without.exit_code == 1
+    assert "encrypted" in without.stderr and "--encryption-key" in without.stderr
+    wrong = run(
+        "backup", "get", str(sealed.folder), "orders/1", "--encryption-key", "not the key at all"
+    )
+    assert wrong.exit_code == 1 and "wrong encryption key" in wrong.stderr
+    found = run(
+        "backup", "get", str(sealed.folder), "orders/1041", "--until", sealed.files[1],
+        "--encryption-key", RAW_KEY,
+    )  # fmt: skip
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["status"] == "paid"
+    history = run("backup", "history", str(sealed.folder), "orders/7", "--encryption-key", RAW_KEY)
+    assert history.exit_code == 0 and "changed" in history.stdout
+
+
+def test_files_written_before_the_catalog_are_read_the_slow_way() -> None:
+    result = run("backup", "get", str(V1_PLAIN), "users/4")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["@metadata"]["@etag"] == 35
+    assert "predate the catalog" in result.stderr
+    deleted = run("backup", "get", str(V1_PLAIN), "users/3")
+    assert "deleted at etag 34" in deleted.stdout
