@@ -213,3 +213,50 @@ def test_files_written_before_the_catalog_are_read_the_slow_way() -> None:
     assert "predate the catalog" in result.stderr
     deleted = run("backup", "get", str(V1_PLAIN), "users/3")
     assert "deleted at etag 34" in deleted.stdout
+
+
+def test_diff_of_two_points_and_reversed(chain: Chain) -> None:
+    src = str(chain.folder)
+    result = run("backup", "diff", src, "--from", chain.files[0], "--to", chain.files[1], "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = {row["id"]: row for row in lines[:-1]}
+    assert {i: r["change"] for i, r in rows.items()} == {
+        "orders/1041": "changed",
+        "orders/5": "deleted",
+        "orders/new": "added",
+    }
+    assert rows["orders/1041"]["size_before"] < rows["orders/1041"]["size_after"]
+    stats = lines[-1]["statistics"]
+    assert (stats["added"], stats["changed"], stats["deleted"]) == (1, 1, 1)
+    back = run("backup", "diff", src, "--from", chain.files[1], "--to", chain.files[0])
+    assert back.exit_code == 0, back.output
+    assert "added    Orders" in back.stdout and "orders/5" in back.stdout
+    assert "1 added, 1 changed, 1 deleted" in back.stdout.splitlines()[-1]
+    only = run("backup", "diff", src, "--from", chain.files[0], "--collection", "Nothing", "--json")
+    assert json.loads(only.stdout)["statistics"]["changed"] == 0
+
+
+def test_diff_across_two_chains_of_one_database_and_two_databases(tmp_path: Path) -> None:
+    with rookdb.open(tmp_path / "data") as instance:
+        db = instance.create_database("shop")
+        db.put("a/1", {"v": 1})
+        db.put("a/2", {"v": 2})
+        first = write_full_backup(db, tmp_path / "backups", now=T0).path
+        db.put("a/2", {"v": 3})
+        db.put("a/3", {"v": 3})
+        db.delete("a/1")
+        second = write_full_backup(db, tmp_path / "backups", now=T0 + timedelta(days=1)).path
+        other = instance.create_database("other")
+        other.put("a/1", {"v": 1})
+        foreign = write_full_backup(other, tmp_path / "foreign", now=T0).path
+    root = str(tmp_path / "backups")
+    result = run("backup", "diff", root, "--from", first.name, "--to", second.name, "--json")
+    assert result.exit_code == 0, result.output
+    changes = {r["id"]: r["change"] for r in map(json.loads, result.stdout.splitlines()[:-1])}
+    assert changes == {"a/1": "deleted", "a/2": "changed", "a/3": "added"}
+    # Two databases' run folders side by side: the diff is refused, naming both.
+    shutil.copytree(foreign.parent, tmp_path / "backups" / foreign.parent.name)
+    refused = run("backup", "diff", root, "--from", foreign.name, "--to", second.name)
+    assert refused.exit_code == 1
+    assert "two different databases" in refused.stderr

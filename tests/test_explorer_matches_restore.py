@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import rookdb
 from rookdb.backup import write_full_backup, write_incremental_backup
 from rookdb.errors import NotFound
-from rookdb.explorer import open_backup
+from rookdb.explorer import BackupDiff, open_backup
 from rookdb.restore import restore_database
 from rookdb.storage import Database
 
@@ -91,6 +91,23 @@ def assert_same(explorer_db: object, restored: Database, doc_id: str) -> None:
         assert b"".join(content) == restored.read_attachment(doc_id, info.name)
 
 
+def content(db: Database) -> dict[str, tuple[object, ...]]:
+    return {
+        d.id.lower(): (d.body, d.collection, [(a.name, a.hash) for a in db.list_attachments(d.id)])
+        for d in db.list_documents(page_size=100)
+    }
+
+
+def expected_changes(old: Database, new: Database) -> dict[str, str]:
+    before, after = content(old), content(new)
+    changes = {key: "deleted" for key in before.keys() - after.keys()}
+    changes.update({key: "added" for key in after.keys() - before.keys()})
+    changes.update(
+        {key: "changed" for key in before.keys() & after.keys() if before[key] != after[key]}
+    )
+    return changes
+
+
 @settings(
     max_examples=12,
     deadline=None,
@@ -109,11 +126,21 @@ def test_get_at_every_point_equals_a_restore_then_get(
             apply(db, *op)
         folder = write_chain(db, Path(tmp) / "backups", after)
         files = sorted(p.name for p in folder.iterdir())
+        copies = []
         for number, name in enumerate(files):
             restored = restore_database(instance, folder, f"copy{number}", until=name).database
             copy = instance.database(restored)
+            copies.append(copy)
             with open_backup(folder, name) as explorer:
                 for doc_id in DOC_IDS:
                     assert_same(explorer, copy, doc_id)
                 listed = sorted(d.id for d in explorer.documents())
                 assert listed == sorted(d.id for d in copy.list_documents(page_size=100))
+        # A diff between any two points names exactly the ids whose content differs.
+        for first, second in [(0, len(files) - 1), (len(files) - 1, 0)]:
+            with (
+                open_backup(folder, files[first]) as before,
+                open_backup(folder, files[second]) as after,
+            ):
+                rows = {row.id.lower(): row.change for row in BackupDiff(before, after).rows()}
+            assert rows == expected_changes(copies[first], copies[second])

@@ -318,4 +318,5 @@ def register(app: typer.Typer) -> None:
     backup_app.command("drill")(drill)
     backup_app.command("get")(explore.get)
     backup_app.command("history")(explore.history)
+    backup_app.command("diff")(explore.diff)
     app.add_typer(backup_app, name="backup")

@@ -164,3 +164,62 @@ def ls_documents(
             else:
                 sys.stdout.write(f"{listed.id}\t{listed.collection}\t{listed.size}\n")
     _note(f"{count} document(s)")
+
+
+def diff(
+    source: SourceArgument,
+    from_point: Annotated[
+        str,
+        typer.Option("--from", help="The earlier point: a file (name) or an ISO time."),
+    ],
+    to_point: Annotated[
+        str | None,
+        typer.Option("--to", help="The later point: a file or an ISO time (default: newest)."),
+    ] = None,
+    collection: Annotated[
+        str | None, typer.Option("--collection", help="Only this collection.")
+    ] = None,
+    encryption_key: KeyOption = None,
+    source_options: SourceOptions = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the ids added, changed and deleted between two points of a database's backups.
+
+    The points are files or times of one chain, or of two chains (run folders)
+    of the same database. Reads catalogs only. --json prints JSON lines, one per
+    id, ending with a statistics record.
+    Example: rookdb backup diff /backups --from 2026-11-24T00:00:00Z --to 2026-11-25T00:00:00Z
+    """
+    import orjson
+
+    from rookdb.explorer import BackupDiff
+
+    with (
+        open_source(source, from_point, encryption_key, source_options) as before,
+        open_source(source, to_point, encryption_key, source_options) as after,
+    ):
+        compared = BackupDiff(before, after, collection)
+        for row in compared.rows():
+            if as_json:
+                sys.stdout.write(orjson.dumps(row.to_json()).decode() + "\n")
+            else:
+                sys.stdout.write(
+                    f"{row.change:<8} {row.collection:<16} {row.id}  "
+                    f"{_size(row.size_before)} -> {_size(row.size_after)}\n"
+                )
+        note_slow_files(before)
+        note_slow_files(after)
+    stats = compared.statistics
+    if as_json:
+        sys.stdout.write(orjson.dumps({"statistics": stats.to_json()}).decode() + "\n")
+        return
+    for name, counts in sorted(stats.collections.items()):
+        typer.echo(
+            f"{name}: {counts['added']} added, {counts['changed']} changed, "
+            f"{counts['deleted']} deleted"
+        )
+    typer.echo(stats.summary())
+
+
+def _size(size: int | None) -> str:
+    return "-" if size is None else f"{size} B"

@@ -2,7 +2,7 @@
 
 open_backup(source, until=None, encryption_key=None) -> BackupExplorer
 BackupExplorer.get(id) / .history(id) / .attachment(id, name) / .documents(...)
-diff_points(before, after, collection=None) -> BackupDiff
+BackupDiff(before, after, collection=None).rows() / .statistics
 """
 
 from typing import TYPE_CHECKING
@@ -11,8 +11,11 @@ from rookdb.lazy_exports import lazy_exports
 
 __all__ = [
     "AttachmentAtPoint",
+    "BackupDiff",
     "BackupExplorer",
     "ChainPoint",
+    "DiffRow",
+    "DiffStatistics",
     "DocumentVersion",
     "FoundDocument",
     "ListedDocument",
@@ -20,6 +23,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rookdb.explorer.diff import BackupDiff, DiffRow, DiffStatistics
     from rookdb.explorer.explorer import (
         AttachmentAtPoint,
         BackupExplorer,
@@ -33,6 +37,7 @@ else:
     __getattr__ = lazy_exports(
         __name__,
         {
+            "diff": ["BackupDiff", "DiffRow", "DiffStatistics"],
             "explorer": ["AttachmentAtPoint", "BackupExplorer", "FoundDocument", "ListedDocument"],
             "open": ["open_backup"],
             "point": ["ChainPoint"],

@@ -95,7 +95,7 @@ class ListedDocument:
     size: int
     hash: str
     file_name: str
-    attachments: int
+    attachment_hashes: tuple[tuple[str, str], ...]  # (name, content hash), by name
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,7 +104,7 @@ class ListedDocument:
             "etag": self.etag,
             "size": self.size,
             "file": self.file_name,
-            "attachments": self.attachments,
+            "attachments": [name for name, _hash in self.attachment_hashes],
         }
 
 
@@ -251,7 +251,8 @@ def listed_document(
     position, entry = state.version
     return ListedDocument(
         entry.id, entry.collection or "", entry.etag, entry.size, entry.hash,
-        files[position].file_name, len(state.attachments),
+        files[position].file_name,
+        tuple(sorted((name, e.hash) for name, (_p, e) in state.attachments.items())),
     )  # fmt: skip
 
 
