@@ -87,8 +87,9 @@ def assert_same(explorer_db: object, restored: Database, doc_id: str) -> None:
         (a.name, a.hash, a.size) for a in found.attachments
     ]
     for info in attachments:
-        _meta, content = explorer_db.attachment(doc_id, info.name)
-        assert b"".join(content) == restored.read_attachment(doc_id, info.name)
+        found_attachment = explorer_db.attachment(doc_id, info.name)
+        assert found_attachment.content_type == info.content_type
+        assert b"".join(found_attachment.chunks) == restored.read_attachment(doc_id, info.name)
 
 
 def content(db: Database) -> dict[str, tuple[object, ...]]:

@@ -91,10 +91,10 @@ def get(
         raise InvalidInput("--attachment needs -o FILE to write the content to", field="output")
     with open_source(source, until, encryption_key, source_options) as explorer:
         if attachment is not None and output is not None:
-            found, content = explorer.attachment(doc_id, attachment)
-            _write_stream(output, content)
+            found = explorer.attachment(doc_id, attachment)
+            _write_stream(output, found.chunks)
             note_slow_files(explorer)
-            typer.echo(f"wrote {found.size} bytes of {attachment!r} to {output}", err=True)
+            typer.echo(f"wrote {found.info.size} bytes of {attachment!r} to {output}", err=True)
             return
         found_doc = explorer.get(doc_id)
         note_slow_files(explorer)
@@ -223,3 +223,48 @@ def diff(
 
 def _size(size: int | None) -> str:
     return "-" if size is None else f"{size} B"
+
+
+def restore_into(
+    ctx: typer.Context,
+    source: str,
+    into: str,
+    until: str | None,
+    ids: list[str] | None,
+    collection: str | None,
+    prefix: str | None,
+    on_conflict: str,
+    dry_run: bool,
+    key: str | None,
+    options: list[str] | None,
+    as_json: bool,
+) -> None:
+    """`restore SOURCE --into LIVE_DB ...`: selected documents back into a live database."""
+    from rookdb.explorer.restore_into import Selection, check_on_conflict, restore_selected
+
+    selection = Selection(tuple(ids or ()), collection, prefix)
+    choice = check_on_conflict(on_conflict)
+    cli = context.get(ctx)
+    if cli.url:
+        _restore_into_remote(cli, source, into, until, selection, choice, dry_run, key, options)
+        return
+    instance = cli.instance()
+    try:
+        live = instance.database(into)
+        with open_source(source, until, key, options) as explorer:
+            result = restore_selected(explorer, live, selection, choice, dry_run=dry_run)
+            note_slow_files(explorer)
+    finally:
+        instance.close()
+    if as_json:
+        context.print_json(result.to_json())
+        return
+    for write in result.writes:
+        typer.echo(f"{write.action:<9} {write.id}  {write.reason}")
+    typer.echo(result.summary())
+
+
+def _restore_into_remote(*_args: object) -> None:
+    from rookdb.errors import InvalidInput
+
+    raise InvalidInput("restore --into works on a data dir for now (not with --url)", field="url")

@@ -55,6 +55,15 @@ class AttachmentAtPoint:
 
 
 @dataclass(frozen=True)
+class AttachmentContent:
+    """An attachment read from a backup: what it is, its type, and its bytes as a stream."""
+
+    info: AttachmentAtPoint
+    content_type: str
+    chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True)
 class FoundDocument:
     """A document as of the point: its JSON (``@metadata`` included), or the delete."""
 
@@ -66,6 +75,9 @@ class FoundDocument:
     document: dict[str, Any] | None
     deleted_at: str | None
     attachments: tuple[AttachmentAtPoint, ...]
+    # The body as stored (what a put writes back) and its time; None for a delete.
+    body: dict[str, Any] | None = None
+    last_modified: str | None = None
 
     def describe_delete(self) -> str:
         return (
@@ -183,7 +195,7 @@ class BackupExplorer:
         )  # fmt: skip
         return FoundDocument(
             record.id, entry.etag, info.file_name, info.created_at, False, document.to_json(),
-            None, attachments,
+            None, attachments, body, record.last_modified,
         )  # fmt: skip
 
     def _not_here(self, doc_id: str) -> str:
@@ -205,7 +217,7 @@ class BackupExplorer:
             raise NotFound(self._not_here(doc_id))
         return found
 
-    def attachment(self, doc_id: str, name: str) -> tuple[AttachmentAtPoint, Iterator[bytes]]:
+    def attachment(self, doc_id: str, name: str) -> AttachmentContent:
         """An attachment of `doc_id` as of the point and its content (checked as it streams)."""
         state = self._state(doc_id, self.files)
         if not state.exists:
@@ -219,8 +231,9 @@ class BackupExplorer:
             )
         position, entry = placed
         info = self.files[position]
-        _record, content = self.file(info).attachment(entry)
-        return AttachmentAtPoint(name, entry.size, entry.hash, entry.etag, info.file_name), content
+        record, content = self.file(info).attachment(entry)
+        found = AttachmentAtPoint(name, entry.size, entry.hash, entry.etag, info.file_name)
+        return AttachmentContent(found, record.content_type, content)
 
     # -- many documents -------------------------------------------------------------
     def states(self) -> Iterator[tuple[str, DocumentState]]:
