@@ -17,47 +17,18 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import rookdb
 from backup_surgery import RAW_KEY, put_together, take_apart
-from rookdb.backup import write_full_backup, write_incremental_backup
+from explorer_chains import ODD, Chain, make_chain
+from rookdb.backup import write_full_backup
 from rookdb.cli.main import run as run_cli
 
 V1_PLAIN = Path(__file__).parent / "data" / "backup-format-v1" / "plain"
 T0 = datetime(2026, 11, 24, 2, 0, 0, tzinfo=UTC)
-ODD = "orders/ä ö/1#?&%'\"x"
-
-
-@dataclass(frozen=True)
-class Chain:
-    folder: Path
-    files: list[str]  # full, then the incrementals
-
-
-def make_chain(root: Path, encryption_key: str | None = None) -> Chain:
-    with rookdb.open(root / "data") as instance:
-        db = instance.create_database("shop")
-        db.bulk_insert((f"orders/{i}", {"total": i}) for i in range(3000))
-        db.put(ODD, {"odd": True})
-        db.put_attachment("orders/7", "receipt.txt", b"paid 7 EUR\n" * 300)
-        folder = write_full_backup(db, root / "backups", now=T0, encryption_key=encryption_key)
-        since = db.last_etag
-        db.put("orders/1041", {"total": 1041, "status": "paid"})
-        db.delete("orders/5")
-        db.put("orders/new", {"total": 1})
-        inc1 = write_incremental_backup(
-            db, folder.path.parent, since, now=T0 + timedelta(days=1), encryption_key=encryption_key
-        )
-        since = db.last_etag
-        db.delete("orders/1041")
-        db.put("orders/7", {"total": 7, "note": "changed"})
-        inc2 = write_incremental_backup(
-            db, folder.path.parent, since, now=T0 + timedelta(days=2), encryption_key=encryption_key
-        )
-    assert inc1 is not None and inc2 is not None
-    return Chain(folder.path.parent, [folder.path.name, inc1.path.name, inc2.path.name])
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +231,26 @@ def test_diff_across_two_chains_of_one_database_and_two_databases(tmp_path: Path
     refused = run("backup", "diff", root, "--from", foreign.name, "--to", second.name)
     assert refused.exit_code == 1
     assert "two different databases" in refused.stderr
+
+
+def test_get_and_history_from_an_s3_url(
+    chain: Chain,
+    s3_endpoint_client: Any,
+    s3_endpoint_options: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ROOKDB_EXPLORER_CACHE", str(tmp_path / "cache"))
+    s3_endpoint_client.create_bucket(Bucket="backups")
+    for name in chain.files:
+        key = f"prod/{chain.folder.name}/{name}"
+        s3_endpoint_client.upload_file(str(chain.folder / name), "backups", key)
+    options = [f"--source-option={k}={v}" for k, v in s3_endpoint_options.items()]
+    for source in (f"s3://backups/prod/{chain.folder.name}", "s3://backups/prod"):
+        got = run("backup", "get", source, "orders/1041", "--until", chain.files[1], *options)
+        assert got.exit_code == 0, got.output
+        assert json.loads(got.stdout)["status"] == "paid"
+    history = run("backup", "history", "s3://backups/prod", "orders/1041", "--json", *options)
+    assert [v["change"] for v in json.loads(history.stdout)] == ["deleted", "changed", "created"]
+    unknown = run("backup", "get", "s3://backups/prod", "orders/none", *options)
+    assert unknown.exit_code == 1 and "not in this backup at that point" in unknown.stderr

@@ -64,6 +64,29 @@ def read_ends(file: IO[bytes], size: int, name: str) -> FileEnds:
     return FileEnds(header, len(header_bytes), trailer, trailer_start)
 
 
+def header_from_tail(tail: bytes) -> bytes | None:
+    """The header bytes (magic, length, JSON) a version 2 trailer carries a copy of, taken
+    from the last bytes of a file; None when `tail` does not hold such a trailer whole.
+
+    Unchecked: a reader serves them as the file's first bytes and `read_ends` then
+    checks them against the trailer's digest, exactly as it checks the real header.
+    """
+    if len(tail) < FOOTER.size:
+        return None
+    length, _crc, magic = FOOTER.unpack_from(tail, len(tail) - FOOTER.size)
+    if magic != END_MAGIC or length > len(tail) - FOOTER.size:
+        return None
+    try:
+        trailer = orjson.loads(tail[len(tail) - FOOTER.size - length : len(tail) - FOOTER.size])
+    except orjson.JSONDecodeError:
+        return None
+    text = trailer.get("header") if isinstance(trailer, dict) else None
+    if not isinstance(text, str):
+        return None
+    encoded = text.encode()
+    return MAGIC + U32.pack(len(encoded)) + encoded
+
+
 def _read_header(file: IO[bytes], name: str) -> tuple[BackupHeader, bytes]:
     file.seek(0)
     start = file.read(len(MAGIC) + U32.size)

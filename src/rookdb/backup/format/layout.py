@@ -155,6 +155,10 @@ class BackupTrailer:
     header_sha256: str | None = None
     # Version 2 files: where the catalog starts and its directory; None before.
     catalog: CatalogDirectory | None = None
+    # Version 2 files: a copy of the header's JSON text, so one read of the file's end
+    # (a single range request on object storage) gives both ends; checked against
+    # header_sha256 like the header itself.
+    header_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -167,6 +171,8 @@ class BackupTrailer:
             data["header_sha256"] = self.header_sha256
         if self.catalog is not None:
             data["catalog"] = self.catalog.to_json()
+        if self.header_text is not None:
+            data["header"] = self.header_text
         return data
 
     @classmethod
@@ -186,6 +192,7 @@ class BackupTrailer:
             sha256=fields.sha256("sha256"),
             header_sha256=fields.sha256("header_sha256") if signed else None,
             catalog=CatalogDirectory.from_json(fields.get("catalog")),
+            header_text=fields.optional_text("header"),
         )
 
 

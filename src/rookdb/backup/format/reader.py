@@ -21,7 +21,7 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 import orjson
 
@@ -75,7 +75,7 @@ class BackupReader:
     @classmethod
     def over(
         cls, file: IO[bytes], size: int, name: str, *, encryption_key: str | None = None
-    ) -> BackupReader:
+    ) -> Self:
         """A reader of `file` (`size` bytes, called `name`), any seekable binary stream; it
         closes `file` when closed."""
         reader = cls.__new__(cls)

@@ -111,6 +111,7 @@ class BackupWriter:
         text = orjson.dumps(header.to_json())
         head = MAGIC + U32.pack(len(text)) + text
         self._header_sha256 = hashlib.sha256(head).hexdigest()
+        self._header_text = text.decode()
         self._write(head)
 
     # records
@@ -286,6 +287,7 @@ class BackupWriter:
             self._hash.hexdigest(),
             self._header_sha256,
             catalog,
+            self._header_text if catalog is not None else None,
         )
         body = orjson.dumps(trailer.to_json())
         tail = body + FOOTER.pack(len(body), zlib.crc32(body), END_MAGIC)
