@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -246,7 +246,9 @@ def restore_into(
     choice = check_on_conflict(on_conflict)
     cli = context.get(ctx)
     if cli.url:
-        _restore_into_remote(cli, source, into, until, selection, choice, dry_run, key, options)
+        _restore_into_remote(
+            cli, source, into, until, selection, choice, dry_run, key, options, as_json
+        )
         return
     instance = cli.instance()
     try:
@@ -264,7 +266,48 @@ def restore_into(
     typer.echo(result.summary())
 
 
-def _restore_into_remote(*_args: object) -> None:
-    from rookdb.errors import InvalidInput
+def _restore_into_remote(
+    cli: Any,
+    source: str,
+    into: str,
+    until: str | None,
+    selection: Any,
+    on_conflict: str,
+    dry_run: bool,
+    key: str | None,
+    options: list[str] | None,
+    as_json: bool,
+) -> None:
+    """With --url: the server puts the documents back (`POST /databases/{db}/restore-selected`)."""
+    from urllib.parse import quote
 
-    raise InvalidInput("restore --into works on a data dir for now (not with --url)", field="url")
+    import orjson
+
+    from rookdb.cli.options import parse_source_options
+
+    body = {
+        "source": source,
+        "until": until,
+        "encryption_key": key,
+        "source_options": parse_source_options(options or []) or None,
+        "ids": list(selection.ids),
+        "collection": selection.collection,
+        "prefix": selection.prefix,
+        "on_conflict": on_conflict,
+        "dry_run": dry_run,
+    }
+    with cli.client() as client:
+        path = f"/databases/{quote(into, safe='')}/restore-selected"
+        result = orjson.loads(client.request("POST", path, json=body, wait=True).content)
+    if as_json:
+        context.print_json(result)
+        return
+    for write in result["writes"]:
+        typer.echo(f"{write['action']:<9} {write['id']}  {write['reason']}")
+    counts = result["counts"]
+    verb = "would put back" if dry_run else "put back"
+    typer.echo(
+        f"{verb} {counts['create'] + counts['overwrite']} document(s) into {into} from "
+        f"{result['point']}: {counts['create']} created, {counts['overwrite']} overwritten, "
+        f"{counts['skip']} skipped"
+    )
