@@ -43,7 +43,7 @@ _PUBLIC = {
 }
 _PUBLIC_PREFIXES = ("/static/",)
 # POST routes that only read (a body carries the question).
-_READ_POSTS = ("/docs/get", "/queries")
+_READ_POSTS = ("/docs/get", "/queries", "/studio/browse/source")
 # The backup explorer's questions: POSTs because the body carries the source's credentials.
 _EXPLORE = "/backups/explore/"
 # Server-wide pages a key limited to some databases may still use (they list what it may see).
