@@ -45,8 +45,9 @@ class ExploredFile:
     def __init__(self, info: BackupFileInfo, reader: SeekingReader) -> None:
         self.info = info
         self.reader = reader
-        # One catalog block kept: look-ups of sorted keys read each block once.
-        self._cached: tuple[int, list[CatalogEntry]] | None = None
+        # One catalog block kept (its entries and their keys, to bisect): look-ups of
+        # sorted keys read each block once.
+        self._cached: tuple[int, list[CatalogEntry], list[str]] | None = None
 
     @property
     def name(self) -> str:
@@ -90,13 +91,15 @@ class ExploredFile:
         last = bisect_right(directory.first_keys, key)
         found: list[CatalogEntry] = []
         for position in range(first, last):
-            found += [e for e in self._catalog_block(position) if e.key == key]
+            entries, keys = self._catalog_block(position)
+            found += entries[bisect_left(keys, key) : bisect_right(keys, key)]
         return found
 
-    def _catalog_block(self, position: int) -> list[CatalogEntry]:
+    def _catalog_block(self, position: int) -> tuple[list[CatalogEntry], list[str]]:
         if self._cached is None or self._cached[0] != position:
-            self._cached = (position, self.reader.catalog_block(position))
-        return self._cached[1]
+            entries = self.reader.catalog_block(position)
+            self._cached = (position, entries, [e.key for e in entries])
+        return self._cached[1], self._cached[2]
 
     def sorted_entries(self) -> Iterator[CatalogEntry]:
         """Every entry by (lower-cased id, etag): the catalog, or the scan sorted aside."""

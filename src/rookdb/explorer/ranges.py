@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rookdb.backup.format.ends import header_from_tail
 
-TAIL = 64 * 1024
+TAIL = 128 * 1024  # the trailer with a million documents' catalog directory
 READ_AHEAD = 512 * 1024
 _KEPT = 3  # pieces kept in memory besides the tail: a catalog block and a data block or two
 

@@ -103,6 +103,11 @@ class CatalogEntry:
             data = orjson.loads(meta)
         except orjson.JSONDecodeError:
             raise ValueError("a catalog entry is not JSON") from None
+        return cls.from_fields(data)
+
+    @classmethod
+    def from_fields(cls, data: object) -> CatalogEntry:
+        """The entry a catalog entry's parsed JSON holds; ValueError naming what is wrong."""
         if type(data) is not list or len(data) != _ENTRY_FIELDS:
             raise ValueError(f"a catalog entry is not an array of {_ENTRY_FIELDS} fields")
         kind, doc_id, etag, offset, seq, size, digest, collection, name, names = data

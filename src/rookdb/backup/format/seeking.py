@@ -106,7 +106,7 @@ class SeekingReader(BackupReader):
             raise self._corrupt(f"the catalog has no block {position}")
         offset = catalog.block_offsets[position]
         raw, _after = self.read_block(offset, catalog.block_seqs[position], CATALOG_BLOCK)
-        entries = []
+        entries: list[CatalogEntry] = []
         for kind, meta, _data in self._split(raw, offset):
             if kind != CATALOG_ENTRY:
                 raise self._corrupt(
@@ -121,6 +121,9 @@ class SeekingReader(BackupReader):
                     f"block at offset {offset}: a catalog entry's etag {entry.etag} is outside "
                     f"the header's range"
                 )
+            # Readers bisect a block: one out of order would hide entries, so it is damage.
+            if entries and (entry.key, entry.etag) < (entries[-1].key, entries[-1].etag):
+                raise self._corrupt(f"block at offset {offset}: the catalog is out of order")
             entries.append(entry)
         if entries and entries[0].key != catalog.first_keys[position]:
             raise self._corrupt(

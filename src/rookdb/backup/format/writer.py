@@ -33,6 +33,7 @@ from rookdb.backup.format.layout import (
     BLOCK,
     BLOCK_SIZE,
     CATALOG_BLOCK,
+    CATALOG_BLOCK_SIZE,
     CATALOG_ENTRY,
     CHUNK,
     CHUNK_SIZE,
@@ -303,7 +304,7 @@ class BackupWriter:
                 self._ids = [sort_key(orjson.loads(meta)[1])]
             self._buffer += RECORD.pack(CATALOG_ENTRY, len(meta), 0)
             self._buffer += meta
-            if len(self._buffer) >= BLOCK_SIZE:
+            if len(self._buffer) >= CATALOG_BLOCK_SIZE:
                 self._flush_block(CATALOG_BLOCK)
         self._flush_block(CATALOG_BLOCK)
         self._drain()
