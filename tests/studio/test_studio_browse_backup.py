@@ -67,3 +67,21 @@ def test_browse_a_point_compare_and_restore_selected(
         assert back.status_code == 200 and back.json()["status"] == "paid"
         live = http.get("/databases/shop/docs/orders/104").json()
         assert live["note"] == "live edit"  # kept: the conflict choice was to skip
+
+
+def test_browse_from_a_backup_task(page: Page, studio: StudioServer, chain: Chain) -> None:
+    task = {
+        "name": "Nightly",
+        "type": "backup",
+        "full_backup_cron": "0 2 * * *",
+        "destinations": [{"kind": "local", "path": str(chain.folder.parent)}],
+    }
+    with httpx.Client(base_url=studio.url, timeout=10) as http:
+        if http.get("/databases/shop").status_code == 404:
+            http.post("/databases", json={"name": "shop"}).raise_for_status()
+        http.post("/databases/shop/tasks/backups", json=task).raise_for_status()
+    page.goto(studio.page_url("/studio/databases/shop/tasks"))
+    page.get_by_role("link", name="Browse backups").last.click()
+    page.get_by_role("link", name="Full backup").click()
+    expect(page.get_by_test_id("point")).to_contain_text(chain.files[0])
+    expect(page.get_by_role("link", name="orders/0", exact=True)).to_be_visible()

@@ -54,9 +54,14 @@ def browse_page(
     collection: str = "",
     prefix: str = "",
     page: int = 1,
+    source: str = "",
 ) -> Response:
-    """A location's points (with a listing), or one point's documents (with a point)."""
+    """A location's points (with a listing), or one point's documents (with a point);
+    `source`, a local folder such as a backup task's destination, lists it at once."""
     context: dict[str, Any] = {"nav": "browse", "listing": listing, "point": point}
+    if source and not listing and source.startswith("/"):
+        # A local folder needs no credentials: nothing secret is remembered.
+        return redirect(f"/browse?listing={listed_sources(request).remember(source, None).id}")
     if not listing:
         return render(request, "browse.html", context | {"folders": []})
     try:
