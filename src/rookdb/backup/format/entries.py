@@ -39,6 +39,7 @@ ENTRY_KINDS = ("d", "t", "a", "x")
 _ENTRY_FIELDS = 10
 _RUN = 50_000  # entries sorted in memory before a run is spilled
 _SPILLED = struct.Struct("<IQI")  # key length, etag, entry length
+_CHUNK = 64 * 1024
 
 
 def body_hash(body: bytes) -> str:
@@ -177,16 +178,30 @@ class SortedSpool:
             yield meta
 
     def _read_run(self, start: int, count: int) -> Iterator[tuple[str, int, bytes]]:
-        # Each run keeps its own position: the runs share one file and are read in turns.
+        # The runs share one file and are read in turns: each keeps its own position
+        # and reads ahead in chunks, so the merge costs a read per chunk, not per entry.
         spill = self._spill
         assert spill is not None
-        position = start
+        position, buffer, at = start, b"", 0
         for _ in range(count):
-            spill.seek(position)
-            key_len, etag, meta_len = _SPILLED.unpack(spill.read(_SPILLED.size))
-            rest = spill.read(key_len + meta_len)
-            position += _SPILLED.size + key_len + meta_len
-            yield rest[:key_len].decode(), etag, rest[key_len:]
+            if len(buffer) - at < _SPILLED.size:
+                buffer, at = self._refill(buffer, at, position)
+            key_len, etag, meta_len = _SPILLED.unpack_from(buffer, at)
+            need = _SPILLED.size + key_len + meta_len
+            if len(buffer) - at < need:
+                buffer, at = self._refill(buffer, at, position, need)
+            key = buffer[at + _SPILLED.size : at + _SPILLED.size + key_len].decode()
+            meta = buffer[at + _SPILLED.size + key_len : at + need]
+            at += need
+            position += need
+            yield key, etag, meta
+
+    def _refill(self, buffer: bytes, at: int, position: int, need: int = 0) -> tuple[bytes, int]:
+        spill = self._spill
+        assert spill is not None
+        spill.seek(position + len(buffer) - at)
+        more = spill.read(max(_CHUNK, need))
+        return buffer[at:] + more, 0
 
     def close(self) -> None:
         if self._spill is not None:

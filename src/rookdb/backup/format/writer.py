@@ -27,7 +27,7 @@ from typing import IO, Any
 import orjson
 
 from rookdb.backup.format.codecs import BlockCodec, check_compression, new_file_cipher
-from rookdb.backup.format.entries import CatalogEntry, SortedSpool, body_hash, sort_key
+from rookdb.backup.format.entries import SortedSpool, body_hash, sort_key
 from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
@@ -55,6 +55,10 @@ from rookdb.backup.format.layout import (
     CatalogDirectory,
 )
 from rookdb.errors import BackupCorrupted
+
+# A catalog entry before its block's offset is known:
+# (kind, id, etag, size, hash, collection, attachment name, attachment names).
+PendingEntry = tuple[str, str, int, int, str, str | None, str | None, list[str] | None]
 
 
 @dataclass
@@ -92,7 +96,7 @@ class BackupWriter:
         self._buffer = bytearray()
         self._ids: list[str] = []
         # Catalog entries of the block being filled, without their block offset yet.
-        self._entries: list[CatalogEntry] = []
+        self._entries: list[PendingEntry] = []
         self._catalog = SortedSpool()
         self._catalog_blocks: list[tuple[str, int, int]] = []
         self._index_ids = index_ids
@@ -107,7 +111,7 @@ class BackupWriter:
         # this thread keeps reading SQLite; a bounded queue keeps memory flat.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rookdb-block")
         self._pending: deque[
-            tuple[Future[bytes], bytes, int, int, list[str], list[CatalogEntry]]
+            tuple[Future[bytes], bytes, int, int, list[str], list[PendingEntry]]
         ] = deque()
         text = orjson.dumps(header.to_json())
         head = MAGIC + U32.pack(len(text)) + text
@@ -135,11 +139,8 @@ class BackupWriter:
         buf += body
         if self._index_ids:
             self._ids.append(doc_id)
-            names = tuple(attachments) if attachments is not None else None
             self._entries.append(
-                CatalogEntry(
-                    "d", doc_id, etag, 0, 0, len(body), body_hash(body), collection, None, names
-                )
+                ("d", doc_id, etag, len(body), body_hash(body), collection, None, attachments)
             )
         self._documents += 1
         if len(buf) >= BLOCK_SIZE:
@@ -158,9 +159,9 @@ class BackupWriter:
         if self._index_ids and of in ("document", "attachment"):
             if of == "document":
                 self._ids.append(doc_id)
-                entry = CatalogEntry("t", doc_id, etag, 0, collection=collection)
+                entry: PendingEntry = ("t", doc_id, etag, 0, "", collection, None, None)
             else:
-                entry = CatalogEntry("x", doc_id, etag, 0, name=name)
+                entry = ("x", doc_id, etag, 0, "", None, name, None)
             self._entries.append(entry)
         self._record(TOMBSTONE, meta, b"")
         self._count("tombstones" if of == "document" else f"{of}_tombstones")
@@ -177,9 +178,7 @@ class BackupWriter:
     ) -> None:
         meta = orjson.dumps([etag, document_id, name, content_type, size, content_hash])
         if self._index_ids:
-            self._entries.append(
-                CatalogEntry("a", document_id, etag, 0, 0, size, content_hash, None, name)
-            )
+            self._entries.append(("a", document_id, etag, size, content_hash, None, name, None))
         self._record(ATTACHMENT, meta, b"")
         written = 0
         for chunk in chunks:
@@ -246,9 +245,12 @@ class BackupWriter:
         if ids:
             entry = orjson.dumps([offset, ids])
             self._index_spool.write(RECORD.pack(INDEX_ENTRY, len(entry), 0) + entry)
-        for found in entries:
-            placed = dataclasses.replace(found, block_offset=offset, block_seq=seq)
-            self._catalog.add(found.key, found.etag, placed.to_meta())
+        for what, doc_id, etag, size, digest, collection, name, names in entries:
+            # The hot path of the catalog: the meta as CatalogEntry.to_meta lays it out.
+            meta = orjson.dumps(
+                [what, doc_id, etag, offset, seq, size, digest, collection, name, names]
+            )
+            self._catalog.add(sort_key(doc_id), etag, meta)
 
     def _drain(self) -> None:
         while self._pending:
