@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 import rookdb
-from backup_surgery import put_together, split_records, take_apart
+from backup_surgery import put_together, take_apart
 from rookdb.backup import write_full_backup
 from rookdb.backup.format import FORMAT_VERSION, SeekingReader
 from rookdb.backup.format.entries import SortedSpool
@@ -64,9 +64,9 @@ def test_the_spool_sorts_in_runs_on_disk() -> None:
 def test_a_catalog_block_out_of_order_is_damage(full: Path) -> None:
     parts = take_apart(full)
     block = parts.catalog_blocks()[0]
-    records = split_records(parts.raw(block))
-    records[1], records[2] = records[2], records[1]
-    parts.set_records(block, records)
+    entries = orjson.loads(parts.raw(block))  # a catalog block is one JSON array
+    entries[1], entries[2] = entries[2], entries[1]
+    parts.set_raw(block, orjson.dumps(entries))
     put_together(parts, full)
     with (
         pytest.raises(BackupCorrupted, match=f"{full.name} is corrupted: .*out of order"),
@@ -75,15 +75,27 @@ def test_a_catalog_block_out_of_order_is_damage(full: Path) -> None:
         explorer.get("Users/1")
 
 
+def test_a_catalog_block_that_is_not_a_list_of_entries_is_damage(full: Path) -> None:
+    parts = take_apart(full)
+    block = parts.catalog_blocks()[0]
+    entries = orjson.loads(parts.raw(block))
+    entries[3] = {"not": "an entry"}
+    parts.set_raw(block, orjson.dumps(entries))
+    put_together(parts, full)
+    with (
+        pytest.raises(BackupCorrupted, match=f"{full.name} is corrupted: .*not a list of entries"),
+        open_backup(full.parent) as explorer,
+    ):
+        explorer.get("Users/1")
+
+
 def test_a_catalog_entry_that_disagrees_with_its_record_is_damage(full: Path) -> None:
     parts = take_apart(full)
     block = parts.catalog_blocks()[0]
-    records = split_records(parts.raw(block))
-    kind, meta, data = records[0]
-    entry = orjson.loads(meta)
+    entries = orjson.loads(parts.raw(block))
+    entry = entries[0]
     entry[2] += 1  # another etag than the record's
-    records[0] = (kind, orjson.dumps(entry), data)
-    parts.set_records(block, records)
+    parts.set_raw(block, orjson.dumps(entries))
     put_together(parts, full)
     doc_id = entry[1]
     with (

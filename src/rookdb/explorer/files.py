@@ -45,9 +45,9 @@ class ExploredFile:
     def __init__(self, info: BackupFileInfo, reader: SeekingReader) -> None:
         self.info = info
         self.reader = reader
-        # One catalog block kept (its entries and their keys, to bisect): look-ups of
-        # sorted keys read each block once.
-        self._cached: tuple[int, list[CatalogEntry], list[str]] | None = None
+        # One catalog block kept (its parsed entries and their keys, to bisect): look-ups
+        # of sorted keys read each block once.
+        self._cached: tuple[int, list[list[object]], list[str]] | None = None
 
     @property
     def name(self) -> str:
@@ -91,14 +91,16 @@ class ExploredFile:
         last = bisect_right(directory.first_keys, key)
         found: list[CatalogEntry] = []
         for position in range(first, last):
-            entries, keys = self._catalog_block(position)
-            found += entries[bisect_left(keys, key) : bisect_right(keys, key)]
+            rows, keys = self._catalog_block(position)
+            found += [
+                self.reader.catalog_entry(position, row)
+                for row in rows[bisect_left(keys, key) : bisect_right(keys, key)]
+            ]
         return found
 
-    def _catalog_block(self, position: int) -> tuple[list[CatalogEntry], list[str]]:
+    def _catalog_block(self, position: int) -> tuple[list[list[object]], list[str]]:
         if self._cached is None or self._cached[0] != position:
-            entries = self.reader.catalog_block(position)
-            self._cached = (position, entries, [e.key for e in entries])
+            self._cached = (position, *self.reader.catalog_rows(position))
         return self._cached[1], self._cached[2]
 
     def sorted_entries(self) -> Iterator[CatalogEntry]:

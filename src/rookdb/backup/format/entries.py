@@ -37,6 +37,7 @@ import orjson
 EntryKind = Literal["d", "t", "a", "x"]
 ENTRY_KINDS = ("d", "t", "a", "x")
 _ENTRY_FIELDS = 10
+_FAST_KINDS = frozenset(("d", "t"))  # no attachment name, no names list: most entries
 _RUN = 50_000  # entries sorted in memory before a run is spilled
 _SPILLED = struct.Struct("<IQI")  # key length, etag, entry length
 _CHUNK = 64 * 1024
@@ -109,6 +110,27 @@ class CatalogEntry:
     @classmethod
     def from_fields(cls, data: object) -> CatalogEntry:
         """The entry a catalog entry's parsed JSON holds; ValueError naming what is wrong."""
+        # The usual shape checked in one pass (a listing reads every entry of a chain);
+        # the slow path below only to say what is wrong.
+        if type(data) is list and len(data) == _ENTRY_FIELDS:
+            kind, doc_id, etag, offset, seq, size, digest, collection, name, names = data
+            if (
+                kind in _FAST_KINDS
+                and type(doc_id) is str
+                and type(etag) is int
+                and type(offset) is int
+                and type(seq) is int
+                and type(size) is int
+                and etag >= 0
+                and offset >= 0
+                and seq >= 0
+                and size >= 0
+                and type(digest) is str
+                and (collection is None or type(collection) is str)
+                and name is None
+                and names is None
+            ):
+                return cls(kind, doc_id, etag, offset, seq, size, digest, collection)
         if type(data) is not list or len(data) != _ENTRY_FIELDS:
             raise ValueError(f"a catalog entry is not an array of {_ENTRY_FIELDS} fields")
         kind, doc_id, etag, offset, seq, size, digest, collection, name, names = data

@@ -20,10 +20,11 @@ Why it is shaped so:
   written before ``header_sha256`` was added lack it and are still read: it is
   one more key in the trailer's JSON, the layout did not change, so the format
   version stays 1 (and older rookdb reads the newer files).
-* Version 2 adds a *catalog* after the index: catalog blocks (kind "L") of
-  one entry per document, tombstone and attachment (id, etag, collection,
-  size, body hash, where its record is), sorted by lower-cased id, with a
-  directory of each catalog block's first id in the trailer. The backup
+* Version 2 adds a *catalog* after the index: catalog blocks (kind "L"), each
+  one JSON array of entries, one per document, tombstone and attachment (id,
+  etag, collection, size, body hash, where its record is), sorted by
+  lower-cased id, with a directory of each catalog block's first id in the
+  trailer. The backup
   explorer answers "which ids, which versions, what changed" from catalogs
   alone and finds one id by a binary search of the directory and one block.
   A version 1 reader would refuse the unknown block kind, hence the bump;
@@ -82,7 +83,6 @@ IDENTITY = b"Y"
 INDEX = b"X"
 FILE_CHUNK = b"F"
 INDEX_ENTRY = b"K"
-CATALOG_ENTRY = b"G"
 
 BackupKind = Literal["full", "incremental"]
 BackupType = Literal["backup", "snapshot"]

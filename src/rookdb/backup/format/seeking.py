@@ -21,12 +21,11 @@ from collections.abc import Iterator
 import orjson
 
 from rookdb.backup.format import records
-from rookdb.backup.format.entries import CatalogEntry, body_hash
+from rookdb.backup.format.entries import CatalogEntry, body_hash, sort_key
 from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
     CATALOG_BLOCK,
-    CATALOG_ENTRY,
     CHUNK,
     DATA_BLOCK,
     DOCUMENT,
@@ -99,38 +98,56 @@ class SeekingReader(BackupReader):
             for kind, meta, data in self._split(raw, offset):
                 yield offset, kind, meta, data
 
-    def catalog_block(self, position: int) -> list[CatalogEntry]:
-        """The entries of catalog block number `position` in the trailer's directory."""
+    def catalog_rows(self, position: int) -> tuple[list[list[object]], list[str]]:
+        """The entries of catalog block number `position` as parsed JSON, and their keys
+        (lower-cased ids), checked to be in order; each entry is checked when taken
+        (`catalog_entry`), so a look-up validates only what it uses."""
         catalog = self.trailer.catalog
         if catalog is None or not 0 <= position < len(catalog.block_offsets):
             raise self._corrupt(f"the catalog has no block {position}")
         offset = catalog.block_offsets[position]
         raw, _after = self.read_block(offset, catalog.block_seqs[position], CATALOG_BLOCK)
-        entries: list[CatalogEntry] = []
-        for kind, meta, _data in self._split(raw, offset):
-            if kind != CATALOG_ENTRY:
-                raise self._corrupt(
-                    f"block at offset {offset}: unexpected record kind {kind!r} in the catalog"
-                )
-            try:
-                entry = CatalogEntry.from_meta(meta)
-            except ValueError as exc:
-                raise self._corrupt(f"block at offset {offset}: {exc}") from exc
-            if not self.header.since_etag < entry.etag <= self.header.last_etag:
-                raise self._corrupt(
-                    f"block at offset {offset}: a catalog entry's etag {entry.etag} is outside "
-                    f"the header's range"
-                )
+        where = f"block at offset {offset}"
+        try:
+            rows = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise self._corrupt(f"{where}: the catalog block is not JSON") from exc
+        if type(rows) is not list or not rows or not all(type(r) is list for r in rows):
+            raise self._corrupt(f"{where}: the catalog block is not a list of entries")
+        try:
+            keys = [sort_key(row[1]) for row in rows]
+            order = [(key, row[2]) for key, row in zip(keys, rows, strict=True)]
             # Readers bisect a block: one out of order would hide entries, so it is damage.
-            if entries and (entry.key, entry.etag) < (entries[-1].key, entries[-1].etag):
-                raise self._corrupt(f"block at offset {offset}: the catalog is out of order")
-            entries.append(entry)
-        if entries and entries[0].key != catalog.first_keys[position]:
+            in_order = all(a <= b for a, b in zip(order, order[1:], strict=False))
+        except (IndexError, AttributeError, TypeError) as exc:
+            raise self._corrupt(f"{where}: a catalog entry is malformed") from exc
+        if not in_order:
+            raise self._corrupt(f"{where}: the catalog is out of order")
+        if keys[0] != catalog.first_keys[position]:
             raise self._corrupt(
-                f"block at offset {offset}: the catalog block does not start where its "
-                "directory says"
+                f"{where}: the catalog block does not start where its directory says"
             )
-        return entries
+        return rows, keys
+
+    def catalog_entry(self, position: int, row: object) -> CatalogEntry:
+        """One entry of catalog block `position` (from `catalog_rows`), checked."""
+        catalog = self.trailer.catalog
+        offset = catalog.block_offsets[position] if catalog is not None else 0
+        try:
+            entry = CatalogEntry.from_fields(row)
+        except ValueError as exc:
+            raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+        if not self.header.since_etag < entry.etag <= self.header.last_etag:
+            raise self._corrupt(
+                f"block at offset {offset}: a catalog entry's etag {entry.etag} is outside "
+                "the header's range"
+            )
+        return entry
+
+    def catalog_block(self, position: int) -> list[CatalogEntry]:
+        """Every entry of catalog block number `position`, checked."""
+        rows, _keys = self.catalog_rows(position)
+        return [self.catalog_entry(position, row) for row in rows]
 
     def catalog_entries(self) -> Iterator[CatalogEntry]:
         """Every catalog entry in catalog order (by lower-cased id, then etag), block by block."""

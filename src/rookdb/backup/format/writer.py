@@ -34,7 +34,6 @@ from rookdb.backup.format.layout import (
     BLOCK_SIZE,
     CATALOG_BLOCK,
     CATALOG_BLOCK_SIZE,
-    CATALOG_ENTRY,
     CHUNK,
     CHUNK_SIZE,
     DATA_BLOCK,
@@ -300,14 +299,20 @@ class BackupWriter:
 
     def _write_catalog(self) -> CatalogDirectory:
         start = self._offset
+        # A catalog block is one JSON array of entries: a reader parses it in one call.
         for meta in self._catalog.sorted():
             if not self._buffer:
                 # The block's first id, for the directory; the meta's second field.
                 self._ids = [sort_key(orjson.loads(meta)[1])]
-            self._buffer += RECORD.pack(CATALOG_ENTRY, len(meta), 0)
+                self._buffer += b"["
+            else:
+                self._buffer += b","
             self._buffer += meta
             if len(self._buffer) >= CATALOG_BLOCK_SIZE:
+                self._buffer += b"]"
                 self._flush_block(CATALOG_BLOCK)
+        if self._buffer:
+            self._buffer += b"]"
         self._flush_block(CATALOG_BLOCK)
         self._drain()
         return CatalogDirectory(
