@@ -145,9 +145,15 @@ def browse_document(
         current = document.to_json() if document is not None else None
     backup_json = _pretty(found.document) if found and found.document else ""
     live_json = _pretty(current) if current else ""
+    # The diff leaves out what every write changes (etag, change vector, time):
+    # it shows what differs in content.
     diff = list(
         difflib.unified_diff(
-            live_json.splitlines(), backup_json.splitlines(), "live", "backup", lineterm=""
+            _pretty(_content(current)).splitlines() if current else [],
+            _pretty(_content(found.document)).splitlines() if found and found.document else [],
+            "live",
+            "backup",
+            lineterm="",
         )
     )
     context = {
@@ -210,6 +216,14 @@ async def browse_restore(request: Request) -> Response:
 def _live_databases(request: Request) -> list[str]:
     """The databases that live on this node (those a restore can write into)."""
     return [d.record.name for d in instance_of(request).list_databases() if d.stats is not None]
+
+
+_PER_WRITE = ("@etag", "@change-vector", "@last-modified")
+
+
+def _content(document: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in (document.get("@metadata") or {}).items() if k not in _PER_WRITE}
+    return {**document, "@metadata": meta}
 
 
 def _pretty(value: object) -> str:
