@@ -38,19 +38,41 @@ class Row:
     note: str = ""
 
 
-def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run `cmd`; its wall time, its own peak RSS in MB, and its stdout's last line."""
+# Runs the code given, then prints the process's own peak RSS (VmHWM: that of its
+# memory since exec; ru_maxrss would also count the pages of the parent it forked from).
+WRAPPED = """
+import sys
+code = sys.argv.pop(1)
+exec(compile(code, "<measured>", "exec"))
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+print(f"hwm={peak}")
+"""
+CLI = """
+import sys
+from rookdb.cli.main import run
+code = run(sys.argv[1:])
+if code:
+    raise SystemExit(code)
+"""
+
+
+def measured(code: str, args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run `code` with `args` in a new Python; its wall time, its own peak RSS in MB, and
+    the last line it printed before that."""
+    cmd = [sys.executable, "-c", WRAPPED, code, *args]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or dict(os.environ))
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        status = proc.wait()
         elapsed = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read().decode()[-2000:]}")
+        if status != 0:
+            raise SystemExit(f"failed: {' '.join(args)}\n{err.read().decode()[-2000:]}")
         lines = out.read().decode().strip().splitlines()
-    return elapsed, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+    peak = int(lines[-1].removeprefix("hwm=")) / 1024
+    return elapsed, peak, lines[-2] if len(lines) > 1 else ""
 
 
 def build(work: Path, docs: int, incrementals: int, changes: int) -> Path:
@@ -82,7 +104,8 @@ def build(work: Path, docs: int, incrementals: int, changes: int) -> Path:
                 if k % 10 == 0:
                     db.delete(f"users/{target}")
                 else:
-                    db.put(f"users/{target}", document(target + n))
+                    # A body no earlier round wrote, even over kept documents: a real change.
+                    db.put(f"users/{target}", document(docs + n * changes + k))
             written = write_incremental_backup(db, folder, since, now=T0 + timedelta(hours=n))
             assert written is not None
             since = written.last_etag
@@ -112,14 +135,13 @@ def main() -> None:
         return
     files = sorted(p.name for p in folder.iterdir())
     size = sum((folder / f).stat().st_size for f in files)
-    rookdb = str(Path(sys.executable).with_name("rookdb"))
     env = {**os.environ, "ROOKDB_EXPLORER_CACHE": "off"}
     probe = "users/4242"  # in the full backup only
     changed = f"users/{(args.incrementals * 7919 + 104729) % args.docs}"  # in the last file
     rows: list[Row] = []
 
     def cli(what: str, *argv: str, note: str = "") -> None:
-        seconds, rss, _last = measured([rookdb, "--quiet", *argv], env)
+        seconds, rss, _last = measured(CLI, ["--quiet", *argv], env)
         rows.append(Row(what, seconds, rss, note))
 
     cli("backup get (in the full only)", "backup", "get", str(folder), probe)
@@ -143,9 +165,8 @@ def main() -> None:
 
 
 S3_GET = """
-import sys, time
+import sys
 from rookdb.explorer import open_backup
-started = time.perf_counter()
 with open_backup(sys.argv[1], credentials=dict(a.split("=", 1) for a in sys.argv[3:])) as ex:
     ex.get(sys.argv[2])
     counts = ex.range_requests()
@@ -180,10 +201,8 @@ def s3_rows(folder: Path, files: list[str], probe: str, changed: str, work: Path
             env = {**os.environ, "ROOKDB_EXPLORER_CACHE": cached}
             for doc_id in (probe, changed):
                 if cached != "off":  # warm it first
-                    measured([sys.executable, "-c", S3_GET, url, doc_id, *creds], env)
-                seconds, rss, note = measured(
-                    [sys.executable, "-c", S3_GET, url, doc_id, *creds], env
-                )
+                    measured(S3_GET, [url, doc_id, *creds], env)
+                seconds, rss, note = measured(S3_GET, [url, doc_id, *creds], env)
                 rows.append(Row(f"S3 (moto) backup get {doc_id}, {label}", seconds, rss, note))
         return rows
     finally:
