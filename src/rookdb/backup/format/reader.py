@@ -21,11 +21,10 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, TYPE_CHECKING, Self
 
 import orjson
 
-from rookdb.backup import crypto
 from rookdb.backup.format import records
 from rookdb.backup.format.codecs import BlockCodec, file_cipher
 from rookdb.backup.format.ends import corrupted, read_ends
@@ -49,6 +48,9 @@ from rookdb.backup.format.layout import (
 )
 from rookdb.backup.format.records import AttachmentRecord, Record
 from rookdb.errors import BackupCorrupted, EncryptionKeyError
+
+if TYPE_CHECKING:
+    from rookdb.backup import crypto
 
 # (offset of the block holding it, kind, meta, data)
 PlacedRecord = tuple[int, bytes, bytes, bytes]
