@@ -34,6 +34,7 @@ T0 = datetime(2026, 11, 1, 2, 0, 0, tzinfo=UTC)
 class Row:
     what: str
     seconds: float
+    cpu_seconds: float  # user + system: what the wall time would be on an idle machine
     peak_rss_mb: float
     note: str = ""
 
@@ -57,14 +58,14 @@ if code:
 """
 
 
-def measured(code: str, args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run `code` with `args` in a new Python; its wall time, its own peak RSS in MB, and
-    the last line it printed before that."""
+def measured(code: str, args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run `code` with `args` in a new Python; its wall time, CPU time, own peak RSS in MB,
+    and the last line it printed before that."""
     cmd = [sys.executable, "-c", WRAPPED, code, *args]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        status = proc.wait()
+        _pid, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
@@ -72,7 +73,8 @@ def measured(code: str, args: list[str], env: dict[str, str]) -> tuple[float, fl
             raise SystemExit(f"failed: {' '.join(args)}\n{err.read().decode()[-2000:]}")
         lines = out.read().decode().strip().splitlines()
     peak = int(lines[-1].removeprefix("hwm=")) / 1024
-    return elapsed, peak, lines[-2] if len(lines) > 1 else ""
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, peak, lines[-2] if len(lines) > 1 else ""
 
 
 def build(work: Path, docs: int, incrementals: int, changes: int) -> Path:
@@ -141,8 +143,8 @@ def main() -> None:
     rows: list[Row] = []
 
     def cli(what: str, *argv: str, note: str = "") -> None:
-        seconds, rss, _last = measured(CLI, ["--quiet", *argv], env)
-        rows.append(Row(what, seconds, rss, note))
+        seconds, cpu, rss, _last = measured(CLI, ["--quiet", *argv], env)
+        rows.append(Row(what, seconds, cpu, rss, note))
 
     cli("backup get (in the full only)", "backup", "get", str(folder), probe)
     cli("backup get (changed in the last file)", "backup", "get", str(folder), changed)
@@ -159,9 +161,12 @@ def main() -> None:
         f"\nchain: 1 full of {args.docs} documents + {args.incrementals} incrementals of "
         f"{args.changes} changes; {len(files)} files, {size / 1e6:.0f} MB on disk"
     )
-    print(f"{'operation':58} {'seconds':>8} {'peak RSS MB':>12}  note")
+    print(f"{'operation':56} {'wall s':>7} {'CPU s':>6} {'peak RSS MB':>12}  note")
     for row in rows:
-        print(f"{row.what:58} {row.seconds:8.2f} {row.peak_rss_mb:12.0f}  {row.note}")
+        print(
+            f"{row.what:56} {row.seconds:7.2f} {row.cpu_seconds:6.2f} "
+            f"{row.peak_rss_mb:12.0f}  {row.note}"
+        )
 
 
 S3_GET = """
@@ -202,8 +207,9 @@ def s3_rows(folder: Path, files: list[str], probe: str, changed: str, work: Path
             for doc_id in (probe, changed):
                 if cached != "off":  # warm it first
                     measured(S3_GET, [url, doc_id, *creds], env)
-                seconds, rss, note = measured(S3_GET, [url, doc_id, *creds], env)
-                rows.append(Row(f"S3 (moto) backup get {doc_id}, {label}", seconds, rss, note))
+                seconds, cpu, rss, note = measured(S3_GET, [url, doc_id, *creds], env)
+                what = f"S3 (moto) backup get {doc_id}, {label}"
+                rows.append(Row(what, seconds, cpu, rss, note))
         return rows
     finally:
         server.stop()
