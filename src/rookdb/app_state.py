@@ -23,6 +23,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from rookdb.alerts import Alerts
 from rookdb.cluster.member import ClusterMember
 from rookdb.cluster.replication import Replication
 from rookdb.errors import RookError
@@ -49,6 +50,7 @@ class AppState:
     cluster: ClusterMember | None = None  # this node's membership, when in a cluster
     replication: Replication | None = None  # its database groups, when in a cluster
     error_pages: list[ErrorPage] = field(default_factory=list)
+    alerts: Alerts | None = None  # incidents, channels, deliveries (create_app makes it)
 
     def install(self, app: Starlette) -> None:
         """Leave this state on `app`, where `of` finds it."""
@@ -79,6 +81,14 @@ def instance_of(request: HTTPConnection) -> Instance:
 def backup_tasks_of(request: HTTPConnection) -> BackupTasks:
     """The app's one backup task service, over the scheduler the server runs."""
     return AppState.of(request.app).backup_tasks
+
+
+def alerts_of(request: HTTPConnection) -> Alerts:
+    """The app's alerts (incidents, channels, deliveries), shared by the API and the Studio."""
+    alerts = AppState.of(request.app).alerts
+    if alerts is None:
+        raise RuntimeError("this app was made without alerts")
+    return alerts
 
 
 def restore_jobs_of(request: HTTPConnection) -> RestoreJobs:

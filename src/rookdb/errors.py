@@ -12,6 +12,7 @@ status, its CLI exit code and whether retrying may help::
     ├── Conflict                409
     │   ├── AlreadyExists       409  database or task name taken
     │   ├── ConcurrencyConflict 409  expected etag does not match
+    │   │   └── FencedOut       409  a change in a cluster role this node lost
     │   └── TaskBusy            409  a run or drill of the task holds its lease elsewhere
     ├── BackupError             422
     │   ├── BackupCorrupted     422  checksum, truncation, unknown format
@@ -21,6 +22,9 @@ status, its CLI exit code and whether retrying may help::
     ├── DestinationError        502  a backup destination failed
     │   ├── DestinationUnavailable  (retryable) network, timeout, 5xx
     │   └── DestinationAccessDenied bad credentials, no permission, no bucket
+    ├── AlertDeliveryFailed     502  an alert channel refused a notification (login, 4xx)
+    │   ├── AlertReceiverUnavailable  (retryable) receiver down, timeout, 5xx
+    │   └── AlertChannelGone    410 from a webhook receiver: the channel is turned off
     ├── ClusterUnavailable      503  (retryable) no leader, node down
     ├── ServerUnreachable       503  (retryable) the client cannot reach a rookdb server
     ├── StorageError            500  disk full, I/O failure
@@ -89,6 +93,12 @@ class ConcurrencyConflict(Conflict):
     code = "concurrency-conflict"
 
 
+class FencedOut(ConcurrencyConflict):
+    """A change made in a role this node no longer holds (the cluster's observer)."""
+
+    code = "fenced-out"
+
+
 class TaskBusy(Conflict):
     code = "task-busy"
 
@@ -127,6 +137,20 @@ class DestinationUnavailable(DestinationError):
 
 class DestinationAccessDenied(DestinationError):
     code = "destination-access-denied"
+
+
+class AlertDeliveryFailed(RookError):
+    http_status = 502
+    code = "alert-delivery-failed"
+
+
+class AlertReceiverUnavailable(AlertDeliveryFailed):
+    retryable = True
+    code = "alert-receiver-unavailable"
+
+
+class AlertChannelGone(AlertDeliveryFailed):
+    code = "alert-channel-gone"
 
 
 class ClusterUnavailable(RookError):

@@ -220,6 +220,23 @@ class Instance:
         group = Group.from_settings(record.settings)
         return group.members if group is not None else None
 
+    def term_of_etag(self, name: str, etag: int) -> int | None:
+        """The group term in which `etag` was written (None on a single node).
+
+        A backup chain remembers it: if the group's history later says another term
+        wrote that etag, the chain's last changes were rolled back (they were on a
+        write node replaced before the others had them).
+        """
+        record = self.system.get_database(name)
+        group = Group.from_settings(record.settings) if record is not None else None
+        return group.term_of(etag) if group is not None else None
+
+    def chain_rolled_back(self, name: str, term: int, etag: int) -> bool:
+        """Whether the group's history no longer holds `etag` as written in `term`."""
+        record = self.system.get_database(name)
+        group = Group.from_settings(record.settings) if record is not None else None
+        return group is not None and group.diverged_from(term, etag) is not None
+
     def home_of(self, record: DatabaseRecord) -> str:
         """The node that takes a database's writes (its write node in a group)."""
         group = Group.from_settings(record.settings)

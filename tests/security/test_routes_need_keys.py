@@ -25,6 +25,8 @@ _VALUES = {
     "node": "B",
     "action": "enable",
     "path": "studio.css",
+    "incident_id": "0000aaaa",
+    "channel_id": "0000bbbb",
 }
 
 

@@ -77,6 +77,25 @@ def test_the_cluster_page_shows_every_node_and_a_killed_one_as_down(
     expect(page.get_by_role("alert")).to_contain_text("unknown node")
     screenshot(page, "group")
 
+    # A document saved in the Studio of follower B is written by write node A, and B's
+    # page after the save shows it (B answers once its own copy holds the write).
+    b_url = cluster.nodes["B"].url
+    log_in(page, b_url, cluster.admin_key)
+    page.goto(f"{b_url}/studio/databases/ledger/documents/new")
+    page.get_by_label("Id").fill("entries/studio")
+    page.get_by_label("JSON").fill('{"n": 99, "@metadata": {"@collection": "Entries"}}')
+    page.get_by_role("button", name="Save document").click()
+    expect(page.get_by_label("Document JSON")).to_contain_text('"n": 99')
+    assert page.url.startswith(b_url)
+    with cluster.http("A") as http:
+        on_a = http.get("/databases/ledger/docs/entries%2Fstudio")
+        assert on_a.status_code == 200 and on_a.json()["n"] == 99
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted entries/studio")
+    with cluster.http("A") as http:
+        assert http.get("/databases/ledger/docs/entries%2Fstudio").status_code == 404
+
     served = cluster.nodes["B"].served
     assert served is not None
     served.process.send_signal(signal.SIGKILL)

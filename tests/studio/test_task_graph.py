@@ -71,6 +71,20 @@ def test_the_responsible_node_is_marked_with_its_reason() -> None:
     assert "C: down" in described(svg)
 
 
+def test_the_node_that_ran_the_last_run_is_marked() -> None:
+    members = [GraphMember("A", False), GraphMember("B", True), GraphMember("C", True)]
+    svg = task_graph_svg(members, "B", "C", "previous node down", "A")
+    boxes = drawn(svg)
+    assert [boxes[t]["data-last-executing"] for t in "ABC"] == ["yes", "no", "no"]
+    assert "ran last" in boxes["A"]["texts"] and "ran last" not in boxes["C"]["texts"]
+    assert "A: down, ran the last run" in described(svg)
+    root = ET.fromstring(svg)
+    last = [t.text for t in root.iter(f"{SVG}text") if t.get("data-field") == "last-executing"]
+    assert last == ["Last run on: A"]
+    never_ran = task_graph_svg(members, "B", "C", "balanced")
+    assert "Last run on" not in never_ran and "ran last" not in never_ran
+
+
 def test_a_responsible_node_outside_the_group_is_said_not_hidden() -> None:
     svg = task_graph_svg([GraphMember("A", True)], "A", "Z", "balanced")
     assert drawn(svg)["A"]["data-responsible"] == "no"

@@ -162,13 +162,15 @@ def rotate_master(ctx: typer.Context) -> None:
             "`rookdb keys rotate-master` works on the data dir: use --data-dir on the "
             "server's machine"
         )
+    from rookdb.alerts.store import AlertStore
     from rookdb.security.secrets import MasterKeys
     from rookdb.tasks.store import TaskStore
 
     system = _system_store(ctx)
     master = MasterKeys(cli.data_dir.resolve())
+    tasks, alerts = TaskStore(system, master), AlertStore(system, master)
     try:
-        old, new, count = master.rotate(TaskStore(system, master).reseal_all)
+        old, new, count = master.rotate(lambda key: tasks.reseal_all(key) + alerts.reseal_all(key))
     finally:
         system.close()
     sys.stdout.write(f"master key {old} -> {new}: {count} stored secrets sealed again\n")

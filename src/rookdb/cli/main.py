@@ -16,6 +16,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from rookdb.cli import (
+    alerts,
     attachments,
     backup,
     cluster,
@@ -84,6 +85,7 @@ for _module in (
     restore,
     keys,
     cluster,
+    alerts,
 ):
     _module.register(app)
 

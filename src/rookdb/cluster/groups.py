@@ -41,6 +41,14 @@ class Group:
         term = self.term + 1
         return replace(self, write_node=tag, term=term, history=(*self.history, (term, first_etag)))
 
+    def term_of(self, etag: int) -> int:
+        """The term in which the group's change `etag` was written (as far as it knows now)."""
+        found = self.history[0][0]
+        for term, first_etag in self.history:
+            if first_etag <= etag:
+                found = term
+        return found
+
     def diverged_from(self, held_term: int, held_etag: int) -> int | None:
         """Where a member that holds up to `held_etag`, last written in `held_term`, parts.
 

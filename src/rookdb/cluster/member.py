@@ -11,7 +11,9 @@ no live node has this tag. Then the node serves with:
 - `requests`: signing and checking node-to-node requests;
 - a thread that checks etcd every second (delivering queued status when it is
   back, and claiming the observer role when no live node holds it), and a
-  watch that tells the scheduler when tasks or databases change elsewhere.
+  watch that tells the scheduler when tasks or databases change elsewhere,
+  and keeps `reads` (the cluster state this node read, kept in memory until
+  the watch says it changed) fresh.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,11 @@ from rookdb.cluster.node_requests import NodeRequests
 from rookdb.cluster.nodes import NodeRegistry
 from rookdb.cluster.topology import etcd_health, topology
 from rookdb.cluster.watch import PrefixWatch
-from rookdb.errors import ClusterUnavailable, InvalidInput, RookError
+from rookdb.errors import ClusterUnavailable, FencedOut, InvalidInput, RookError
 from rookdb.system.etcd import EtcdClient, EtcdSystemStore
 from rookdb.system.last_known import LastKnownStore
 from rookdb.system.sqlite import SqliteSystemStore
+from rookdb.system.watched_reads import WatchedReads
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +146,10 @@ class ClusterMember:
         store: LastKnownStore,
         secrets: ClusterSecrets,
         requests: NodeRequests,
+        layout: EtcdSystemStore,
     ) -> None:
         self.options = options
+        self._layout = layout  # which namespace an etcd key belongs to
         self.client = client
         self.registry = registry
         self.store = store
@@ -166,6 +171,7 @@ class ClusterMember:
         """Check everything, then register this node; RookError says what is wrong."""
         key = read_cluster_key(options.key_file)
         client = EtcdClient(list(options.endpoints), timeout=ETCD_TIMEOUT_SECONDS)
+        reads = WatchedReads()
         try:
             health = etcd_health(client)
             if not health["healthy"]:
@@ -179,16 +185,19 @@ class ClusterMember:
                 tag=options.node_tag,
                 url=options.advertise_url,
                 key_id=cluster_key_id(key),
+                reads=reads,
             )
             registry.join()
         except RookError:
             client.close()
             raise
         data_dir.mkdir(parents=True, exist_ok=True)
+        etcd_store = EtcdSystemStore(client, cluster=options.name)
         store = LastKnownStore(
-            EtcdSystemStore(client, cluster=options.name),
+            etcd_store,
             SqliteSystemStore(data_dir / COPY_FILE),
             queued_namespaces=queued_namespaces,
+            reads=reads,
         )
         return cls(
             options,
@@ -197,14 +206,28 @@ class ClusterMember:
             store,
             ClusterSecrets(data_dir, key),
             NodeRequests(key, options.node_tag),
+            etcd_store,
         )
 
     # -- running --------------------------------------------------------------------------
-    def start(self, on_change: Callable[[bool], None]) -> None:
-        """Check etcd every second, and watch the cluster state for changes made elsewhere."""
+    def start(self, on_change: Callable[[frozenset[str] | None], None]) -> None:
+        """Check etcd every second, and watch the cluster state for changes made elsewhere.
+
+        `on_change` hears the namespaces that changed (None: anything may have).
+        """
         self._remember_nodes()
+
+        def keys_changed(keys: list[str]) -> None:
+            namespaces = frozenset(n for k in keys if (n := self._layout.namespace_of(k)))
+            self.store.reads.changed(namespaces)  # dropped before anyone is woken
+            on_change(namespaces)
+
         self._watch = PrefixWatch(
-            self.client.urls, f"/rookdb/{self.options.name}/", on_change
+            self.client.urls,
+            f"/rookdb/{self.options.name}/",
+            lambda reload: on_change(None) if reload else None,
+            on_keys=keys_changed,
+            on_sync=self.store.reads.set_in_sync,
         ).start()
         self._thread = threading.Thread(target=self._keep_checking, name="cluster", daemon=True)
         self._thread.start()
@@ -256,6 +279,20 @@ class ClusterMember:
         view["this_node"] = self.tag
         view["pending_status_writes"] = self.store.pending()
         return view
+
+    @contextlib.contextmanager
+    def as_observer(self) -> Iterator[None]:
+        """Changes made inside are made only while this node holds the observer role.
+
+        Two nodes may both believe they are the observer for a moment (one paused
+        past its lease, then resumed before it noticed): etcd refuses the changes of
+        the one that lost the role (`FencedOut`), in the same transaction.
+        """
+        fence = self.registry.observer_fence()
+        if fence is None:
+            raise FencedOut(f"node {self.tag} holds no lease now: it is not the observer")
+        with self._layout.fenced(fence):
+            yield
 
     def node_url(self, tag: str) -> str | None:
         """The advertised URL of a node that is up, or None."""

@@ -22,7 +22,16 @@ import orjson
 
 from rookdb.cluster.lease import KeptLease
 from rookdb.errors import AlreadyExists, ClusterUnavailable, InvalidInput
-from rookdb.system.etcd import EtcdClient, b64, prefix_end, unb64, version_is
+from rookdb.system.etcd import (
+    EtcdClient,
+    Fence,
+    b64,
+    lease_is,
+    prefix_end,
+    unb64,
+    version_is,
+)
+from rookdb.system.watched_reads import NODES, WatchedReads
 
 NODE_TTL_SECONDS = 10
 log = logging.getLogger(__name__)
@@ -64,8 +73,10 @@ class NodeRegistry:
         url: str,
         key_id: str,
         ttl: int = NODE_TTL_SECONDS,
+        reads: WatchedReads | None = None,
     ) -> None:
         self._client = client
+        self._reads = reads or WatchedReads()
         self._root = f"/rookdb/{cluster}/"
         self.tag, self.url, self.key_id, self.ttl = tag, url, key_id, ttl
         self._lease: KeptLease | None = None
@@ -101,6 +112,7 @@ class NodeRegistry:
             )
         with self._lock:
             self._lease = lease
+        self._reads.changed([NODES])
 
     def _lost(self) -> None:
         # The lease ran out while this process was paused or cut off: the cluster took
@@ -136,6 +148,7 @@ class NodeRegistry:
             with contextlib.suppress(ClusterUnavailable):  # "last seen" stays older then
                 self._seen()
             lease.stop(revoke=True)
+            self._reads.changed([NODES])
 
     def _check_key(self) -> None:
         key = f"{self._root}cluster/key-id"
@@ -184,6 +197,19 @@ class NodeRegistry:
         )
         return self.observer() == self.tag
 
+    def observer_fence(self) -> Fence | None:
+        """What the observer's changes compare: the observer key is still under this
+        node's lease (None when this node has no lease now)."""
+        with self._lock:
+            lease = self._lease
+        if lease is None:
+            return None
+        return Fence(
+            (lease_is(f"{self._root}observer", lease.id),),
+            f"node {self.tag} is no longer the cluster's observer (its lease ran out while it "
+            "was paused or cut off, and another node took the role): its change is not made",
+        )
+
     def observer(self) -> str | None:
         """The tag of the observer node, if a live node holds the role."""
         holder = self._get(f"{self._root}observer")
@@ -220,6 +246,10 @@ class NodeRegistry:
         return orjson.loads(unb64(kvs[0].get("value", ""))) if kvs else None
 
     def _list(self, prefix: str) -> list[dict[str, Any]]:
+        # Asked on every forwarded request and every follower pull: kept while watched.
+        return self._reads.read(NODES, prefix, lambda: self._list_from_etcd(prefix))
+
+    def _list_from_etcd(self, prefix: str) -> list[dict[str, Any]]:
         answer = self._client.post(
             "kv/range", {"key": b64(prefix), "range_end": prefix_end(prefix)}
         )

@@ -26,6 +26,7 @@ member and a backup chain written on one can be continued by another.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -46,6 +47,7 @@ from rookdb.errors import (
     AlreadyExists,
     ClusterUnavailable,
     ConcurrencyConflict,
+    FencedOut,
     InvalidInput,
     NotFound,
     RookError,
@@ -67,7 +69,8 @@ TERMS_FILE = "replication-terms.json"
 # Set on an answer that is a copy of the whole database file (a catch-up from nothing).
 SNAPSHOT_HEADER = "x-rookdb-replication"
 ROLLBACK_FOLDER = "rollback"
-APPLIED_NAMESPACE = "replication-applied"  # cluster state: "{db}/{tag}" -> {"etag", "term"}
+# Cluster state: "{db}/{tag}" -> {"etag", "term", "error"} (why that member cannot apply).
+APPLIED_NAMESPACE = "replication-applied"
 # How long a write node holds a follower's request when nothing is new.
 LONG_POLL_SECONDS = 5.0
 RETRY_SECONDS = 1.0
@@ -195,13 +198,22 @@ class Follower:
                     self._pull(http)
                     self.last_error = None
                 except (httpx.HTTPError, RookError, OSError) as exc:
-                    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                    message = self._explain(exc)
                     if message != self.last_error:
                         log.warning(
                             "following %s from %s: %s", self.db.name, self.group.write_node, message
                         )
                     self.last_error = message
                     self._stop.wait(RETRY_SECONDS)
+
+    def _explain(self, exc: Exception) -> str:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return (
+                f"this node's disk is full ({exc.strerror}): it stops applying {self.db.name} "
+                "and tries again every second; the other members go on. Free some room"
+            )
+        message = getattr(exc, "message", None)
+        return str(message) if message else f"{type(exc).__name__}: {exc}"
 
     def _pull(self, http: httpx.Client) -> None:
         url = self._member.node_url(self.group.write_node)
@@ -303,7 +315,7 @@ class Replication:
         self.terms = HeldTerms(instance.data_dir / TERMS_FILE)
         self.rollbacks: dict[str, dict[str, Any]] = {}
         self._member_of: set[str] = set()
-        self._published: dict[str, tuple[int, int]] = {}
+        self._published: dict[str, tuple[int, int, str | None]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -330,10 +342,13 @@ class Replication:
             try:
                 self.reconcile()
                 if self.member.registry.observer() == self.member.tag:
-                    self.choose_write_nodes()
-                    self.place_tasks()
+                    with self.member.as_observer():
+                        self.choose_write_nodes()
+                        self.place_tasks()
             except ClusterUnavailable:
                 pass  # no cluster state: followers keep following what they know
+            except FencedOut as exc:
+                log.warning("%s", exc.message)
             except Exception:
                 log.exception("replication upkeep failed")
             self._wake.wait(RECONCILE_SECONDS)
@@ -354,7 +369,9 @@ class Replication:
                 self.terms.set(record.name, group.term)  # before this node takes writes
             self.instance.follow_group(db, record)
             key = record.name.lower()
-            self._publish(record.name, db.engine.last_etag, group.term)
+            following = self.followers.get(key)
+            error = following.last_error if following is not None else None
+            self._publish(record.name, db.engine.last_etag, group.term, error)
             if group.write_node == me or len(group.members) == 1:
                 continue
             wanted.add(key)
@@ -377,17 +394,18 @@ class Replication:
     def _rolled_back(self, database: str, report: dict[str, Any]) -> None:
         self.rollbacks[database.lower()] = report
 
-    def _publish(self, database: str, etag: int, term: int) -> None:
-        # The observer picks the most up-to-date live member when a write node dies.
-        if self._published.get(database.lower()) == (etag, term):
+    def _publish(self, database: str, etag: int, term: int, error: str | None) -> None:
+        # The observer picks the most up-to-date live member when a write node dies; the
+        # topology (answered by the write node) shows why a member cannot apply.
+        if self._published.get(database.lower()) == (etag, term, error):
             return
         with contextlib.suppress(ClusterUnavailable):
             self.instance.system.put(
                 APPLIED_NAMESPACE,
                 f"{database.lower()}/{self.member.tag}",
-                {"etag": etag, "term": term},
+                {"etag": etag, "term": term, "error": error},
             )
-            self._published[database.lower()] = (etag, term)
+            self._published[database.lower()] = (etag, term, error)
 
     # -- the observer's part ---------------------------------------------------------------
     def choose_write_nodes(self) -> None:
@@ -408,6 +426,8 @@ class Replication:
                     record,
                     type(record)(record.name, record.created_at, record.file, new.to_settings()),
                 )
+            except FencedOut:
+                raise
             except ConcurrencyConflict:
                 continue  # changed meanwhile: seen again at the next look
             log.warning(
@@ -525,10 +545,13 @@ class Replication:
         self.notify()
 
     def _published_etags(self, database: str) -> dict[str, int]:
-        return {
-            entry.key.rpartition("/")[2]: int(entry.value.get("etag", 0))
+        return {tag: int(value.get("etag", 0)) for tag, value in self._published_by(database)}
+
+    def _published_by(self, database: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (entry.key.rpartition("/")[2], entry.value)
             for entry in self.instance.system.list(APPLIED_NAMESPACE, f"{database.lower()}/")
-        }
+        ]
 
     # -- views -------------------------------------------------------------------------
     def written_here(self) -> list[str]:
@@ -547,7 +570,8 @@ class Replication:
             raise NotFound(f"database {database!r} does not exist")
         group = Group.from_settings(record.settings) or Group((self.member.tag,), self.member.tag)
         up = {n.tag for n in self.member.registry.nodes() if n.state == "up"}
-        published = self._published_etags(record.name)
+        published_by = dict(self._published_by(record.name))
+        published = {tag: int(value.get("etag", 0)) for tag, value in published_by.items()}
         head = published.get(group.write_node, 0)
         if group.write_node == self.member.tag:
             head = self.instance.database(record.name).engine.last_etag
@@ -564,6 +588,10 @@ class Replication:
             else:
                 etag, lag_seconds = published.get(tag, 0), None
             follower = self.followers.get(record.name.lower())
+            if follower is not None and tag == self.member.tag:
+                error = follower.last_error
+            else:
+                error = published_by.get(tag, {}).get("error")
             members.append(
                 {
                     "tag": tag,
@@ -572,7 +600,7 @@ class Replication:
                     "applied_etag": etag,
                     "lag_etags": max(head - etag, 0),
                     "lag_seconds": lag_seconds,
-                    "error": follower.last_error if follower and tag == self.member.tag else None,
+                    "error": error,
                 }
             )
         rollback = self.rollbacks.get(record.name.lower())

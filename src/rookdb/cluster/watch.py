@@ -7,6 +7,11 @@ endpoint from the revision after the last one it saw, so no change is missed.
 When etcd has compacted that revision away, the changes in between are gone:
 the watcher then asks for a full reload (`on_change(reload=True)`) and goes on
 from the current revision.
+
+`on_keys` hears which keys changed (before `on_change`, so what it drops is
+read afresh by whoever `on_change` wakes); `on_sync` hears when the stream is
+up (True) and when it broke (False): between the two, changes may be missed
+until the stream resumes and replays them.
 """
 
 from __future__ import annotations
@@ -19,13 +24,15 @@ from typing import Any
 import httpx
 import orjson
 
-from rookdb.system.etcd import b64, prefix_end
+from rookdb.system.etcd import b64, prefix_end, unb64
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
 
 OnChange = Callable[[bool], None]
 """Called with `reload=False` after changes, `reload=True` when some may have been missed."""
+OnKeys = Callable[[list[str]], None]
+OnSync = Callable[[bool], None]
 
 
 class PrefixWatch:
@@ -38,10 +45,14 @@ class PrefixWatch:
         on_change: OnChange,
         *,
         after_revision: int | None = None,
+        on_keys: OnKeys | None = None,
+        on_sync: OnSync | None = None,
     ) -> None:
         self._urls = list(urls)
         self._prefix = prefix
         self._on_change = on_change
+        self._on_keys = on_keys or (lambda keys: None)
+        self._on_sync = on_sync or (lambda in_sync: None)
         # The last revision seen: changes after it are reported (None: from now on).
         self.revision: int | None = after_revision
         self.reloads = 0  # how many times a compaction forced a full reload
@@ -72,6 +83,8 @@ class PrefixWatch:
             except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, ValueError) as exc:
                 if not self._stop.is_set():
                     log.info("etcd watch on %s broke (%s); resuming", url, type(exc).__name__)
+            finally:
+                self._on_sync(False)
             self._stop.wait(RECONNECT_SECONDS)
 
     def _follow(self, url: str) -> None:
@@ -96,14 +109,18 @@ class PrefixWatch:
             log.warning("etcd compacted past revision %s: reloading everything", self.revision)
             self.revision = None
             self.reloads += 1
+            self._on_sync(False)
             self._on_change(True)
             return True
         if result.get("canceled"):
             return True
+        if result.get("created"):
+            self._on_sync(True)
         header_revision = int(result.get("header", {}).get("revision", 0) or 0)
         events = result.get("events", [])
         if events and not self._stop.is_set():
             self.revision = max(int(e["kv"].get("mod_revision", 0) or 0) for e in events)
+            self._on_keys([unb64(e["kv"]["key"]).decode() for e in events])
             self._on_change(False)
         elif self.revision is None and header_revision:
             # Watching from now on: whatever changed before is read afresh.

@@ -3,7 +3,8 @@
     role      read (documents, status,  Backup Now  restore     admin (databases, tasks,
               browse backups)                       selected    restore, keys, writes)
     reader    yes                       no          no          no
-    operator  yes                       yes         yes         no   (Drill Now: Backup Now)
+    operator  yes                       yes         yes         no   (Drill Now and dismissing
+                                                                      an alert: Backup Now)
     admin     yes                       yes         yes         yes
 
 A key may be limited to some databases: it then reaches routes of those
@@ -46,6 +47,8 @@ _PUBLIC_PREFIXES = ("/static/",)
 _READ_POSTS = ("/docs/get", "/queries", "/studio/browse/source")
 # The backup explorer's questions: POSTs because the body carries the source's credentials.
 _EXPLORE = "/backups/explore/"
+# Alert incidents (API and Studio) an operator may dismiss.
+_OPERATOR_PREFIXES = ("/alerts/incidents/", "/studio/alerts/incidents/")
 # Server-wide pages a key limited to some databases may still use (they list what it may see).
 SCOPED_SERVER_WIDE = frozenset(
     {"/databases", "/studio/", "/studio/cron-preview", "/openapi.json", "/docs"}
@@ -75,6 +78,9 @@ def required_action(method: str, path: str) -> Action:
         return Action.RESTORE_SELECTED
     if method == "POST" and path.endswith(("/backup-now", "/drill-now")):
         # A drill reads a backup into scratch space: as harmless to the data as Backup Now.
+        return Action.BACKUP_NOW
+    if method == "POST" and path.startswith(_OPERATOR_PREFIXES) and path.endswith("/dismiss"):
+        # Acknowledging an alert is the on-call operator's job; configuring alerts is admin's.
         return Action.BACKUP_NOW
     return Action.ADMIN
 

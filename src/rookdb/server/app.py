@@ -24,12 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from rookdb import __version__, studio
+from rookdb.alerts.service import Alerts, statuses_of
 from rookdb.app_state import AppState
 from rookdb.cluster.member import ClusterMember
 from rookdb.cluster.replication import Replication
 from rookdb.instance import Instance
 from rookdb.restore import RestoreJobs
 from rookdb.security.keys import ApiKeys
+from rookdb.server import alerts as alert_routes
 from rookdb.server import (
     attachments,
     changes,
@@ -53,12 +55,19 @@ from rookdb.server.forwarding import ForwardToNode
 from rookdb.server.limits import JsonDepthLimit
 from rookdb.server.render import JSONBody
 from rookdb.server.url_text import RequireUtf8Url
+from rookdb.system.watched_reads import DATABASES, NODES
 from rookdb.tasks import BackupScheduler, BackupTasks
+from rookdb.tasks.assignments import ASSIGNMENTS_NAMESPACE
+from rookdb.tasks.status import STATUS_NAMESPACE
+from rookdb.tasks.store import TASKS_NAMESPACE
 
 log = logging.getLogger("rookdb.server")
 
 # JSON request bodies above this are refused with 413; attachment uploads have no limit.
 MAX_JSON_BODY = 32 * 1024 * 1024
+# Which changes to the cluster state make a service look again at once.
+SCHEDULER_WAKES = frozenset({TASKS_NAMESPACE, ASSIGNMENTS_NAMESPACE, STATUS_NAMESPACE, DATABASES})
+REPLICATION_WAKES = frozenset({DATABASES, NODES})
 
 
 class Service(Protocol):
@@ -85,9 +94,13 @@ def default_services(
     if member is None or replication is None:
         return [scheduler]
 
-    def changed() -> None:
-        scheduler.notify()
-        replication.notify()
+    def changed(namespaces: frozenset[str] | None) -> None:
+        # Followers report their progress on every write: that wakes neither (it would
+        # make every document write cost a look at every task on every node).
+        if namespaces is None or namespaces & SCHEDULER_WAKES:
+            scheduler.notify()
+        if namespaces is None or namespaces & REPLICATION_WAKES:
+            replication.notify()
 
     return [cluster.ClusterService(member, changed), replication, scheduler]
 
@@ -128,15 +141,26 @@ def create_app(
     app.state.services = list(
         default_services(instance, member, replication) if services is None else services
     )
+    backup_tasks = backup_tasks_for(instance, app.state.services)
+    alert_service = Alerts(
+        instance.system,
+        instance.secrets,
+        clock=backup_tasks.clock,
+        node=backup_tasks.scheduler.node_tag,
+        statuses=statuses_of(backup_tasks),
+    )
+    if services is None:
+        app.state.services.append(alert_service)  # after the scheduler: it stops first
     AppState(
         instance=instance,
         api_keys=ApiKeys(instance.system),
-        backup_tasks=backup_tasks_for(instance, app.state.services),
+        backup_tasks=backup_tasks,
         # Restores started over HTTP or from the Studio (both find them here).
         restores=RestoreJobs(instance),
         auth_required=auth,
         cluster=member,
         replication=replication,
+        alerts=alert_service,
     ).install(app)
     errors.install(app)
     # The last added runs first: the gate refuses strangers before any body is buffered.
@@ -173,6 +197,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(destination_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(keys.router)
+    app.include_router(alert_routes.router)
     # Backup tasks and metrics go above this line; the Studio (mounted at "/") last.
     studio.mount_studio(app)
 

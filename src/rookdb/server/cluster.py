@@ -71,15 +71,18 @@ class ClusterService:
     """Runs this node's cluster membership beside the server: etcd checks and the watch.
 
     A change made through another node (a task created there) wakes the scheduler
-    at once rather than at its next regular look.
+    at once rather than at its next regular look. `on_change` hears which
+    namespaces changed (None: anything may have).
     """
 
-    def __init__(self, cluster: ClusterMember, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, cluster: ClusterMember, on_change: Callable[[frozenset[str] | None], None]
+    ) -> None:
         self._cluster = cluster
         self._on_change = on_change
 
     def start(self) -> None:
-        self._cluster.start(lambda reload: self._on_change())
+        self._cluster.start(self._on_change)
 
     def stop(self) -> None:
         self._cluster.stop()

@@ -14,6 +14,14 @@ cluster state, not the database's data: every node answers them itself from
 the cluster store (a task created through any node, its status shown as
 `not-on-this-node` with the node that runs it).
 
+The Studio's document forms (save, delete) are writes too, sent on the same
+way: the session cookie and the form's CSRF token are valid on every node (both
+signed with the cluster's secrets), and the write node answers as its Studio.
+
+A member that sent a write on answers only once its own copy holds it (at most
+READ_YOUR_WRITES_SECONDS): whoever wrote through it, a browser following the
+Studio's redirect or a client, then reads what it wrote from it.
+
 A request that already came from a node is never sent on again (no loops).
 While a group has no live write node the answer is 503 `no-write-node`
 (retryable, also in the `X-Rookdb-Error` header for clients that retry).
@@ -37,7 +45,7 @@ from rookdb.cluster.node_requests import NODE_HEADER
 from rookdb.errors import DatabaseElsewhere, NoWriteNode, RookError
 from rookdb.security.roles import database_of
 from rookdb.server.render import json_response
-from rookdb.server.replication import RECORD_STATE, is_read
+from rookdb.server.replication import RECORD_STATE, WRITTEN_ETAG_HEADER, committed_past, is_read
 from rookdb.tasks.assignments import Assignment, Assignments
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,9 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _TIMEOUT = httpx.Timeout(10.0, read=600.0)
+READ_YOUR_WRITES_SECONDS = 5.0
+# The Studio's document writes (the Studio's other pages are served by each node).
+_STUDIO_WRITE = re.compile(r"^/studio/databases/[^/]+/(documents|doc/delete)/?$")
 _RUN_NOW = re.compile(r"^/databases/[^/]+/tasks/backups/([^/]+)/(backup-now|drill-now)/?$")
 # Answered by every node from the cluster state (see the module docstring).
 _CLUSTER_STATE = re.compile(
@@ -73,7 +84,7 @@ class ForwardToNode:
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/databases/"):
+        if scope["type"] != "http" or not _may_go_elsewhere(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         state = AppState.of(scope["app"])
@@ -92,11 +103,13 @@ class ForwardToNode:
         if node_url is None:
             await self.app(scope, receive, send)
             return
-        await self._forward(cluster, node_url, scope, receive, send)
+        await self._forward(state, node_url, scope, receive, send)
 
     async def _forward(
-        self, cluster: ClusterMember, node_url: str, scope: Scope, receive: Receive, send: Send
+        self, state: AppState, node_url: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
+        cluster = state.cluster
+        assert cluster is not None
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=_TIMEOUT)
         target = _target(scope)
@@ -128,6 +141,9 @@ class ForwardToNode:
             )
             await json_response(error.to_dict(), 502)(scope, receive, send)
             return
+        written = response.headers.get(WRITTEN_ETAG_HEADER)
+        if written is not None and written.isdigit():
+            await _hold_until_local_copy_has(state, database_of(scope["path"]), int(written))
         try:
             await send(
                 {
@@ -145,6 +161,22 @@ class ForwardToNode:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+
+
+def _may_go_elsewhere(method: str, path: str) -> bool:
+    return path.startswith("/databases/") or (method == "POST" and bool(_STUDIO_WRITE.match(path)))
+
+
+async def _hold_until_local_copy_has(state: AppState, database: str | None, etag: int) -> None:
+    """Wait (bounded) until this node's copy of `database` holds `etag`, when it has one."""
+    if database is None:
+        return
+    try:
+        db = await run_in_threadpool(state.instance.database, database)
+    except RookError:
+        return  # not a member: it holds no copy to read from
+    if not await committed_past(db.engine, etag - 1, READ_YOUR_WRITES_SECONDS):
+        log.info("database %s: this node's copy did not reach etag %s in time", database, etag)
 
 
 async def _body(receive: Receive) -> AsyncIterator[bytes]:

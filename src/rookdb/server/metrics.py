@@ -12,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from rookdb.app_state import AppState
 from rookdb.cluster.replication import Replication
+from rookdb.server.alert_metrics import add_alert_metrics
 from rookdb.server.dependencies import TasksDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.tasks.clock import parse_time
@@ -85,6 +86,9 @@ def metrics(tasks: TasksDep, request: Request) -> Response:
         drill_cpu.labels(*labels).set((drill.cpu_seconds if drill else None) or 0)
         drill_runs.labels(*labels).set(record.drills)
         drill_failures.labels(*labels).set(record.drill_failures)
+    alerts = AppState.of(request.app).alerts
+    if alerts is not None:
+        add_alert_metrics(alerts, registry)
     replication = AppState.of(request.app).replication
     if replication is not None:
         _replication_lag(replication, registry)

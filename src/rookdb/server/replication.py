@@ -50,8 +50,12 @@ from rookdb.errors import (
 from rookdb.security.roles import database_of
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import json_response
+from rookdb.storage.engine import Engine
 
 RECORD_STATE = "rookdb.database_record"  # left by ForwardToNode (rookdb.server.forwarding)
+# On a write node's answer to a write: the database's last etag once it was done. A
+# member that sent the write on waits for its own copy to hold it (read your writes).
+WRITTEN_ETAG_HEADER = "X-Rookdb-Written-Etag"
 
 router = APIRouter(tags=["cluster"], route_class=StrictJsonRoute)
 # How long a majority write waits for the group before answering write-not-confirmed.
@@ -184,11 +188,7 @@ class NodeEndpoints:
             )
             return json_response({**error.to_dict(), "common_etag": common}, error.http_status)
         replication.applied.report(name, sender, after, caught_up=after >= last)
-        waited = 0.0
-        while db.engine.last_etag <= after and waited < LONG_POLL_SECONDS:
-            await asyncio.sleep(0.02)
-            waited += 0.02
-        if db.engine.last_etag <= after:
+        if not await committed_past(db.engine, after, LONG_POLL_SECONDS):
             return Response(status_code=204)
         if after == 0 and params.get("snapshot") == ["1"]:
             # A member starting from nothing: a consistent copy of the file is the fast way.
@@ -253,8 +253,11 @@ class AwaitMajority:
         else:
             record = await run_in_threadpool(state.instance.system.get_database, name)
         group = Group.from_settings(record.settings) if record else None
-        if group is None or group.acks_needed <= 1 or group.write_node != state.instance.node_tag:
+        if group is None or group.write_node != state.instance.node_tag:
             await self.app(scope, receive, send)
+            return
+        if group.acks_needed <= 1:
+            await self.app(scope, receive, _stamp_written_etag(state, name, send))
             return
         held: list[Message] = []
 
@@ -283,5 +286,45 @@ class AwaitMajority:
                     )
                     await json_response(error.to_dict(), error.http_status)(scope, receive, send)
                     return
+        stamped = _stamp_written_etag(state, name, send)
         for message in held:
-            await send(message)
+            await stamped(message)
+
+
+async def committed_past(engine: Engine, after: int, timeout: float) -> bool:
+    """Whether the engine's last etag passes `after` within `timeout` seconds.
+
+    Woken by the commit itself: a write with write concern majority waits for this
+    round trip, so polling here would add its interval to every such write.
+    """
+    loop = asyncio.get_running_loop()
+    moved = asyncio.Event()
+
+    def committed(etag: int) -> None:
+        if etag > after:
+            with contextlib.suppress(RuntimeError):  # the server is shutting down
+                loop.call_soon_threadsafe(moved.set)
+
+    engine.add_commit_listener(committed)
+    try:
+        if engine.last_etag <= after:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(moved.wait(), timeout)
+    finally:
+        engine.remove_commit_listener(committed)
+    return engine.last_etag > after
+
+
+def _stamp_written_etag(state: AppState, name: str, send: Send) -> Send:
+    """`send`, adding the database's last etag to the start of a successful answer."""
+
+    async def stamped(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] < 400:
+            with contextlib.suppress(RookError):
+                etag = state.instance.database(name).engine.last_etag
+                headers = list(message.get("headers", []))
+                headers.append((WRITTEN_ETAG_HEADER.lower().encode(), str(etag).encode()))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return stamped

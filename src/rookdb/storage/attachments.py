@@ -100,6 +100,20 @@ def delete(tx: WriteTx, document_id: str, name: str, *, tombstone: bool = True) 
     return etag
 
 
+def write_tombstone(tx: WriteTx, document_id: str, name: str, etag: int, deleted_at: str) -> None:
+    """Delete an attachment (when this copy has it) and record its tombstone as a source did.
+
+    Recorded even for an attachment this copy never had (a follower that pulled
+    after it was both added and deleted): a copy's change feed equals its source's,
+    and whoever later follows this copy learns of the delete.
+    """
+    delete(tx, document_id, name, tombstone=False)
+    tx.conn.execute(
+        "INSERT OR REPLACE INTO tombstones VALUES ('attachment', ?, ?, ?, NULL, ?, ?)",
+        (_key(document_id.lower(), name), document_id, name, etag, deleted_at),
+    )
+
+
 def delete_all(tx: WriteTx, document_id: str) -> None:
     """Remove a deleted document's attachments (its tombstone covers them)."""
     lower = document_id.lower()

@@ -140,8 +140,11 @@ class BulkLoader:
             else:
                 document_store.delete(tx, change.id)
         elif change.of == "attachment":
-            if change.name is not None:
-                self._at(tx, change.etag)
+            if change.name is not None and self.keep_etags:
+                attachment_store.write_tombstone(
+                    tx, change.id, change.name, change.etag, change.deleted_at
+                )
+            elif change.name is not None:
                 attachment_store.delete(tx, change.id, change.name)
         elif change.of == "index":
             if self._defer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +67,9 @@ class Engine:
         # A follower's copy of a group database takes changes from its write node
         # only (inside `replicating()`); any other write is refused with this reason.
         self.read_only_reason: str | None = None
+        # Told after each commit that moved the etag (a write node wakes its followers'
+        # waiting requests at once instead of polling).
+        self._commit_listeners: list[Callable[[int], None]] = []
         try:
             self._writer = schema.connect(path, synchronous=synchronous, journal_mode=journal_mode)
             schema.initialise(self._writer, uuid.uuid4().hex)
@@ -124,7 +127,18 @@ class Engine:
                 if isinstance(exc, sqlite3.Error):
                     raise write_failed(self.path, exc) from exc
                 raise
-            self.last_etag = tx.etag
+            if tx.etag != tx.start_etag:
+                self.last_etag = tx.etag
+                for listener in list(self._commit_listeners):
+                    listener(tx.etag)
+
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(last_etag)` after every commit that changed something (keep it quick)."""
+        self._commit_listeners.append(listener)
+
+    def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
+        with suppress(ValueError):
+            self._commit_listeners.remove(listener)
 
     def reader(self) -> sqlite3.Connection:
         """This thread's read connection (autocommit; wrap reads in `read()` for a snapshot)."""

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from rookdb.app_state import AppState
+from rookdb.studio import alerts as alert_pages
 from rookdb.studio import (
     browse,
     cluster,
@@ -27,6 +28,7 @@ def studio_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(require_csrf)])
     for module in (login, databases, documents, restore, browse, tasks, task_graph, cluster, group):
         router.include_router(module.router)
+    router.include_router(alert_pages.router)
     return router
 
 

@@ -1,7 +1,8 @@
 """Studio: a backup task's graph, an SVG drawn here (no JS library).
 
-It shows the database group's members with their state, the write node and the
-node responsible for the task with the reason. The picture is a pure function
+It shows the database group's members with their state, the write node, the
+node responsible for the task with the reason, and the node that ran its last
+run (after a failover they differ until the new node runs it). The picture is a pure function
 of those facts (`task_graph_svg`); the route only gathers them from the
 replication topology and the task status.
 """
@@ -45,9 +46,14 @@ class GraphMember:
 
 
 def task_graph_svg(
-    members: Sequence[GraphMember], write_node: str | None, responsible: str, reason: str | None
+    members: Sequence[GraphMember],
+    write_node: str | None,
+    responsible: str,
+    reason: str | None,
+    last_executing: str | None = None,
 ) -> str:
-    """The SVG of a task's group: members up or down, the write node, the responsible node."""
+    """The SVG of a task's group: members up or down, the write node, the responsible node,
+    and the node that ran the last run."""
     width = max(_MARGIN * 2 + len(members) * _BOX_W + max(len(members) - 1, 0) * _GAP, 320)
     centres = {m.tag: _MARGIN + i * (_BOX_W + _GAP) + _BOX_W // 2 for i, m in enumerate(members)}
     why = f" ({reason})" if reason else ""
@@ -55,6 +61,7 @@ def task_graph_svg(
         f"{m.tag}: {'up' if m.up else 'down'}"
         + (", write node" if m.tag == write_node else "")
         + (f", responsible for the task{why}" if m.tag == responsible else "")
+        + (", ran the last run" if m.tag == last_executing else "")
         for m in members
     ]
     if responsible not in centres:
@@ -87,18 +94,31 @@ def task_graph_svg(
             )
     for member in members:
         parts.append(
-            _member_box(member, centres[member.tag], member.tag == write_node, responsible)
+            _member_box(
+                member,
+                centres[member.tag],
+                member.tag == write_node,
+                responsible,
+                member.tag == last_executing,
+            )
         )
     caption = f"Responsible: {responsible}{why}"
     parts.append(
         f'<text x="{_MARGIN}" y="{_HEIGHT - 16}" fill="{_INK}" font-size="13" '
         f'data-field="responsible">{_e(caption)}</text>'
     )
+    if last_executing:
+        parts.append(
+            f'<text x="{width - _MARGIN}" y="{_HEIGHT - 16}" text-anchor="end" fill="{_MUTED}" '
+            f'data-field="last-executing">{_e(f"Last run on: {last_executing}")}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
-def _member_box(member: GraphMember, centre: int, write: bool, responsible: str) -> str:
+def _member_box(
+    member: GraphMember, centre: int, write: bool, responsible: str, ran_last: bool
+) -> str:
     left = centre - _BOX_W // 2
     runs = member.tag == responsible
     stroke = _ACCENT if runs else (_BAD if not member.up else _LINE)
@@ -108,7 +128,8 @@ def _member_box(member: GraphMember, centre: int, write: bool, responsible: str)
     colour = _OK if member.up else _BAD
     lines = [
         f'<g class="member" data-tag="{_e(member.tag)}" data-state="{state}" '
-        f'data-write-node="{_yes(write)}" data-responsible="{_yes(runs)}">',
+        f'data-write-node="{_yes(write)}" data-responsible="{_yes(runs)}" '
+        f'data-last-executing="{_yes(ran_last)}">',
         f"<title>{_e(member.tag)}</title>",
         f'<rect x="{left}" y="{_ROW_Y}" width="{_BOX_W}" height="{_BOX_H}" rx="8" fill="{fill}" '
         f'stroke="{stroke}" stroke-width="{3 if runs else 1.5}"{"" if member.up else _DASHED}/>',
@@ -117,6 +138,11 @@ def _member_box(member: GraphMember, centre: int, write: bool, responsible: str)
         f'<circle cx="{left + 14}" cy="{_ROW_Y + 45}" r="4.5" fill="{colour}"/>',
         f'<text x="{left + 24}" y="{_ROW_Y + 49}" fill="{colour}">{state}</text>',
     ]
+    if ran_last:
+        lines.append(
+            f'<text x="{left + _BOX_W - 8}" y="{_ROW_Y + 14}" text-anchor="end" font-size="10" '
+            f'fill="{_MUTED}">ran last</text>'
+        )
     if write:
         lines.append(
             f'<text x="{centre}" y="{_ROW_Y + 66}" text-anchor="middle" fill="{_MUTED}">'
@@ -155,6 +181,12 @@ def task_graph(request: Request, name: str, task_id: str) -> Response:
     except RookError as exc:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)
     responsible = str(status.get("responsible_node") or status["node"])
-    svg = task_graph_svg(members, write_node, responsible, status.get("responsible_reason"))
+    svg = task_graph_svg(
+        members,
+        write_node,
+        responsible,
+        status.get("responsible_reason"),
+        status.get("last_executing_node"),
+    )
     # Refreshed with the task card: never a stale picture from a cache.
     return Response(svg, media_type=SVG_TYPE, headers={"Cache-Control": "no-store"})

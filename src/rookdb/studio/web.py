@@ -56,12 +56,26 @@ def render(
         # Controls a key may not use are not shown (the server refuses them anyway).
         "can_admin": key is None or allows(key.role, Action.ADMIN),
         "can_backup": key is None or allows(key.role, Action.BACKUP_NOW),
+        "open_alerts": _open_alerts(request),
         **context,
     }
     response = templates.TemplateResponse(request, template, full, status_code=status_code)
     if fresh:
         set_cookie(request, response, CSRF_COOKIE, cookie, samesite="strict")
     return response
+
+
+def _open_alerts(request: Request) -> int | None:
+    """The header badge's number: open incidents; None hides the link (a stranger, no alerts)."""
+    state, key = AppState.of(request.app), principal(request)
+    if state.alerts is None or (state.auth_required and key is None):
+        return None
+    if key is not None and key.databases is not None:
+        return None  # alerts are server-wide: a key limited to some databases cannot open them
+    try:
+        return len(state.alerts.open_incidents())
+    except RookError:
+        return None  # a page must render even when the alert state cannot be read
 
 
 def csrf_secret(request: Request) -> bytes:

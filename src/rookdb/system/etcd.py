@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import ipaddress
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,10 +33,12 @@ from rookdb.errors import (
     AlreadyExists,
     ClusterUnavailable,
     ConcurrencyConflict,
+    FencedOut,
     InvalidInput,
     NotFound,
 )
 from rookdb.system.store import DatabaseRecord, Entry, SystemStore, Write
+from rookdb.system.watched_reads import DATABASES, NODES
 
 T = TypeVar("T")
 # Per request: long enough for a busy etcd, short enough that no caller hangs.
@@ -174,8 +178,36 @@ class EtcdSystemStore(SystemStore):
     def __init__(self, client: EtcdClient, *, cluster: str = "default") -> None:
         self._client = client
         self._root = f"/rookdb/{cluster}/"
+        self._fence = threading.local()  # this thread's Fence while inside `fenced()`
+
+    @contextlib.contextmanager
+    def fenced(self, fence: Fence) -> Iterator[None]:
+        """Changes this thread makes inside hold only while `fence` holds.
+
+        etcd checks the fence's compares in the same transaction as the change, so
+        a node that lost its role (its lease ran out while it was paused) between
+        deciding and writing cannot write: it gets `fence.lost` instead.
+        """
+        self._fence.active = fence
+        try:
+            yield
+        finally:
+            self._fence.active = None
 
     # -- keys ---------------------------------------------------------------------
+    def namespace_of(self, etcd_key: str) -> str | None:
+        """The namespace an etcd key under this store's root belongs to (None: not ours)."""
+        if not etcd_key.startswith(self._root):
+            return None
+        kind, _, rest = etcd_key[len(self._root) :].partition("/")
+        if kind == "entries":
+            return rest.partition("/")[0] or None
+        if kind == "databases":
+            return DATABASES
+        if kind == "nodes":
+            return NODES
+        return None
+
     def _entry_key(self, namespace: str, key: str) -> str:
         return f"{self._root}entries/{namespace}/{key}"
 
@@ -306,13 +338,24 @@ class EtcdSystemStore(SystemStore):
         quorum) goes first: without one, nothing is sent and the refusal is certain.
         """
         self._client.post("kv/range", {"key": b64(f"{self._root}quorum")})
+        fence: Fence | None = getattr(self._fence, "active", None)
+        sent_path, sent = (path, body) if fence is None else ("kv/txn", fence.around(path, body))
         try:
-            return self._client.post(path, body)
+            answer = self._client.post(sent_path, sent)
         except ClusterUnavailable as exc:
             raise ClusterUnavailable(
                 f"{exc.message} (the quorum was lost during this change: it may still be "
                 "applied; read it back before retrying)"
             ) from exc
+        if fence is None:
+            return answer
+        if not answer.get("succeeded"):
+            # The fence or the change's own compares: ask about the fence alone.
+            held = self._client.post("kv/txn", {"compare": list(fence.compares), "success": []})
+            if not held.get("succeeded"):
+                raise FencedOut(fence.lost)
+            return answer
+        return fence.unwrap(path, answer)
 
 
 def version_is(key: str, version: int) -> dict[str, Any]:
@@ -328,3 +371,31 @@ def _entry(namespace: str, key: str, kv: dict[str, Any]) -> Entry:
 def _database(kv: dict[str, Any]) -> DatabaseRecord:
     body = orjson.loads(unb64(kv.get("value", "")))
     return DatabaseRecord(body["name"], body["created_at"], body["file"], body.get("settings", {}))
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Compares a change must pass besides its own, and what to say when they fail."""
+
+    compares: tuple[dict[str, Any], ...]
+    lost: str
+
+    def around(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The request `path` with `body`, as one transaction that also checks the fence."""
+        if path == "kv/txn":
+            return {**body, "compare": [*self.compares, *body.get("compare", [])]}
+        if path == "kv/deleterange":
+            return {"compare": list(self.compares), "success": [{"request_delete_range": body}]}
+        raise ValueError(f"{path} cannot be fenced")
+
+    def unwrap(self, path: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """The answer `path` itself would have given."""
+        if path == "kv/deleterange":
+            responses = answer.get("responses") or [{}]
+            return dict(responses[0].get("response_delete_range", {}))
+        return answer
+
+
+def lease_is(key: str, lease_id: str) -> dict[str, Any]:
+    """An etcd compare: `key` exists under the lease `lease_id`."""
+    return {"key": b64(key), "result": "EQUAL", "target": "LEASE", "lease": lease_id}

@@ -202,6 +202,7 @@ class LastRun:
     last_etag: int | None = None
     retention: tuple[RetentionOutcome, ...] | None = None
     cleaned_up: tuple[str, ...] = ()
+    full_reason: str | None = None  # why a full was taken when an incremental was asked
 
     @property
     def succeeded(self) -> bool:
@@ -226,6 +227,8 @@ class LastRun:
             body["retention"] = [r.to_json() for r in self.retention]
         if self.cleaned_up:
             body["cleaned_up"] = list(self.cleaned_up)
+        if self.full_reason:
+            body["full_reason"] = self.full_reason
         return body
 
     @classmethod
@@ -253,6 +256,7 @@ class LastRun:
                 else None
             ),
             cleaned_up=texts(body, "cleaned_up"),
+            full_reason=text(body, "full_reason"),
         )
 
 

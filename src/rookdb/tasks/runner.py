@@ -80,12 +80,14 @@ def run_backup(
     def take(r: StatusRecord) -> None:
         # The claim: one run of a task at a time, whichever process asks (TaskBusy).
         lease.check_free(r.running, f"a backup of task {task.id}")
-        r.running = RunMarker(_kind_for(r, db, request.kind), format_time(started), None, held)
+        kind, _ = _kind_for(instance, r, db, request.kind)
+        r.running = RunMarker(kind, format_time(started), None, held)
 
     record = statuses.update(database, task.id, take) or StatusRecord.fresh(task.id, started)
-    kind = _kind_for(record, db, request.kind)
+    kind, full_reason = _kind_for(instance, record, db, request.kind)
     run = LastRun(
         kind=kind,
+        full_reason=full_reason,
         started_at=format_time(started),
         type=task.type if kind == "full" else "backup",
         manual=request.manual,
@@ -96,13 +98,28 @@ def run_backup(
         return _run(instance, statuses, request, record, run, clock, node_tag, started)
 
 
-def _kind_for(record: StatusRecord, db: Database, asked: BackupKind) -> BackupKind:
+def _kind_for(
+    instance: Instance, record: StatusRecord, db: Database, asked: BackupKind
+) -> tuple[BackupKind, str | None]:
+    """The kind this run takes, and why it is a full when an incremental was asked."""
     if record.run_folder is None or record.chain_database_id != db.database_id:
-        return "full"  # no chain to continue (first run, new key, database re-created)
-    if record.last_etag is not None and db.last_etag < record.last_etag:
-        # In a cluster: this member's copy does not hold the chain's last etag yet.
-        return "full"
-    return asked
+        return "full", None  # no chain to continue (first run, new key, database re-created)
+    if asked == "full" or record.last_etag is None:
+        return asked, None
+    if db.last_etag < record.last_etag:
+        return "full", (
+            f"this node's copy holds changes up to etag {db.last_etag}, short of the chain's "
+            f"last backed-up etag {record.last_etag}: a new chain starts with a full backup"
+        )
+    if record.chain_term is not None and instance.chain_rolled_back(
+        db.name, record.chain_term, record.last_etag
+    ):
+        return "full", (
+            f"the chain's last backed-up changes (up to etag {record.last_etag}, term "
+            f"{record.chain_term}) were rolled back when another member became the write "
+            "node: a new chain starts with a full backup"
+        )
+    return asked, None
 
 
 def _update_lease(
@@ -187,6 +204,7 @@ def _run(
         if written is None:
             return
         r.last_etag = written.last_etag
+        r.chain_term = instance.term_of_etag(database, written.last_etag)
         r.last_file = written.file_name
         if finished.kind == "full":
             r.last_full_backup = started.isoformat()

@@ -73,6 +73,7 @@ class StatusRecord:
     run_folder: str | None = None  # the chain the next incremental continues
     last_file: str | None = None  # the newest file of that chain (names stay unique per second)
     chain_database_id: str | None = None
+    chain_term: int | None = None  # in a group: the term that wrote `last_etag`
     running: RunMarker | None = None
     last_run: LastRun | None = None
     destinations: tuple[DestinationOutcome, ...] = ()
@@ -115,6 +116,7 @@ class StatusRecord:
             run_folder=text(body, "run_folder"),
             last_file=text(body, "last_file"),
             chain_database_id=text(body, "chain_database_id"),
+            chain_term=integer(body, "chain_term"),
             running=RunMarker.from_json(body.get("running")),
             last_run=LastRun.from_json(body.get("last_run")),
             destinations=destination_outcomes(body.get("destinations")),
@@ -147,6 +149,7 @@ class StatusRecord:
             "run_folder": self.run_folder,
             "last_file": self.last_file,
             "chain_database_id": self.chain_database_id,
+            "chain_term": self.chain_term,
             "running": _json(self.running),
             "last_run": _json(self.last_run),
             "destinations": [d.to_json() for d in self.destinations],
