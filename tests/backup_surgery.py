@@ -85,6 +85,9 @@ class BackupParts:
     def index_blocks(self) -> list[Block]:
         return [b for b in self.blocks if b.kind == b"I"]
 
+    def catalog_blocks(self) -> list[Block]:
+        return [b for b in self.blocks if b.kind == b"L"]
+
     def records(self, block: Block) -> list[RawRecord]:
         return split_records(self.raw(block))
 
@@ -148,6 +151,11 @@ def put_together(
         body += block.stored
     trailer = dict(parts.trailer)
     trailer["index_offset"] = moved.get(trailer["index_offset"], trailer["index_offset"])
+    if trailer.get("catalog"):  # version 2: the catalog and its directory move too
+        catalog = dict(trailer["catalog"])
+        catalog["offset"] = moved.get(catalog["offset"], catalog["offset"])
+        catalog["blocks"] = [[k, moved.get(o, o), n] for k, o, n in catalog["blocks"]]
+        trailer["catalog"] = catalog
     trailer["sha256"] = hashlib.sha256(body).hexdigest()
     if header_digest == "re-sign" and "header_sha256" in trailer:
         trailer["header_sha256"] = hashlib.sha256(head).hexdigest()

@@ -353,7 +353,7 @@ def test_a_data_block_after_the_index_is_refused(templates: Templates, tmp_path:
     parts = take_apart(victim)
     data, index = parts.data_blocks(), parts.index_blocks()
     assert data and index
-    parts.blocks = data[:-1] + index + data[-1:]
+    parts.blocks = data[:-1] + index + data[-1:] + parts.catalog_blocks()
     put_together(parts, victim)
     with pytest.raises(BackupCorrupted, match=f"{victim.name} is corrupted: .*index"):
         read_everything(victim)

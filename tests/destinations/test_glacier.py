@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rookdb.destinations import from_config
+from rookdb.destinations import Destination, from_config
+from rookdb.destinations.base import ArchiveNeedsRetrieval
 from rookdb.destinations.glacier import GlacierDestination
 from rookdb.errors import DestinationError
 
@@ -16,6 +17,12 @@ from .servers import ServerProcess, create_vault, unique
 
 class TestGlacierOnMoto(DestinationContract):
     backend_fixture = "glacier_backend"
+
+    def test_range_reads(self, dest: Destination, tmp_path: Path) -> None:
+        # An archive is read only through a retrieval job: refused, saying so.
+        dest.put_file(write(tmp_path / "f", b"x" * 1000), FULL)
+        with pytest.raises(ArchiveNeedsRetrieval, match="needs a retrieval"):
+            dest.read_range(FULL, 0, 10)
 
 
 def glacier(

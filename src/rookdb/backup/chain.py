@@ -113,26 +113,30 @@ class RunFolderInfo:
 
 def read_file_info(path: Path) -> BackupFileInfo:
     """Header and trailer of one file (no checksum pass); BackupCorrupted when unreadable."""
-    reader = _open(path, None)
-    with reader:
-        h = reader.header
-        return BackupFileInfo(
-            path=path,
-            file_name=path.name,
-            database=h.database,
-            database_id=h.database_id,
-            node=h.node,
-            kind=h.kind,
-            type=h.type,
-            since_etag=h.since_etag,
-            last_etag=h.last_etag,
-            created_at=h.created_at,
-            compression=h.compression,
-            encrypted=h.encrypted,
-            size_bytes=reader.size,
-            counts=dict(reader.trailer.counts),
-            sha256=reader.trailer.sha256,
-        )
+    with _open(path, None) as reader:
+        return file_info(reader, path)
+
+
+def file_info(reader: BackupReader, path: Path) -> BackupFileInfo:
+    """What an open reader's header and trailer say of the file at `path`."""
+    h = reader.header
+    return BackupFileInfo(
+        path=path,
+        file_name=path.name,
+        database=h.database,
+        database_id=h.database_id,
+        node=h.node,
+        kind=h.kind,
+        type=h.type,
+        since_etag=h.since_etag,
+        last_etag=h.last_etag,
+        created_at=h.created_at,
+        compression=h.compression,
+        encrypted=h.encrypted,
+        size_bytes=reader.size,
+        counts=dict(reader.trailer.counts),
+        sha256=reader.trailer.sha256,
+    )
 
 
 def _open(path: Path, key: str | None) -> BackupReader:

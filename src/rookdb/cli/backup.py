@@ -142,14 +142,34 @@ def ls(
     source: SourceArgument,
     as_json: JsonFlag = False,
     source_options: SourceOptions = None,
+    documents: Annotated[
+        bool, typer.Option("--documents", help="List the document ids present at a point.")
+    ] = False,
+    collection: Annotated[
+        str | None, typer.Option("--collection", help="With --documents: one collection.")
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="With --documents: ids starting so.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="With --documents: a file or an ISO time.")
+    ] = None,
+    encryption_key: KeyOption = None,
 ) -> None:
     """List backup chains: files in order, kinds, etag ranges, sizes, times and problems.
 
     On a destination URL the list comes from the destination's listing alone
-    (files, kinds, sizes, upload times; nothing is downloaded).
+    (files, kinds, sizes, upload times; nothing is downloaded). With --documents,
+    the ids present at a point (from the files' catalogs), one per line.
     """
     from rookdb.backup import find_run_folders, read_run_folder
     from rookdb.restore.source import is_destination_url
+
+    if documents:
+        from rookdb.cli.explore import ls_documents
+
+        ls_documents(source, until, collection, prefix, encryption_key, source_options, as_json)
+        return
 
     if is_destination_url(source):
         _ls_remote(source, source_options, as_json)
@@ -292,9 +312,12 @@ def _announce(line: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `backup` command group (with `backup drill` and `backup tasks`) to the root app."""
-    from rookdb.cli import task_setup
+    from rookdb.cli import explore, task_setup
     from rookdb.cli.drill import drill
 
     backup_app.command("drill")(drill)
+    backup_app.command("get")(explore.get)
+    backup_app.command("history")(explore.history)
+    backup_app.command("diff")(explore.diff)
     task_setup.register(app)
     app.add_typer(backup_app, name="backup")

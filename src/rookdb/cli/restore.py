@@ -29,8 +29,8 @@ def restore(
         ),
     ],
     database: Annotated[
-        str, typer.Option("--database", "-d", help="Name of the new database to create.")
-    ],
+        str | None, typer.Option("--database", "-d", help="Name of the new database to create.")
+    ] = None,
     until: Annotated[
         str | None,
         typer.Option(
@@ -42,12 +42,58 @@ def restore(
     encryption_key: KeyOption = None,
     source_options: SourceOptions = None,
     as_json: JsonFlag = False,
+    into: Annotated[
+        str | None,
+        typer.Option(
+            "--into",
+            help="Instead of a new database: put selected documents back into this live "
+            "database, as new writes (with --ids, --collection or --prefix).",
+        ),
+    ] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option("--ids", help="With --into: a document to put back; repeatable."),
+    ] = None,
+    collection: Annotated[
+        str | None, typer.Option("--collection", help="With --into: every document of it.")
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="With --into: every id starting so.")
+    ] = None,
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            "--on-conflict",
+            help="With --into, when the live database has the document: skip, overwrite, "
+            "or overwrite-if-older (the live one last modified before the backup's).",
+        ),
+    ] = "skip",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --into: show what would change, write nothing.")
+    ] = False,
 ) -> None:
     """Restore a backup chain into a NEW database: verified first, visible only when complete.
 
     With --url the server restores (a job it runs); this command follows the job
     to its end with a progress bar and exits 1 if the restore fails.
+
+    With --into LIVE_DB instead: put selected documents (with attachments) back
+    into a running database as new writes, so they replicate and enter the next
+    incremental; --dry-run prints what would change. Example:
+    rookdb restore /backups --into shop --ids orders/1041 --until 2026-11-24T00:00:00Z
     """
+    if into is not None:
+        from rookdb.cli.explore import restore_into
+
+        restore_into(
+            ctx, source, into, until, ids, collection, prefix, on_conflict, dry_run,
+            encryption_key, source_options, as_json,
+        )  # fmt: skip
+        return
+    if database is None:
+        from rookdb.errors import InvalidInput
+
+        raise InvalidInput("give --database NEW (or --into LIVE_DB)", field="database")
     cli = context.get(ctx)
     # Slow steps (a Glacier retrieval, an inventory rebuild) are announced on stderr.
     notify = None if cli.quiet else _announce

@@ -181,6 +181,16 @@ class AzureDestination(Destination):
         finally:
             partial.unlink(missing_ok=True)
 
+    def read_range(self, remote_path: str, offset: int, length: int) -> bytes:
+        """One ranged GET of the blob."""
+        if length <= 0:
+            return b""
+        blob = self._container.get_blob_client(self._key(remote_path))
+        try:
+            return bytes(blob.download_blob(offset=offset, length=length).readall())
+        except Exception as exc:
+            raise self._error(exc, f"read {remote_path}", missing=remote_path) from exc
+
     def delete(self, remote_path: str) -> None:
         """Delete the blob; a missing blob is fine, a missing container is not."""
         from azure.core import exceptions as az_errors

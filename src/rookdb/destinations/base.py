@@ -30,6 +30,13 @@ ProbeStep = Literal["write", "read back", "delete"]
 PROBE_STEPS: tuple[ProbeStep, ...] = ("write", "read back", "delete")
 
 
+class ArchiveNeedsRetrieval(DestinationError):
+    """A file in cold storage (Glacier) that must be retrieved before any of it is read."""
+
+    http_status = 409
+    code = "needs-retrieval"
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     """One file on a destination; ``path`` is relative to its root, "/"-separated."""
@@ -74,6 +81,11 @@ class Destination(ABC):
     @abstractmethod
     def delete(self, remote_path: str) -> None:
         """Delete a file; deleting a missing file is not an error."""
+
+    def read_range(self, remote_path: str, offset: int, length: int) -> bytes:
+        """Bytes ``[offset, offset + length)`` of a file (fewer at its end), nothing else
+        downloaded: the backup explorer reads a catalog block and a data block this way."""
+        raise DestinationError(f"{self.name}: reading part of a file is not supported")
 
     def check_access(self) -> None:
         """Write, read back and delete a probe file; raise a specific DestinationError."""

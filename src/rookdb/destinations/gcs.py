@@ -159,6 +159,25 @@ class GcsDestination(Destination):
         finally:
             partial.unlink(missing_ok=True)
 
+    def read_range(self, remote_path: str, offset: int, length: int) -> bytes:
+        """One ranged GET of the object (`end` is inclusive in this API)."""
+        from google.api_core import exceptions as api_errors
+
+        if length <= 0:
+            return b""
+        blob = self._bucket.blob(self._key(remote_path))
+        try:
+            return bytes(
+                blob.download_as_bytes(
+                    start=offset, end=offset + length - 1, timeout=self._timeout, retry=None
+                )
+            )
+        except api_errors.NotFound as exc:
+            self._raise_if_bucket_missing(f"read {remote_path}")
+            raise NotFound(f"{self.name}: no file {clean_remote_path(remote_path)}") from exc
+        except Exception as exc:
+            raise self._error(exc, f"read {remote_path}") from exc
+
     def delete(self, remote_path: str) -> None:
         """Delete the object; a missing object is fine, a missing bucket is not."""
         from google.api_core import exceptions as api_errors

@@ -35,6 +35,7 @@ from pydantic import Field, SecretStr
 
 from rookdb.destinations.base import (
     PROBE_PREFIX,
+    ArchiveNeedsRetrieval,
     Destination,
     Progress,
     RemoteFile,
@@ -190,6 +191,13 @@ class GlacierDestination(Destination):
             raise self._error(exc, f"download {remote_path}") from exc
         finally:
             partial.unlink(missing_ok=True)
+
+    def read_range(self, remote_path: str, offset: int, length: int) -> bytes:
+        """Refused: an archive is readable only through a retrieval job (minutes to hours)."""
+        raise ArchiveNeedsRetrieval(
+            f"{self.name}: {clean_remote_path(remote_path)} is a Glacier archive; it cannot be "
+            "read in place and needs a retrieval first (minutes to hours on AWS)"
+        )
 
     def delete(self, remote_path: str) -> None:
         """Delete the archive and its inventory entry; a missing one is fine."""

@@ -156,6 +156,15 @@ class LocalDestination(Destination):
             finally:
                 temp.unlink(missing_ok=True)
 
+    def read_range(self, remote_path: str, offset: int, length: int) -> bytes:
+        """Bytes of a file from `offset`, read in place."""
+        source = self._path(remote_path)
+        if not source.is_file():
+            raise NotFound(f"{self.name}: no file {clean_remote_path(remote_path)}")
+        with self._errors(f"read {remote_path}"), open(source, "rb") as file:
+            file.seek(offset)
+            return file.read(length)
+
     def delete(self, remote_path: str) -> None:
         """Delete a file and any folders it leaves empty."""
         target = self._path(remote_path)

@@ -158,6 +158,20 @@ class S3Destination(Destination):
         except Exception as exc:
             raise self._error(exc, f"download {remote_path}", missing=remote_path) from exc
 
+    def read_range(self, remote_path: str, offset: int, length: int) -> bytes:
+        """One ranged GET."""
+        if length <= 0:
+            return b""
+        try:
+            answer = self._client.get_object(
+                Bucket=self.bucket,
+                Key=self._key(remote_path),
+                Range=f"bytes={offset}-{offset + length - 1}",
+            )
+            return bytes(answer["Body"].read())
+        except Exception as exc:
+            raise self._error(exc, f"read {remote_path}", missing=remote_path) from exc
+
     def delete(self, remote_path: str) -> None:
         """Delete the object (S3 does not complain about a missing one)."""
         try:

@@ -1,11 +1,11 @@
 """Roles and what each may do; which action a request needs, from its method and route.
 
-    role      read (documents, status)  Backup Now  admin (databases, tasks, restore, keys,
-                                                           document writes)
-    reader    yes                       no          no
-    operator  yes                       yes         no       (Drill Now counts as Backup Now,
-                                                              so does dismissing an alert)
-    admin     yes                       yes         yes
+    role      read (documents, status,  Backup Now  restore     admin (databases, tasks,
+              browse backups)                       selected    restore, keys, writes)
+    reader    yes                       no          no          no
+    operator  yes                       yes         yes         no   (Drill Now and dismissing
+                                                                      an alert: Backup Now)
+    admin     yes                       yes         yes         yes
 
 A key may be limited to some databases: it then reaches routes of those
 databases only, plus the few server-wide pages that list what it may see.
@@ -24,12 +24,13 @@ class Action(StrEnum):
     PUBLIC = "public"
     READ = "read"
     BACKUP_NOW = "backup-now"
+    RESTORE_SELECTED = "restore-selected"
     ADMIN = "admin"
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
-    "admin": frozenset({Action.READ, Action.BACKUP_NOW, Action.ADMIN}),
-    "operator": frozenset({Action.READ, Action.BACKUP_NOW}),
+    "admin": frozenset({Action.READ, Action.BACKUP_NOW, Action.RESTORE_SELECTED, Action.ADMIN}),
+    "operator": frozenset({Action.READ, Action.BACKUP_NOW, Action.RESTORE_SELECTED}),
     "reader": frozenset({Action.READ}),
 }
 
@@ -43,7 +44,9 @@ _PUBLIC = {
 }
 _PUBLIC_PREFIXES = ("/static/",)
 # POST routes that only read (a body carries the question).
-_READ_POSTS = ("/docs/get", "/queries")
+_READ_POSTS = ("/docs/get", "/queries", "/studio/browse/source")
+# The backup explorer's questions: POSTs because the body carries the source's credentials.
+_EXPLORE = "/backups/explore/"
 # Alert incidents (API and Studio) an operator may dismiss.
 _OPERATOR_PREFIXES = ("/alerts/incidents/", "/studio/alerts/incidents/")
 # Server-wide pages a key limited to some databases may still use (they list what it may see).
@@ -68,8 +71,11 @@ def required_action(method: str, path: str) -> Action:
         return Action.ADMIN
     if method == "GET":
         return Action.READ
-    if method == "POST" and path.endswith(_READ_POSTS):
+    if method == "POST" and (path.endswith(_READ_POSTS) or path.startswith(_EXPLORE)):
         return Action.READ
+    if method == "POST" and path.endswith("/restore-selected"):
+        # Documents put back as new writes: an operator's recovery job, not administration.
+        return Action.RESTORE_SELECTED
     if method == "POST" and path.endswith(("/backup-now", "/drill-now")):
         # A drill reads a backup into scratch space: as harmless to the data as Backup Now.
         return Action.BACKUP_NOW

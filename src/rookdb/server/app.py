@@ -46,6 +46,7 @@ from rookdb.server import (
     transfer,
 )
 from rookdb.server import destinations as destination_routes
+from rookdb.server import explorer as explorer_routes
 from rookdb.server import metrics as metrics_routes
 from rookdb.server import replication as replication_routes
 from rookdb.server import tasks as task_routes
@@ -191,6 +192,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(replication_routes.router)
     app.include_router(transfer.router)
     app.include_router(restores.router)
+    app.include_router(explorer_routes.router)
     app.include_router(task_routes.router)
     app.include_router(destination_routes.router)
     app.include_router(metrics_routes.router)

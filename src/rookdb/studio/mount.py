@@ -8,7 +8,17 @@ from fastapi.staticfiles import StaticFiles
 
 from rookdb.app_state import AppState
 from rookdb.studio import alerts as alert_pages
-from rookdb.studio import cluster, databases, documents, group, login, restore, task_graph, tasks
+from rookdb.studio import (
+    browse,
+    cluster,
+    databases,
+    documents,
+    group,
+    login,
+    restore,
+    task_graph,
+    tasks,
+)
 from rookdb.studio.state import StudioState
 from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf, studio_error_page
 
@@ -16,7 +26,7 @@ from rookdb.studio.web import PREFIX, STUDIO_DIR, require_csrf, studio_error_pag
 def studio_router() -> APIRouter:
     """Every Studio page, under /studio; every POST needs the CSRF token of its form."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(require_csrf)])
-    for module in (login, databases, documents, restore, tasks, task_graph, cluster, group):
+    for module in (login, databases, documents, restore, browse, tasks, task_graph, cluster, group):
         router.include_router(module.router)
     router.include_router(alert_pages.router)
     return router

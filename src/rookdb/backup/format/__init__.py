@@ -10,13 +10,16 @@ A block's stored bytes are its raw bytes compressed on their own (one zstd
 frame, one gzip member, or as is) and then, when encrypted, sealed with
 AES-256-GCM. Data blocks (kind "B") hold records; index blocks (kind "I")
 come after them and map document ids to the offset of the block holding them,
-so a later reader can fetch one document by seeking. The trailer holds record
+so a reader can fetch one document by seeking. Version 2 adds catalog
+blocks (kind "L") after the index: one sorted entry per document, tombstone
+and attachment, with a directory in the trailer (see layout and entries). The trailer holds record
 counts, where the index starts, the SHA-256 of every byte before it and the
 SHA-256 of the header alone.
 
 One module per job: ``layout`` (the bytes: magic, version, frames, codes,
 limits, header and trailer), ``codecs`` (compression and the encryption
-hook), ``records`` (what each record holds), ``writer``, ``ends`` (opening a
+hook), ``records`` (what each record holds), ``entries`` (what a catalog
+entry holds, and the sorted spool the writer builds the catalog in), ``writer``, ``ends`` (opening a
 file: its header and trailer, checked) and ``reader`` (blocks and records,
 streamed and checked). The names below are the format's public API; import
 them from here.
@@ -29,6 +32,7 @@ from rookdb.lazy_exports import lazy_exports
 __all__ = [
     "ATTACHMENT",
     "BLOCK_SIZE",
+    "CATALOG_BLOCK",
     "CHUNK",
     "CHUNK_SIZE",
     "COMPRESSIONS",
@@ -44,6 +48,7 @@ __all__ = [
     "MAGIC",
     "MAX_RAW_BLOCK",
     "MAX_STORED_BLOCK",
+    "READABLE_VERSIONS",
     "TOMBSTONE",
     "ZSTD_LEVEL",
     "AttachmentRecord",
@@ -53,20 +58,25 @@ __all__ = [
     "BackupTrailer",
     "BackupType",
     "BackupWriter",
+    "CatalogDirectory",
+    "CatalogEntry",
     "DocumentRecord",
     "FileSummary",
     "IdentityRecord",
     "IndexRecord",
     "Record",
+    "SeekingReader",
     "TombstoneRecord",
     "check_compression",
 ]
 
 if TYPE_CHECKING:
     from rookdb.backup.format.codecs import ZSTD_LEVEL, check_compression
+    from rookdb.backup.format.entries import CatalogEntry
     from rookdb.backup.format.layout import (
         ATTACHMENT,
         BLOCK_SIZE,
+        CATALOG_BLOCK,
         CHUNK,
         CHUNK_SIZE,
         COMPRESSIONS,
@@ -82,11 +92,13 @@ if TYPE_CHECKING:
         MAGIC,
         MAX_RAW_BLOCK,
         MAX_STORED_BLOCK,
+        READABLE_VERSIONS,
         TOMBSTONE,
         BackupHeader,
         BackupKind,
         BackupTrailer,
         BackupType,
+        CatalogDirectory,
     )
     from rookdb.backup.format.reader import BackupReader
     from rookdb.backup.format.records import (
@@ -97,15 +109,18 @@ if TYPE_CHECKING:
         Record,
         TombstoneRecord,
     )
+    from rookdb.backup.format.seeking import SeekingReader
     from rookdb.backup.format.writer import BackupWriter, FileSummary
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
             "codecs": ["ZSTD_LEVEL", "check_compression"],
+            "entries": ["CatalogEntry"],
             "layout": [
                 "ATTACHMENT",
                 "BLOCK_SIZE",
+                "CATALOG_BLOCK",
                 "CHUNK",
                 "CHUNK_SIZE",
                 "COMPRESSIONS",
@@ -121,11 +136,13 @@ else:
                 "MAGIC",
                 "MAX_RAW_BLOCK",
                 "MAX_STORED_BLOCK",
+                "READABLE_VERSIONS",
                 "TOMBSTONE",
                 "BackupHeader",
                 "BackupKind",
                 "BackupTrailer",
                 "BackupType",
+                "CatalogDirectory",
             ],
             "reader": ["BackupReader"],
             "records": [
@@ -136,6 +153,7 @@ else:
                 "Record",
                 "TombstoneRecord",
             ],
+            "seeking": ["SeekingReader"],
             "writer": ["BackupWriter", "FileSummary"],
         },
     )

@@ -26,12 +26,17 @@ import gzip
 import threading
 import zlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import zstandard
 
-from rookdb.backup import crypto
 from rookdb.backup.format.layout import COMPRESSIONS
 from rookdb.errors import EncryptionKeyError, InvalidInput
+
+if TYPE_CHECKING:
+    # Loaded only for encrypted files: reading a plain backup (a `backup get`) does
+    # not pay for importing the cryptography package.
+    from rookdb.backup import crypto
 
 ZSTD_LEVEL = 3
 _ZSTD_SIZE_UNKNOWN = -1
@@ -65,9 +70,11 @@ class BlockCodec:
     def open(self, seq: int, kind: bytes, stored: bytes, raw_len: int) -> bytes:
         """The raw bytes of block number `seq`; ValueError saying what is wrong."""
         if self._cipher is not None:
+            from rookdb.backup.crypto import InvalidTag
+
             try:
                 stored = self._cipher.open(seq, kind, stored)
-            except crypto.InvalidTag:
+            except InvalidTag:
                 raise ValueError("fails authentication") from None
         raw = self._decompress(stored, raw_len)
         if len(raw) != raw_len:
@@ -77,6 +84,8 @@ class BlockCodec:
 
 def new_file_cipher(user_key: str) -> tuple[crypto.BlockCipher, dict[str, str]]:
     """A cipher for a new file, and the header's `encryption` entry a reader rebuilds it from."""
+    from rookdb.backup import crypto
+
     kind = crypto.key_kind(user_key)
     salt = crypto.new_salt()
     file_key = crypto.derive_file_key(user_key, salt, kind)
@@ -95,6 +104,8 @@ def file_cipher(info: dict[str, str], user_key: str) -> crypto.BlockCipher:
 
     `info` is the header's checked `encryption` entry (layout.BackupHeader.from_json).
     """
+    from rookdb.backup import crypto
+
     file_key = crypto.derive_file_key(user_key, bytes.fromhex(info["salt"]), info["key"])
     if crypto.key_check(file_key) != info["check"]:
         raise EncryptionKeyError("the key check in the header does not match")

@@ -26,6 +26,7 @@ from rookdb.backup.format.layout import (
     MAGIC,
     MAX_HEADER,
     MAX_TRAILER,
+    READABLE_VERSIONS,
     U32,
     BackupHeader,
     BackupTrailer,
@@ -63,6 +64,29 @@ def read_ends(file: IO[bytes], size: int, name: str) -> FileEnds:
     return FileEnds(header, len(header_bytes), trailer, trailer_start)
 
 
+def header_from_tail(tail: bytes) -> bytes | None:
+    """The header bytes (magic, length, JSON) a version 2 trailer carries a copy of, taken
+    from the last bytes of a file; None when `tail` does not hold such a trailer whole.
+
+    Unchecked: a reader serves them as the file's first bytes and `read_ends` then
+    checks them against the trailer's digest, exactly as it checks the real header.
+    """
+    if len(tail) < FOOTER.size:
+        return None
+    length, _crc, magic = FOOTER.unpack_from(tail, len(tail) - FOOTER.size)
+    if magic != END_MAGIC or length > len(tail) - FOOTER.size:
+        return None
+    try:
+        trailer = orjson.loads(tail[len(tail) - FOOTER.size - length : len(tail) - FOOTER.size])
+    except orjson.JSONDecodeError:
+        return None
+    text = trailer.get("header") if isinstance(trailer, dict) else None
+    if not isinstance(text, str):
+        return None
+    encoded = text.encode()
+    return MAGIC + U32.pack(len(encoded)) + encoded
+
+
 def _read_header(file: IO[bytes], name: str) -> tuple[BackupHeader, bytes]:
     file.seek(0)
     start = file.read(len(MAGIC) + U32.size)
@@ -80,10 +104,10 @@ def _read_header(file: IO[bytes], name: str) -> tuple[BackupHeader, bytes]:
         raise corrupted(name, "unreadable header (not JSON)") from exc
     # The version first: a newer file is not damaged, only not readable here.
     version = data.get("format_version") if isinstance(data, dict) else None
-    if type(version) is int and version != FORMAT_VERSION:
+    if type(version) is int and version not in READABLE_VERSIONS:
         raise BackupCorrupted(
             f"backup file {name} has format version {version}; "
-            f"this rookdb reads version {FORMAT_VERSION}"
+            f"this rookdb reads versions {READABLE_VERSIONS[0]} to {FORMAT_VERSION}"
         )
     try:
         return BackupHeader.from_json(data), start + text
@@ -122,4 +146,10 @@ def _read_trailer(
             f"bad trailer: index_offset {trailer.index_offset} is outside the blocks "
             f"(offsets {data_start} to {start})",
         )
+    catalog = trailer.catalog
+    if catalog is not None and not (
+        trailer.index_offset <= catalog.offset <= start
+        and all(catalog.offset <= o < start for o in catalog.block_offsets)
+    ):
+        raise corrupted(name, "bad trailer: the catalog directory points outside the catalog")
     return trailer, start

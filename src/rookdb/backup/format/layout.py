@@ -20,6 +20,16 @@ Why it is shaped so:
   written before ``header_sha256`` was added lack it and are still read: it is
   one more key in the trailer's JSON, the layout did not change, so the format
   version stays 1 (and older rookdb reads the newer files).
+* Version 2 adds a *catalog* after the index: catalog blocks (kind "L"), each
+  one JSON array of entries, one per document, tombstone and attachment (id,
+  etag, collection, size, body hash, where its record is), sorted by
+  lower-cased id, with a directory of each catalog block's first id in the
+  trailer. The backup
+  explorer answers "which ids, which versions, what changed" from catalogs
+  alone and finds one id by a binary search of the directory and one block.
+  A version 1 reader would refuse the unknown block kind, hence the bump;
+  this reader reads both (version 1 files have no catalog, and the explorer
+  says it reads them the slow way).
 * Frames are small and fixed-size so a reader can refuse an absurd length
   before it sets aside any memory for it.
 
@@ -33,13 +43,19 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Every version this rookdb reads: files written before the catalog stay readable.
+READABLE_VERSIONS = (1, 2)
 MAGIC = b"ROOKBAK1"
 END_MAGIC = b"ROOKEND1"
 COMPRESSIONS = ("zstd", "gzip", "none")
 KEY_KINDS = ("raw", "passphrase")
 
 BLOCK_SIZE = 1 << 20
+# Catalog blocks are smaller: a look-up reads and parses one whole catalog block per
+# file, so its size is the price of every `backup get`; the directory in the trailer
+# grows instead (about 35 bytes a block: 1,500 blocks for a million documents).
+CATALOG_BLOCK_SIZE = 64 << 10
 CHUNK_SIZE = 1 << 20
 MAX_HEADER = 1 << 20
 MAX_TRAILER = 1 << 20
@@ -55,7 +71,8 @@ FOOTER = struct.Struct("<II8s")  # trailer_len, crc32(trailer), END_MAGIC
 
 DATA_BLOCK = b"B"
 INDEX_BLOCK = b"I"
-BLOCK_KINDS = (DATA_BLOCK, INDEX_BLOCK)
+CATALOG_BLOCK = b"L"
+BLOCK_KINDS = (DATA_BLOCK, INDEX_BLOCK, CATALOG_BLOCK)
 
 # Record kinds.
 DOCUMENT = b"D"
@@ -140,6 +157,12 @@ class BackupTrailer:
     # Of the header bytes alone (magic, length, JSON), checked when a file is opened;
     # None in files written before it was added.
     header_sha256: str | None = None
+    # Version 2 files: where the catalog starts and its directory; None before.
+    catalog: CatalogDirectory | None = None
+    # Version 2 files: a copy of the header's JSON text, so one read of the file's end
+    # (a single range request on object storage) gives both ends; checked against
+    # header_sha256 like the header itself.
+    header_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -150,6 +173,10 @@ class BackupTrailer:
         }
         if self.header_sha256 is not None:
             data["header_sha256"] = self.header_sha256
+        if self.catalog is not None:
+            data["catalog"] = self.catalog.to_json()
+        if self.header_text is not None:
+            data["header"] = self.header_text
         return data
 
     @classmethod
@@ -168,7 +195,56 @@ class BackupTrailer:
             index_offset=fields.count("index_offset"),
             sha256=fields.sha256("sha256"),
             header_sha256=fields.sha256("header_sha256") if signed else None,
+            catalog=CatalogDirectory.from_json(fields.get("catalog")),
+            header_text=fields.optional_text("header"),
         )
+
+
+@dataclass(frozen=True)
+class CatalogDirectory:
+    """Where a file's catalog starts, how many entries it holds, and each block's first key.
+
+    The keys are lower-cased document ids in ascending order (the catalog's
+    sort order), so a reader finds the block that may hold an id by bisecting
+    ``first_keys`` without reading any other block.
+    """
+
+    offset: int
+    entries: int
+    first_keys: tuple[str, ...]
+    block_offsets: tuple[int, ...]
+    block_seqs: tuple[int, ...]  # each block's number in the file (an encrypted block's nonce)
+
+    def to_json(self) -> dict[str, Any]:
+        blocks = zip(self.first_keys, self.block_offsets, self.block_seqs, strict=True)
+        return {
+            "offset": self.offset,
+            "entries": self.entries,
+            "blocks": [[k, o, n] for k, o, n in blocks],
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> CatalogDirectory | None:
+        if data is None:
+            return None
+        fields = Fields.of_object(data)
+        blocks = fields.get("blocks")
+        if not isinstance(blocks, list) or not all(
+            type(b) is list
+            and len(b) == 3
+            and type(b[0]) is str
+            and all(type(n) is int and n >= 0 for n in b[1:])
+            for b in blocks
+        ):
+            raise ValueError(
+                "field 'catalog' must hold a list of [first id, block offset, block number]"
+            )
+        keys = tuple(b[0] for b in blocks)
+        offsets = tuple(b[1] for b in blocks)
+        seqs = tuple(b[2] for b in blocks)
+        if list(keys) != sorted(keys) or list(offsets) != sorted(set(offsets)):
+            raise ValueError("field 'catalog' lists its blocks out of order")
+        return cls(fields.count("offset"), fields.count("entries"), keys, offsets, seqs)
 
 
 class Fields:

@@ -6,6 +6,9 @@ before or after the index, the SHA-256 of every byte at the end of the pass;
 and every record's fields, and its etag against the header's range, before it
 is handed out, so a restore never replays a record the file should not hold.
 
+A file can be opened over any seekable stream (`BackupReader.over`, for
+range reads of a remote file); ``seeking`` reads it one block at a time.
+
 Whatever is wrong is BackupCorrupted naming the file and the place (a missing
 or wrong key is EncryptionKeyError); nothing else escapes. The pure parsers
 (layout, codecs, records) raise ValueError saying what is wrong; the reader,
@@ -18,10 +21,10 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Self
 
 import orjson
 
-from rookdb.backup import crypto
 from rookdb.backup.format import records
 from rookdb.backup.format.codecs import BlockCodec, file_cipher
 from rookdb.backup.format.ends import corrupted, read_ends
@@ -29,6 +32,7 @@ from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
     BLOCK_KINDS,
+    CATALOG_BLOCK,
     CHUNK,
     DATA_BLOCK,
     DOCUMENT,
@@ -45,8 +49,11 @@ from rookdb.backup.format.layout import (
 from rookdb.backup.format.records import AttachmentRecord, Record
 from rookdb.errors import BackupCorrupted, EncryptionKeyError
 
+if TYPE_CHECKING:
+    from rookdb.backup import crypto
+
 # (offset of the block holding it, kind, meta, data)
-_PlacedRecord = tuple[int, bytes, bytes, bytes]
+PlacedRecord = tuple[int, bytes, bytes, bytes]
 
 
 class BackupReader:
@@ -54,15 +61,35 @@ class BackupReader:
 
     def __init__(self, path: Path, *, encryption_key: str | None = None) -> None:
         self.path = Path(path)
-        self.name = self.path.name
         try:
-            self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+            file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         except FileNotFoundError as exc:
-            raise BackupCorrupted(f"backup file {self.name} does not exist") from exc
+            raise BackupCorrupted(f"backup file {self.path.name} does not exist") from exc
         except OSError as exc:
-            raise BackupCorrupted(f"cannot read backup file {self.name}: {exc}") from exc
+            raise BackupCorrupted(f"cannot read backup file {self.path.name}: {exc}") from exc
         try:
-            self.size = self.path.stat().st_size
+            size = self.path.stat().st_size
+        except OSError as exc:
+            file.close()
+            raise BackupCorrupted(f"cannot read backup file {self.path.name}: {exc}") from exc
+        self._open_ends(file, size, self.path.name, encryption_key)
+
+    @classmethod
+    def over(
+        cls, file: IO[bytes], size: int, name: str, *, encryption_key: str | None = None
+    ) -> Self:
+        """A reader of `file` (`size` bytes, called `name`), any seekable binary stream; it
+        closes `file` when closed."""
+        reader = cls.__new__(cls)
+        reader.path = Path(name)
+        reader._open_ends(file, size, name, encryption_key)
+        return reader
+
+    def _open_ends(self, file: IO[bytes], size: int, name: str, encryption_key: str | None) -> None:
+        self.name = name
+        self._file = file
+        try:
+            self.size = size
             ends = read_ends(self._file, self.size, self.name)
             self.header, self.trailer = ends.header, ends.trailer
             self._data_start, self.trailer_start = ends.data_start, ends.trailer_start
@@ -132,7 +159,7 @@ class BackupReader:
             block_offset = offset
             offset += BLOCK.size + len(stored)
             seq += 1
-            if kind == INDEX_BLOCK and not include_index:
+            if kind != DATA_BLOCK and not include_index:
                 continue
             try:
                 raw = self._codec.open(seq - 1, kind, stored, raw_len)
@@ -181,6 +208,12 @@ class BackupReader:
             )
         if offset < index_offset < end:
             raise self._corrupt(f"the index offset {index_offset} falls inside the {where}")
+        # The catalog (version 2) comes after the index: the trailer says where it starts.
+        catalog = self.trailer.catalog
+        if kind == CATALOG_BLOCK and (catalog is None or offset < catalog.offset):
+            raise self._corrupt(f"{where} is a catalog block outside the catalog")
+        if kind == INDEX_BLOCK and catalog is not None and offset >= catalog.offset:
+            raise self._corrupt(f"{where} is an index block inside the catalog")
         stored = self._file.read(stored_len)
         if len(stored) < stored_len:
             raise self._corrupt("file is truncated inside a block")
@@ -189,7 +222,7 @@ class BackupReader:
         return frame, stored
 
     # -- records -----------------------------------------------------------------
-    def _placed_records(self) -> Iterator[_PlacedRecord]:
+    def _placed_records(self) -> Iterator[PlacedRecord]:
         for _kind, offset, raw in self.blocks():
             for kind, meta, data in self._split(raw, offset):
                 yield offset, kind, meta, data
@@ -248,7 +281,7 @@ class BackupReader:
                     pass
 
     def _record(
-        self, kind: bytes, fields: object, data: bytes, placed: Iterator[_PlacedRecord]
+        self, kind: bytes, fields: object, data: bytes, placed: Iterator[PlacedRecord]
     ) -> Record:
         if kind == DOCUMENT:
             return records.document(fields, data)
@@ -266,7 +299,7 @@ class BackupReader:
             raise ValueError(f"record kind {kind!r} (attachment content) with no attachment")
         raise ValueError(f"unknown record kind {kind!r}")
 
-    def _chunks(self, placed: Iterator[_PlacedRecord], size: int) -> Iterator[bytes]:
+    def _chunks(self, placed: Iterator[PlacedRecord], size: int) -> Iterator[bytes]:
         remaining = size
         while remaining > 0:
             try:
@@ -300,6 +333,8 @@ class BackupReader:
         for kind, offset, raw in self.blocks(include_index=True):
             if kind == DATA_BLOCK:
                 data_blocks.add(offset)
+                continue
+            if kind == CATALOG_BLOCK:
                 continue
             stream = pending + raw if pending else raw
             pos = 0

@@ -5,7 +5,9 @@ compressed (and sealed) by two worker threads while the caller keeps reading
 SQLite, and at most a few blocks are in flight, so memory stays flat whatever
 the database size. Block ids for the index are spooled to a temporary file
 and written after the data blocks, because only then are all offsets known;
-the trailer comes last for the same reason. The caller writes into an
+the trailer comes last for the same reason. The catalog (see entries) is
+spooled the same way, sorted in bounded runs, and written after the index;
+its directory goes into the trailer. The caller writes into an
 ``*.in-progress`` file (naming.atomic_file), so an interrupted write never
 leaves anything that looks complete.
 """
@@ -25,10 +27,13 @@ from typing import IO, Any
 import orjson
 
 from rookdb.backup.format.codecs import BlockCodec, check_compression, new_file_cipher
+from rookdb.backup.format.entries import SortedSpool, body_hash, sort_key
 from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
     BLOCK_SIZE,
+    CATALOG_BLOCK,
+    CATALOG_BLOCK_SIZE,
     CHUNK,
     CHUNK_SIZE,
     DATA_BLOCK,
@@ -46,8 +51,13 @@ from rookdb.backup.format.layout import (
     U32,
     BackupHeader,
     BackupTrailer,
+    CatalogDirectory,
 )
 from rookdb.errors import BackupCorrupted
+
+# A catalog entry before its block's offset is known:
+# (kind, id, etag, size, hash, collection, attachment name, attachment names).
+PendingEntry = tuple[str, str, int, int, str, str | None, str | None, list[str] | None]
 
 
 @dataclass
@@ -84,6 +94,10 @@ class BackupWriter:
         self._offset = 0
         self._buffer = bytearray()
         self._ids: list[str] = []
+        # Catalog entries of the block being filled, without their block offset yet.
+        self._entries: list[PendingEntry] = []
+        self._catalog = SortedSpool()
+        self._catalog_blocks: list[tuple[str, int, int]] = []
         self._index_ids = index_ids
         self._index_spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=8 << 20
@@ -95,10 +109,13 @@ class BackupWriter:
         # Compression runs in worker threads (zstd and AES release the GIL) while
         # this thread keeps reading SQLite; a bounded queue keeps memory flat.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rookdb-block")
-        self._pending: deque[tuple[Future[bytes], bytes, int, list[str]]] = deque()
+        self._pending: deque[
+            tuple[Future[bytes], bytes, int, int, list[str], list[PendingEntry]]
+        ] = deque()
         text = orjson.dumps(header.to_json())
         head = MAGIC + U32.pack(len(text)) + text
         self._header_sha256 = hashlib.sha256(head).hexdigest()
+        self._header_text = text.decode()
         self._write(head)
 
     # records
@@ -121,6 +138,9 @@ class BackupWriter:
         buf += body
         if self._index_ids:
             self._ids.append(doc_id)
+            self._entries.append(
+                ("d", doc_id, etag, len(body), body_hash(body), collection, None, attachments)
+            )
         self._documents += 1
         if len(buf) >= BLOCK_SIZE:
             self._flush_block()
@@ -135,9 +155,14 @@ class BackupWriter:
         deleted_at: str,
     ) -> None:
         meta = orjson.dumps([etag, of, doc_id, name, collection, deleted_at])
+        if self._index_ids and of in ("document", "attachment"):
+            if of == "document":
+                self._ids.append(doc_id)
+                entry: PendingEntry = ("t", doc_id, etag, 0, "", collection, None, None)
+            else:
+                entry = ("x", doc_id, etag, 0, "", None, name, None)
+            self._entries.append(entry)
         self._record(TOMBSTONE, meta, b"")
-        if self._index_ids and of == "document":
-            self._ids.append(doc_id)
         self._count("tombstones" if of == "document" else f"{of}_tombstones")
 
     def add_attachment(
@@ -151,6 +176,8 @@ class BackupWriter:
         chunks: Iterable[bytes],
     ) -> None:
         meta = orjson.dumps([etag, document_id, name, content_type, size, content_hash])
+        if self._index_ids:
+            self._entries.append(("a", document_id, etag, size, content_hash, None, name, None))
         self._record(ATTACHMENT, meta, b"")
         written = 0
         for chunk in chunks:
@@ -199,20 +226,30 @@ class BackupWriter:
         seq = self._seq
         self._seq += 1
         future = self._pool.submit(self._codec.seal, seq, kind, raw)
-        self._pending.append((future, kind, len(raw), self._ids))
+        self._pending.append((future, kind, seq, len(raw), self._ids, self._entries))
         self._ids = []
+        self._entries = []
         while len(self._pending) > 3:
             self._drain_one()
 
     def _drain_one(self) -> None:
-        future, kind, raw_len, ids = self._pending.popleft()
+        future, kind, seq, raw_len, ids, entries = self._pending.popleft()
         stored = future.result()
         offset = self._offset
         self._write(BLOCK.pack(kind, len(stored), raw_len, zlib.crc32(stored)) + stored)
         self._blocks += 1
+        if kind == CATALOG_BLOCK:
+            self._catalog_blocks.append((ids[0], offset, seq))
+            return
         if ids:
             entry = orjson.dumps([offset, ids])
             self._index_spool.write(RECORD.pack(INDEX_ENTRY, len(entry), 0) + entry)
+        for what, doc_id, etag, size, digest, collection, name, names in entries:
+            # The hot path of the catalog: the meta as CatalogEntry.to_meta lays it out.
+            meta = orjson.dumps(
+                [what, doc_id, etag, offset, seq, size, digest, collection, name, names]
+            )
+            self._catalog.add(sort_key(doc_id), etag, meta)
 
     def _drain(self) -> None:
         while self._pending:
@@ -242,6 +279,7 @@ class BackupWriter:
                     self._flush_block(INDEX_BLOCK)
             self._flush_block(INDEX_BLOCK)
             self._drain()
+            catalog = self._write_catalog() if self._index_ids else None
         finally:
             self.close()
         trailer = BackupTrailer(
@@ -250,12 +288,40 @@ class BackupWriter:
             index_offset,
             self._hash.hexdigest(),
             self._header_sha256,
+            catalog,
+            self._header_text if catalog is not None else None,
         )
         body = orjson.dumps(trailer.to_json())
         tail = body + FOOTER.pack(len(body), zlib.crc32(body), END_MAGIC)
         self._out.write(tail)
         self._hash.update(tail)
         return trailer, self._hash.hexdigest()
+
+    def _write_catalog(self) -> CatalogDirectory:
+        start = self._offset
+        # A catalog block is one JSON array of entries: a reader parses it in one call.
+        for meta in self._catalog.sorted():
+            if not self._buffer:
+                # The block's first id, for the directory; the meta's second field.
+                self._ids = [sort_key(orjson.loads(meta)[1])]
+                self._buffer += b"["
+            else:
+                self._buffer += b","
+            self._buffer += meta
+            if len(self._buffer) >= CATALOG_BLOCK_SIZE:
+                self._buffer += b"]"
+                self._flush_block(CATALOG_BLOCK)
+        if self._buffer:
+            self._buffer += b"]"
+        self._flush_block(CATALOG_BLOCK)
+        self._drain()
+        return CatalogDirectory(
+            start,
+            self._catalog.count,
+            tuple(key for key, _, _ in self._catalog_blocks),
+            tuple(offset for _, offset, _ in self._catalog_blocks),
+            tuple(seq for _, _, seq in self._catalog_blocks),
+        )
 
     def close(self) -> None:
         """Release the worker threads and spool (also after a failure)."""
@@ -264,3 +330,4 @@ class BackupWriter:
         self._pending.clear()
         self._pool.shutdown(wait=True)
         self._index_spool.close()
+        self._catalog.close()

@@ -1,0 +1,235 @@
+"""Catalog entries: one line per document, tombstone and attachment of a file (version 2).
+
+An entry is a record ``G`` whose meta is the JSON array
+``[kind, id, etag, block_offset, block_seq, size, hash, collection, name,
+attachments]``:
+
+- ``d`` a document: its collection, body size and BLAKE2b-128 of the body text,
+  and in incrementals the names of its attachments (as the record holds them);
+- ``t`` a document's tombstone (its collection when known);
+- ``a`` an attachment of document ``id``: its name, size and content hash;
+- ``x`` an attachment's tombstone.
+
+``block_offset`` is the data block where the entry's record starts and
+``block_seq`` its number in the file (an encrypted block's nonce), so a
+reader fetches and opens one block (an attachment's content continues in the blocks
+after it). Entries are sorted by ``(lower-cased id, etag)``: the order lets
+the explorer merge the catalogs of a chain as streams (memory flat) and find
+one id by bisecting the directory in the trailer.
+
+The writer holds entries in a ``SortedSpool``: sorted runs of a bounded size
+spilled to a temporary file, merged when the catalog is written, so a backup
+of any size sorts its catalog in flat memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Literal, cast
+
+import orjson
+
+EntryKind = Literal["d", "t", "a", "x"]
+ENTRY_KINDS = ("d", "t", "a", "x")
+_ENTRY_FIELDS = 10
+_FAST_KINDS = frozenset(("d", "t"))  # no attachment name, no names list: most entries
+_RUN = 50_000  # entries sorted in memory (~10-20 MB) before a run is spilled
+_SPILLED = struct.Struct("<I")  # entry length
+_CHUNK = 64 * 1024
+
+
+def body_hash(body: bytes) -> str:
+    """The hash a catalog records for a document body (its stored text)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def sort_key(doc_id: str) -> str:
+    """Ids are case-insensitive: the catalog sorts and finds them lower-cased, as storage does."""
+    return doc_id.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One change a file holds, as its catalog describes it."""
+
+    kind: EntryKind
+    id: str
+    etag: int
+    block_offset: int
+    block_seq: int = 0
+    size: int = 0
+    hash: str = ""
+    collection: str | None = None
+    name: str | None = None  # the attachment's name (kinds "a" and "x")
+    attachments: tuple[str, ...] | None = None  # kind "d" in incrementals
+
+    @property
+    def key(self) -> str:
+        return sort_key(self.id)
+
+    @property
+    def deleted(self) -> bool:
+        return self.kind == "t"
+
+    @property
+    def is_document(self) -> bool:
+        """A document's version (a put or a delete), as opposed to an attachment's."""
+        return self.kind in ("d", "t")
+
+    def to_meta(self) -> bytes:
+        names = list(self.attachments) if self.attachments is not None else None
+        return orjson.dumps(
+            [
+                self.kind,
+                self.id,
+                self.etag,
+                self.block_offset,
+                self.block_seq,
+                self.size,
+                self.hash,
+                self.collection,
+                self.name,
+                names,
+            ]
+        )
+
+    @classmethod
+    def from_meta(cls, meta: bytes) -> CatalogEntry:
+        """The entry a record's meta holds; ValueError naming what is wrong."""
+        try:
+            data = orjson.loads(meta)
+        except orjson.JSONDecodeError:
+            raise ValueError("a catalog entry is not JSON") from None
+        return cls.from_fields(data)
+
+    @classmethod
+    def from_fields(cls, data: object) -> CatalogEntry:
+        """The entry a catalog entry's parsed JSON holds; ValueError naming what is wrong."""
+        # The usual shape checked in one pass (a listing reads every entry of a chain);
+        # the slow path below only to say what is wrong.
+        if type(data) is list and len(data) == _ENTRY_FIELDS:
+            kind, doc_id, etag, offset, seq, size, digest, collection, name, names = data
+            if (
+                kind in _FAST_KINDS
+                and type(doc_id) is str
+                and type(etag) is int
+                and type(offset) is int
+                and type(seq) is int
+                and type(size) is int
+                and etag >= 0
+                and offset >= 0
+                and seq >= 0
+                and size >= 0
+                and type(digest) is str
+                and (collection is None or type(collection) is str)
+                and name is None
+                and names is None
+            ):
+                return cls(kind, doc_id, etag, offset, seq, size, digest, collection)
+        if type(data) is not list or len(data) != _ENTRY_FIELDS:
+            raise ValueError(f"a catalog entry is not an array of {_ENTRY_FIELDS} fields")
+        kind, doc_id, etag, offset, seq, size, digest, collection, name, names = data
+        if kind not in ENTRY_KINDS:
+            raise ValueError(f"a catalog entry has an unknown kind {kind!r}")
+        if not (
+            type(doc_id) is str
+            and all(type(n) is int and n >= 0 for n in (etag, offset, seq, size))
+            and type(digest) is str
+            and (collection is None or type(collection) is str)
+            and (name is None or type(name) is str)
+            and (names is None or (type(names) is list and all(type(n) is str for n in names)))
+        ):
+            raise ValueError(f"the catalog entry of {doc_id!r} has a field of the wrong type")
+        if kind in ("a", "x") and name is None:
+            raise ValueError(f"the catalog entry of an attachment of {doc_id!r} has no name")
+        return cls(
+            cast(EntryKind, kind),
+            doc_id,
+            etag,
+            offset,
+            seq,
+            size,
+            digest,
+            collection,
+            name,
+            tuple(names) if names is not None else None,
+        )
+
+
+class SortedSpool:
+    """Entry metas added in any order, read back sorted by (key, etag) in flat memory.
+
+    Each entry is held as one bytes object: the key's UTF-8 bytes, a NUL (ids hold
+    no control characters), the etag big-endian in 8 bytes, then the meta. Plain
+    bytes compare in (key, etag) order, so sorting and merging need no key function,
+    and one object per entry keeps a run small (~200 bytes an entry).
+    """
+
+    def __init__(self) -> None:
+        self._run: list[bytes] = []
+        self._spill: IO[bytes] | None = None
+        self._runs: list[tuple[int, int]] = []  # (start, count) of each spilled run
+        self.count = 0
+
+    def add(self, key: str, etag: int, meta: bytes) -> None:
+        self._run.append(key.encode() + b"\0" + etag.to_bytes(8, "big") + meta)
+        self.count += 1
+        if len(self._run) >= _RUN:
+            self._spill_run()
+
+    def _spill_run(self) -> None:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._run.sort()
+        start = self._spill.seek(0, 2)
+        pack = _SPILLED.pack
+        self._spill.write(b"".join(pack(len(entry)) + entry for entry in self._run))
+        self._runs.append((start, len(self._run)))
+        self._run = []
+
+    def sorted(self) -> Iterator[bytes]:
+        """Every meta added, by (key, etag); call once, after the last `add`."""
+        if self._spill is None:
+            self._run.sort()
+            entries: Iterator[bytes] = iter(self._run)
+        else:
+            if self._run:
+                self._spill_run()
+            entries = heapq.merge(*(self._read_run(start, n) for start, n in self._runs))
+        for entry in entries:
+            yield entry[entry.index(b"\0") + 9 :]
+
+    def _read_run(self, start: int, count: int) -> Iterator[bytes]:
+        # The runs share one file and are read in turns: each keeps its own position
+        # and reads ahead in chunks, so the merge costs a read per chunk, not per entry.
+        position, buffer, at = start, b"", 0
+        size = _SPILLED.size
+        for _ in range(count):
+            if len(buffer) - at < size:
+                buffer, at = self._refill(buffer, at, position)
+            (length,) = _SPILLED.unpack_from(buffer, at)
+            need = size + length
+            if len(buffer) - at < need:
+                buffer, at = self._refill(buffer, at, position, need)
+            entry = buffer[at + size : at + need]
+            at += need
+            position += need
+            yield entry
+
+    def _refill(self, buffer: bytes, at: int, position: int, need: int = 0) -> tuple[bytes, int]:
+        spill = self._spill
+        assert spill is not None
+        spill.seek(position + len(buffer) - at)
+        more = spill.read(max(_CHUNK, need))
+        return buffer[at:] + more, 0
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        self._run = []

@@ -1,0 +1,168 @@
+"""Exploring a backup on a destination (S3, Azure, GCS, FTP) by range reads, never downloads.
+
+The chain is chosen from the destination's listing as a restore chooses it
+(the run folder named by the URL, or the current chain of a folder of run
+folders as of the point asked); each of its files is opened over a
+`RangeFile`, whose first read takes the file's end (header copy, trailer,
+catalog directory). The same planner then cuts the chain at the point, so a
+gap or an unreadable file is refused as a restore would refuse it.
+
+Glacier archives cannot be read in place: the explorer says so and names
+the way to have them retrieved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, cast
+
+from rookdb.backup.catalog import ListedFile, ListedRunFolder, choose_listed, group_listing
+from rookdb.backup.chain import (
+    BackupFileInfo,
+    RunFolderInfo,
+    chain_problems,
+    file_info,
+    order_chain,
+)
+from rookdb.backup.format import SeekingReader
+from rookdb.destinations.base import ArchiveNeedsRetrieval, Destination
+from rookdb.errors import BackupError, EncryptionKeyError, RestoreError
+from rookdb.explorer.explorer import BackupExplorer
+from rookdb.explorer.point import point_in
+from rookdb.explorer.ranges import IndexCache, RangeFile
+from rookdb.url_masking import masked_url
+
+
+class RemoteChain:
+    """The files of one run folder on a destination, opened by ranges, and their counts."""
+
+    def __init__(
+        self, destination: Destination, encryption_key: str | None, *, owned: bool = True
+    ) -> None:
+        self.destination = destination
+        self._owned = owned
+        self._key = encryption_key
+        self._cache = IndexCache.default()
+        self.files: dict[str, RangeFile] = {}
+        self._readers: dict[str, SeekingReader] = {}
+
+    def open(self, listed: ListedFile) -> SeekingReader:
+        """`listed` opened over range reads (its end read at once)."""
+        modified = listed.modified.isoformat() if listed.modified else ""
+        identity = f"{self.destination.name}|{listed.path}|{listed.size}|{modified}"
+
+        def read_range(offset: int, length: int) -> bytes:
+            return bytes(self.destination.read_range(listed.path, offset, length))
+
+        ranged = RangeFile(read_range, listed.size, listed.name, identity, self._cache)
+        self.files[listed.name] = ranged
+        reader = SeekingReader.over(
+            cast(IO[bytes], ranged), listed.size, listed.name, encryption_key=self._key
+        )
+        catalog = reader.trailer.catalog
+        if catalog is not None:
+            ranged.know_catalog(catalog.block_offsets, reader.trailer_start)
+        self._readers[listed.name] = reader
+        return reader
+
+    def reader(self, info: BackupFileInfo) -> SeekingReader:
+        return self._readers[info.file_name]
+
+    def requests(self) -> dict[str, int]:
+        """Range requests made so far, per file."""
+        return {name: f.requests for name, f in self.files.items()}
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        if self._owned:
+            self.destination.close()
+
+
+class RemoteExplorer(BackupExplorer):
+    """An explorer whose files are read from a destination by ranges."""
+
+    def __init__(self, point: Any, chain: RemoteChain) -> None:
+        super().__init__(point, chain.reader)
+        self.chain = chain
+
+    def range_requests(self) -> dict[str, int]:
+        """Range requests made per file (files not consulted are left out)."""
+        return {name: count for name, count in self.chain.requests().items() if count}
+
+    def close(self) -> None:
+        super().close()
+        self.chain.close()
+
+
+def open_remote(
+    url: str,
+    until: str | None,
+    *,
+    encryption_key: str | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> RemoteExplorer:
+    """An explorer of the run folder (or current chain) at destination URL `url`."""
+    from rookdb.destinations import from_url
+
+    destination, leaf = from_url(url, credentials)
+    return open_on_destination(
+        destination, leaf, until, encryption_key=encryption_key, shown=masked_url(url)
+    )
+
+
+def open_on_destination(
+    destination: Destination,
+    leaf: str,
+    until: str | None,
+    *,
+    encryption_key: str | None = None,
+    shown: str | None = None,
+    close_destination: bool = True,
+) -> RemoteExplorer:
+    """An explorer of run folder `leaf` (or the current chain below it, "" for the root) on
+    `destination` (closed with the explorer unless `close_destination` is False)."""
+    chain = RemoteChain(destination, encryption_key, owned=close_destination)
+    try:
+        listed = _chosen(destination, leaf, until, shown or f"{destination.name}/{leaf}")
+        if destination.local_listing:
+            raise ArchiveNeedsRetrieval(
+                f"{destination.name}: the backup files of {listed.name} are Glacier archives, "
+                "which cannot be read in place: each needs a retrieval first (minutes to "
+                "hours on AWS). Restore the chain (`rookdb restore`, which requests the "
+                "retrievals and waits for them) and explore the restored copy"
+            )
+        folder = _run_folder(chain, listed)
+        return RemoteExplorer(point_in(folder, until), chain)
+    except BaseException:
+        chain.close()
+        raise
+
+
+def _chosen(destination: Destination, leaf: str, until: str | None, shown: str) -> ListedRunFolder:
+    prefix = f"{leaf}/" if leaf else ""
+    folders = group_listing(destination.list(prefix), leaf)
+    own = [folder for folder in folders if folder.path == leaf]
+    chosen = own[0] if own else choose_listed(folders, until)
+    if chosen is None or not chosen.files:
+        raise RestoreError(f"no backup files found at {shown}")
+    return chosen
+
+
+def _run_folder(chain: RemoteChain, listed: ListedRunFolder) -> RunFolderInfo:
+    """The run folder's files as `read_run_folder` gives a local one, from their ends."""
+    infos: list[BackupFileInfo] = []
+    unreadable: dict[str, str] = {}
+    for remote in listed.files:
+        try:
+            infos.append(file_info(chain.open(remote), Path(PurePosixPath(remote.path))))
+        except EncryptionKeyError:
+            raise  # not damage: the whole chain needs the key
+        except BackupError as exc:
+            unreadable[remote.name] = exc.message
+    ordered = order_chain(infos)
+    problems = [f"{name}: {message}" for name, message in unreadable.items()]
+    problems += chain_problems(ordered)
+    return RunFolderInfo(
+        Path(listed.path), listed.name, tuple(ordered), unreadable, tuple(problems)
+    )
