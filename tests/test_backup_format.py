@@ -253,6 +253,14 @@ HEADER_DAMAGE: list[tuple[str, Callable[[BackupParts], None], str]] = [
     ("encrypted text", lambda p: p.edit_header(encrypted="no"), "'encrypted'"),
     ("version text", lambda p: p.edit_header(format_version="1"), "'format_version'"),
     ("plain with a cipher", lambda p: p.edit_header(encryption={"key": "raw"}), "'encryption'"),
+    ("claim a list", lambda p: p.edit_header(claim=[1]), "'claim'"),
+    (
+        "claim revision text",
+        lambda p: p.edit_header(
+            claim={"task_id": "t", "node": "A", "holder": "h", "revision": "1"}
+        ),
+        "'claim'.*'revision'",
+    ),
 ]
 
 

@@ -16,9 +16,11 @@ import time
 from pathlib import Path
 
 import rookdb
+from rookdb.backup.format import BackupReader
 from rookdb.tasks import BackupScheduler, BackupTasks
 from rookdb.tasks.lease import Lease
 from rookdb.tasks.records import LastRun, RunMarker
+from rookdb.tasks.status import STATUS_NAMESPACE, status_key
 from test_task_runs_side_by_side import ENV, PAUSED_RUN, shop_with_a_task
 
 
@@ -70,3 +72,11 @@ def test_a_run_that_lost_its_claim_is_recorded_as_superseded(tmp_path: Path) -> 
     assert status["last_run"]["node"] == "B" and status["runs"] == 1
     assert status["last_full_backup"] is None, "the late run's success is not the task's"
     assert history[0]["error"].startswith("superseded")
+
+    # The late run's file says which claim wrote it: one older than the task's newest.
+    with BackupReader(out / late_run["file"]) as reader:
+        claim = reader.header.claim
+    assert claim is not None and claim.task_id == task["id"] and claim.node == "A"
+    with rookdb.open(data) as instance:
+        current = instance.system.get(STATUS_NAMESPACE, status_key("shop", task["id"]))
+    assert current is not None and claim.revision < current.version

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import IO
 
 from rookdb.backup import naming
-from rookdb.backup.format import BackupHeader, BackupKind, BackupWriter, FileSummary
+from rookdb.backup.format import (
+    BackupHeader,
+    BackupKind,
+    BackupWriter,
+    FileSummary,
+    RunClaim,
+)
 from rookdb.storage import (
     AttachmentChange,
     ChangeFeed,
@@ -39,6 +45,7 @@ def write_logical(
     node: str,
     created_at: str,
     progress: Progress | None,
+    claim: RunClaim | None = None,
 ) -> FileSummary:
     """Stream the feed's changes into `out` as a logical backup file."""
     since = feed.since_etag
@@ -52,6 +59,7 @@ def write_logical(
         created_at=created_at,
         node=node,
         compression=compression,
+        claim=claim,
     )
     # Progress total: the etag span is an upper bound on the changes and costs
     # nothing, where COUNT(*) over the range would read the whole table first.
@@ -122,6 +130,7 @@ def write_logical_file(
     progress: Progress | None = None,
     now: datetime | None = None,
     skip_if_empty: bool = False,
+    claim: RunClaim | None = None,
 ) -> FileSummary | None:
     """Write a logical backup of changes after `since_etag` to `path` (atomically)."""
     with db.changes(since_etag) as feed:
@@ -138,4 +147,5 @@ def write_logical_file(
                 node=node or db.node_tag,
                 created_at=naming.iso_time(now),
                 progress=progress,
+                claim=claim,
             )

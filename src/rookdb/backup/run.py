@@ -14,7 +14,7 @@ from typing import Any, Literal
 from rookdb.backup import naming
 from rookdb.backup.catalog import latest_chain
 from rookdb.backup.chain import read_run_folder
-from rookdb.backup.format import FileSummary, check_compression
+from rookdb.backup.format import FileSummary, RunClaim, check_compression
 from rookdb.backup.logical import write_logical_file
 from rookdb.backup.snapshot import write_snapshot_file
 from rookdb.errors import BackupError, ChainBroken, InvalidInput
@@ -106,6 +106,7 @@ def write_full_backup(
     node_tag: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    claim: RunClaim | None = None,
 ) -> BackupFile:
     """Start a new run folder in `out_dir` with a full backup (or snapshot) of `db`."""
     check_backup_type(backup_type)
@@ -123,6 +124,7 @@ def write_full_backup(
                 node=node,
                 progress=progress,
                 now=now,
+                claim=claim,
             )
         else:
             written = write_logical_file(
@@ -135,6 +137,7 @@ def write_full_backup(
                 node=node,
                 progress=progress,
                 now=now,
+                claim=claim,
             )
             assert written is not None
             summary = written
@@ -154,6 +157,7 @@ def write_incremental_backup(
     encryption_key: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    claim: RunClaim | None = None,
 ) -> BackupFile | None:
     """Add the changes after `since_etag` to `run_folder`; None (nothing written) if none."""
     check_compression(compression)
@@ -176,6 +180,7 @@ def write_incremental_backup(
         progress=progress,
         now=now,
         skip_if_empty=True,
+        claim=claim,
     )
     if summary is None:
         return None

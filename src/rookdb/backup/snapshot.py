@@ -15,7 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 from rookdb.backup import naming
-from rookdb.backup.format import CHUNK_SIZE, BackupHeader, BackupWriter, FileSummary
+from rookdb.backup.format import (
+    CHUNK_SIZE,
+    BackupHeader,
+    BackupWriter,
+    FileSummary,
+    RunClaim,
+)
 from rookdb.errors import StorageError
 from rookdb.partial import open_locked
 from rookdb.storage import Database
@@ -32,6 +38,7 @@ def write_snapshot_file(
     node: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    claim: RunClaim | None = None,
 ) -> FileSummary:
     """Write a snapshot of `db` to `path` (atomically)."""
     copy = Path(f"{path}.sqlite{naming.IN_PROGRESS}")
@@ -55,6 +62,7 @@ def write_snapshot_file(
             created_at=naming.iso_time(now),
             node=node or db.node_tag,
             compression=compression,
+            claim=claim,
         )
         with naming.atomic_file(path) as out:
             writer = BackupWriter(out, header, encryption_key=encryption_key, index_ids=False)

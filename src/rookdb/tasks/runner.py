@@ -17,6 +17,7 @@ from typing import Any
 
 from rookdb import staging
 from rookdb.backup import BackupFile, write_full_backup, write_incremental_backup
+from rookdb.backup.format import RunClaim
 from rookdb.errors import RookError
 from rookdb.instance import Instance
 from rookdb.partial import DEFAULT_GRACE_SECONDS
@@ -83,7 +84,10 @@ def run_backup(
         kind, _ = _kind_for(instance, r, db, request.kind)
         r.running = RunMarker(kind, format_time(started), None, held)
 
-    record = statuses.update(database, task.id, take) or StatusRecord.fresh(task.id, started)
+    saved = statuses.update_versioned(database, task.id, take)
+    record = saved[0] if saved is not None else StatusRecord.fresh(task.id, started)
+    # Written into the file's header: which run wrote it, in the order of the task's claims.
+    claim = RunClaim(task.id, node_tag, held.holder or "", saved[1]) if saved else None
     kind, full_reason = _kind_for(instance, record, db, request.kind)
     run = LastRun(
         kind=kind,
@@ -95,7 +99,7 @@ def run_backup(
         last_etag=record.last_etag,
     )
     with lease.kept_alive(functools.partial(_update_lease, statuses, database, task.id)):
-        return _run(instance, statuses, request, record, run, clock, node_tag, started)
+        return _run(instance, statuses, request, record, run, clock, node_tag, started, claim)
 
 
 def _kind_for(
@@ -141,6 +145,7 @@ def _run(
     clock: Clock,
     node_tag: str,
     started: datetime,
+    claim: RunClaim | None,
 ) -> LastRun:
     """The run itself, once claimed: write, upload, retention, record the outcome."""
     task, database = request.task, request.database
@@ -153,7 +158,7 @@ def _run(
         # (a CLI command beside `rookdb serve`) never removes this run's file.
         with staging.work_folder(staging_root(instance), prefix=f"{task.id}-") as folder:
             _reserve_previous_names(folder, record)
-            written = _write(db, folder, task, run.kind, record, node_tag, started, statuses)
+            written = _write(db, folder, task, run.kind, record, node_tag, started, statuses, claim)
             if written is None:
                 run = replace(run, skipped=True)
                 destinations = tuple(_skipped(d, started) for d in task.destination_dicts())
@@ -236,6 +241,7 @@ def _write(
     node_tag: str,
     started: datetime,
     statuses: StatusStore,
+    claim: RunClaim | None,
 ) -> BackupFile | None:
     progress = _ProgressReporter(statuses, db.name, task.id)
     if kind == "full":
@@ -248,6 +254,7 @@ def _write(
             node_tag=node_tag,
             progress=progress,
             now=started,
+            claim=claim,
         )
     assert record.run_folder is not None and record.last_etag is not None
     return write_incremental_backup(
@@ -258,6 +265,7 @@ def _write(
         encryption_key=task.encryption_key,
         progress=progress,
         now=started,
+        claim=claim,
     )
 
 

@@ -243,6 +243,17 @@ class StatusStore:
 
         `change` may run more than once (after a conflict): it must only set fields.
         """
+        saved = self.update_versioned(database, task_id, change)
+        return saved[0] if saved is not None else None
+
+    def update_versioned(
+        self, database: str, task_id: str, change: Callable[[StatusRecord], None]
+    ) -> tuple[StatusRecord, int] | None:
+        """`update`, also returning the version the record was saved as.
+
+        Versions only grow, and each save is a compare-and-set: the version a run's
+        claim was saved as orders that claim among every claim of the task.
+        """
         key = status_key(database, task_id)
         with self._lock:
             for _ in range(CAS_ATTEMPTS):
@@ -253,12 +264,12 @@ class StatusStore:
                 record = StatusRecord.from_json(entry.value)
                 change(record)
                 try:
-                    self._system.put(
+                    version = self._system.put(
                         STATUS_NAMESPACE, key, record.to_json(), expected_version=entry.version
                     )
                 except ConcurrencyConflict:
                     continue
-                return record
+                return record, version
         raise ConcurrencyConflict(
             f"the status of backup task {task_id} kept changing; {CAS_ATTEMPTS} attempts failed"
         )

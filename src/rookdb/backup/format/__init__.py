@@ -53,6 +53,7 @@ __all__ = [
     "ZSTD_LEVEL",
     "AttachmentRecord",
     "BackupHeader",
+    "RunClaim",
     "BackupKind",
     "BackupReader",
     "BackupTrailer",
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
         BackupTrailer,
         BackupType,
         CatalogDirectory,
+        RunClaim,
     )
     from rookdb.backup.format.reader import BackupReader
     from rookdb.backup.format.records import (
@@ -143,6 +145,7 @@ else:
                 "BackupTrailer",
                 "BackupType",
                 "CatalogDirectory",
+                "RunClaim",
             ],
             "reader": ["BackupReader"],
             "records": [

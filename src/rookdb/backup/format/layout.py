@@ -93,6 +93,46 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
+class RunClaim:
+    """The claim of the task run that wrote a file: which node and process, and its revision.
+
+    The revision is the version the task's status was saved as when the run
+    claimed it: claims of one task only grow, so of two files for one fire time
+    (a node paused past its lease wrote late), the higher revision is the run
+    the cluster went on with.
+    """
+
+    task_id: str
+    node: str
+    holder: str
+    revision: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "node": self.node,
+            "holder": self.holder,
+            "revision": self.revision,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> RunClaim | None:
+        """None when absent (files of runs outside a task, and older files)."""
+        if data is None:
+            return None
+        try:
+            fields = Fields.of_object(data)
+            return cls(
+                task_id=fields.text("task_id"),
+                node=fields.text("node"),
+                holder=fields.text("holder"),
+                revision=fields.count("revision"),
+            )
+        except ValueError as exc:
+            raise ValueError(f"field 'claim': {exc}") from exc
+
+
+@dataclass(frozen=True)
 class BackupHeader:
     """What a backup file covers; written in clear at its start."""
 
@@ -108,9 +148,10 @@ class BackupHeader:
     encrypted: bool = False
     encryption: dict[str, str] | None = None
     format_version: int = FORMAT_VERSION
+    claim: RunClaim | None = None  # set by a backup task's run
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "format_version": self.format_version,
             "database": self.database,
             "database_id": self.database_id,
@@ -124,6 +165,9 @@ class BackupHeader:
             "encrypted": self.encrypted,
             "encryption": self.encryption,
         }
+        if self.claim is not None:
+            body["claim"] = self.claim.to_json()
+        return body
 
     @classmethod
     def from_json(cls, data: object) -> BackupHeader:
@@ -143,6 +187,7 @@ class BackupHeader:
             encrypted=encrypted,
             encryption=_encryption(fields.get("encryption"), encrypted),
             format_version=fields.count("format_version"),
+            claim=RunClaim.from_json(fields.get("claim")),
         )
 
 
