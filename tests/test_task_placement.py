@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rookdb.tasks.model import BackupTask, parse_task
-from rookdb.tasks.placement import Topology, place, runs_here
+from rookdb.tasks.placement import Topology, choose_responsible, place, runs_here
 
 
 def task(task_id: str, preferred: str | None = None, disabled: bool = False) -> BackupTask:
@@ -48,3 +48,15 @@ def test_a_single_node_runs_every_enabled_task() -> None:
     alone = Topology.single("A")
     assert runs_here(task("t-1"), alone) and runs_here(task("t-2", "B"), alone)
     assert not runs_here(task("t-3", disabled=True), alone)
+
+
+def test_a_group_shrinking_under_a_task_moves_it_to_a_member_left() -> None:
+    up = frozenset("ABC")
+    moved = choose_responsible(task("t-1"), ("A", "C"), up, "B", running=False)
+    assert moved is not None and moved[0] in ("A", "C")
+    assert moved[1] == "previous node left the group"
+    kept = choose_responsible(task("t-1"), ("A", "C"), up, "C", running=False)
+    assert kept is None, "a task whose node stays a live member does not move"
+    preferred_gone = choose_responsible(task("t-2", "B"), ("A", "C"), up, "B", running=False)
+    assert preferred_gone is not None and preferred_gone[1] == "preferred node not in group"
+    assert choose_responsible(task("t-1"), ("A", "C"), frozenset("B"), "B", running=False) is None

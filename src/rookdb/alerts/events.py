@@ -31,8 +31,8 @@ Health = Literal["failing", "healthy", "unknown"]
 _TAKEN_BACK = ("removed again:", "could not remove again:")
 # The subject of an observation about every destination of a task (a successful run).
 EVERY_DESTINATION = "*"
-# The reason the cluster's observer gives when a task without a preferred node moves.
-_FAILED_OVER = "previous node down"
+# The reasons the cluster's observer gives when a task without a preferred node moves.
+_FAILED_OVER = ("previous node down", "previous node left the group")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +210,7 @@ def _moved(seen: _Seen, task: BackupTask, status: TaskStatus) -> Observation:
             f"to node {node}",
             reason=f"its preferred node {preferred} does not run it now{why}",
         )
-    if preferred or status.responsible_reason != _FAILED_OVER:
+    if preferred or status.responsible_reason not in _FAILED_OVER:
         return seen("task-moved", "healthy")
     # No preferred node to go back to: the move is over once the new node has backed up.
     run = status.last_run
@@ -221,5 +221,5 @@ def _moved(seen: _Seen, task: BackupTask, status: TaskStatus) -> Observation:
         "failing",
         occurrence=node,
         summary=f"Backup task {task.name} ({seen.database}) moved to node {node}",
-        reason=f"the node that ran it is down{why}; recovered once node {node} has backed it up",
+        reason=f"the node that ran it is gone{why}; recovered once node {node} has backed it up",
     )

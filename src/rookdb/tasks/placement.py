@@ -92,6 +92,9 @@ def choose_responsible(
         return None
     if preferred:
         reason = "preferred node down" if preferred in members else "preferred node not in group"
+    elif current is None:
+        reason = "balanced"
     else:
-        reason = "previous node down" if current else "balanced"
+        # The group shrinking under a task moves it as a node dying does.
+        reason = "previous node down" if current in members else "previous node left the group"
     return _stable_choice(task.id, live), reason
