@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
 
 import pytest
 
 from rookdb import Database
-from rookdb.errors import InvalidInput, NotFound
+from rookdb.errors import BackupCorrupted, InvalidInput, NotFound
 from rookdb.storage import AttachmentChange, TombstoneChange
+from rookdb.storage.database import NewAttachment
 
 
 def test_attachment_round_trip_streamed_in_chunks(db: Database) -> None:
@@ -38,6 +40,35 @@ def test_attachment_needs_a_document_and_delete_leaves_tombstone(db: Database) -
     with db.changes() as feed:
         kinds = [(c.kind, getattr(c, "of", None)) for c in feed]
     assert ("tombstone", "attachment") in kinds
+
+
+def test_a_document_and_its_attachments_are_put_all_or_nothing(db: Database) -> None:
+    db.put("orders/1", {"total": 1})
+    db.put_attachment("orders/1", "old.txt", b"old")
+    before = db.last_etag
+
+    def breaks_half_way() -> Iterator[bytes]:
+        yield b"first part"
+        raise BackupCorrupted("block 3 of the backup file is damaged")
+
+    with pytest.raises(BackupCorrupted):
+        db.put_with_attachments(
+            "orders/1",
+            {"total": 2},
+            [
+                NewAttachment("a.txt", "text/plain", b"whole"),
+                NewAttachment("b.txt", "text/plain", breaks_half_way()),
+            ],
+        )
+    assert db.last_etag == before and db.get("orders/1").body == {"total": 1}  # type: ignore[union-attr]
+    assert [a.name for a in db.list_attachments("orders/1")] == ["old.txt"]
+
+    put = db.put_with_attachments(
+        "orders/1", {"total": 2}, [NewAttachment("a.txt", "text/plain", b"whole")]
+    )
+    assert db.get("orders/1").body == {"total": 2}  # type: ignore[union-attr]
+    assert [a.name for a in db.list_attachments("orders/1")] == ["a.txt"]  # old.txt replaced
+    assert db.read_attachment("orders/1", "a.txt") == b"whole" and put.etag < db.last_etag
 
 
 def test_identical_content_is_stored_once_and_freed_when_unused(db: Database) -> None:

@@ -14,14 +14,18 @@ database holds, and what the conflict choice makes of it.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from rookdb.errors import ConcurrencyConflict, InvalidInput
 from rookdb.explorer.explorer import BackupExplorer, FoundDocument
-from rookdb.storage.database import Database
+from rookdb.storage.database import Database, NewAttachment
 from rookdb.storage.model import Document
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # an attachment larger than this waits in a temp file
 
 OnConflict = Literal["skip", "overwrite", "overwrite-if-older"]
 ON_CONFLICT: tuple[str, ...] = ("skip", "overwrite", "overwrite-if-older")
@@ -169,19 +173,23 @@ def _write(
 ) -> PlannedWrite:
     assert found.body is not None
     expected = planned.live_etag if planned.live_etag is not None else 0
-    try:
-        live.put(found.id, found.body, expected_etag=expected)
-    except ConcurrencyConflict as exc:
-        return _skipped(planned, f"changed in the live database meanwhile: {exc.message}")
-    except InvalidInput as exc:
-        return _skipped(planned, f"refused by the live database: {exc.message}")
-    wanted = {a.name for a in found.attachments}
-    for info in live.list_attachments(found.id):
-        if info.name not in wanted:
-            live.delete_attachment(found.id, info.name)
-    for attachment in found.attachments:
-        content = explorer.attachment(found.id, attachment.name)
-        live.put_attachment(found.id, attachment.name, content.chunks, content.content_type)
+    with contextlib.ExitStack() as spools:
+        # Every attachment read from the backup (checked) before the write starts: the
+        # write is short, and a damaged backup writes nothing.
+        attachments = []
+        for attachment in found.attachments:
+            content = explorer.attachment(found.id, attachment.name)
+            spool = spools.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY))
+            for chunk in content.chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            attachments.append(NewAttachment(attachment.name, content.content_type, spool))
+        try:
+            live.put_with_attachments(found.id, found.body, attachments, expected_etag=expected)
+        except ConcurrencyConflict as exc:
+            return _skipped(planned, f"changed in the live database meanwhile: {exc.message}")
+        except InvalidInput as exc:
+            return _skipped(planned, f"refused by the live database: {exc.message}")
     return planned
 
 

@@ -51,6 +51,15 @@ class BatchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class NewAttachment:
+    """An attachment to store with its document (see `Database.put_with_attachments`)."""
+
+    name: str
+    content_type: str
+    content: BinaryIO | bytes | Iterable[bytes]
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseStats:
     name: str
     documents: int
@@ -224,6 +233,34 @@ class Database:
             if doc is None:
                 raise NotFound(f"document {doc_id!r} does not exist; put it before attaching")
             return attachment_store.put(tx, doc.id, name, content_type, content)
+
+    def put_with_attachments(
+        self,
+        doc_id: str,
+        body: dict[str, Any],
+        attachments: Sequence[NewAttachment],
+        *,
+        expected_etag: int | None = None,
+    ) -> PutResult:
+        """Put a document whose attachments are then exactly `attachments`: all or nothing.
+
+        One transaction: a content stream that fails half-way (a damaged backup
+        being put back) leaves the database as it was, never a document without
+        its attachments.
+        """
+        for attachment in attachments:
+            check_name(attachment.name, "attachment name")
+        with self._engine.write() as tx:
+            result = self._put(tx, doc_id, body, expected_etag)
+            wanted = {a.name for a in attachments}
+            for info in attachment_store.list_for(tx.conn, result.id):
+                if info.name not in wanted:
+                    attachment_store.delete(tx, result.id, info.name)
+            for attachment in attachments:
+                attachment_store.put(
+                    tx, result.id, attachment.name, attachment.content_type, attachment.content
+                )
+            return result
 
     def get_attachment(self, doc_id: str, name: str) -> tuple[AttachmentInfo, Iterator[bytes]]:
         """The attachment's info and a stream of its bytes."""
