@@ -110,7 +110,7 @@ class BackupWriter:
         # this thread keeps reading SQLite; a bounded queue keeps memory flat.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rookdb-block")
         self._pending: deque[
-            tuple[Future[bytes], bytes, int, int, list[str], list[PendingEntry]]
+            tuple[Future[tuple[bytes, int]], bytes, int, int, list[str], list[PendingEntry]]
         ] = deque()
         text = orjson.dumps(header.to_json())
         head = MAGIC + U32.pack(len(text)) + text
@@ -225,18 +225,24 @@ class BackupWriter:
         self._buffer.clear()
         seq = self._seq
         self._seq += 1
-        future = self._pool.submit(self._codec.seal, seq, kind, raw)
+        future = self._pool.submit(self._seal, seq, kind, raw)
         self._pending.append((future, kind, seq, len(raw), self._ids, self._entries))
         self._ids = []
         self._entries = []
         while len(self._pending) > 3:
             self._drain_one()
 
+    def _seal(self, seq: int, kind: bytes, raw: bytes) -> tuple[bytes, int]:
+        # On a worker: the CRC of a ~1 MB block releases the GIL there, off the
+        # thread that reads the database.
+        stored = self._codec.seal(seq, kind, raw)
+        return stored, zlib.crc32(stored)
+
     def _drain_one(self) -> None:
         future, kind, seq, raw_len, ids, entries = self._pending.popleft()
-        stored = future.result()
+        stored, crc = future.result()
         offset = self._offset
-        self._write(BLOCK.pack(kind, len(stored), raw_len, zlib.crc32(stored)) + stored)
+        self._write(BLOCK.pack(kind, len(stored), raw_len, crc) + stored)
         self._blocks += 1
         if kind == CATALOG_BLOCK:
             self._catalog_blocks.append((ids[0], offset, seq))
