@@ -43,7 +43,12 @@ def rewrite_first_block(path: Path, change: BlockChange) -> None:
         data[:start] + frame + new_stored + data[start + _BLOCK.size + stored_len : trailer_start]
     )
     trailer = orjson.loads(data[trailer_start : len(data) - _FOOTER.size])
-    trailer["index_offset"] += len(new_stored) - stored_len
+    moved = len(new_stored) - stored_len
+    trailer["index_offset"] += moved
+    if trailer.get("catalog"):  # version 2: the catalog after the index moves too
+        catalog = trailer["catalog"]
+        catalog["offset"] += moved
+        catalog["blocks"] = [[key, offset + moved, seq] for key, offset, seq in catalog["blocks"]]
     trailer["sha256"] = hashlib.sha256(body).hexdigest()
     raw_trailer = orjson.dumps(trailer)
     footer = _FOOTER.pack(len(raw_trailer), zlib.crc32(raw_trailer), end_magic)
