@@ -77,3 +77,10 @@ def test_get_loads_only_its_own_command_module_and_no_rich(tmp_path: Path) -> No
         "rookdb.cli.output",
     ]
     assert found["RICH"] is False
+
+
+def test_help_is_drawn_without_rich(tmp_path: Path) -> None:
+    # Typer's boxed help imports rich's markdown renderer: most of what --help cost.
+    found = _probe(tmp_path, ["--help"])
+    assert found["RICH"] is False
+    assert found["CLI"] == ["rookdb.cli.commands", "rookdb.cli.context", "rookdb.cli.main"]
