@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import rookdb
+from rookdb.backup import write_full_backup
+
 HEAVY = (
     "boto3", "botocore", "azure", "google", "fastapi", "uvicorn", "starlette", "jinja2",
     "prometheus_client", "etcd3gw", "requests", "httpx", "pyftpdlib",
@@ -84,3 +87,13 @@ def test_help_is_drawn_without_rich(tmp_path: Path) -> None:
     found = _probe(tmp_path, ["--help"])
     assert found["RICH"] is False
     assert found["CLI"] == ["rookdb.cli.commands", "rookdb.cli.context", "rookdb.cli.main"]
+
+
+def test_backup_get_loads_no_rich(tmp_path: Path) -> None:
+    # Tables are drawn by the commands that list; a look-up in a backup prints JSON.
+    with rookdb.open(tmp_path / "source") as instance:
+        db = instance.create_database("shop")
+        db.put("users/1", {"name": "Ann"})
+        folder = write_full_backup(db, tmp_path / "backups").path.parent
+    found = _probe(tmp_path, ["backup", "get", str(folder), "users/1"])
+    assert found["RICH"] is False and found["LOADED"] == []

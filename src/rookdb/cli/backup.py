@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from rookdb.cli import context
 from rookdb.cli.options import (
@@ -181,6 +179,9 @@ def ls(
         context.print_json([f.to_json() for f in folders])
         return
     # Piped output keeps whole file names rather than wrapping to 80 columns.
+    from rich.console import Console  # only where a table is drawn: rich is slow to import
+    from rich.table import Table
+
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
     if not folders:
         out.print(f"no run folders in {source}")
@@ -242,6 +243,9 @@ def _ls_remote(url: str, options: list[str] | None, as_json: bool) -> None:
     if as_json:
         context.print_json([f.to_json() for f in folders])
         return
+    from rich.console import Console  # only where a table is drawn: rich is slow to import
+    from rich.table import Table
+
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
     if not folders:
         out.print(f"no run folders at {masked_url(url)}")

@@ -6,8 +6,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from rookdb.cli import context
 from rookdb.cli.options import JsonFlag, KeyOption, SourceOptions, source_credentials
@@ -73,6 +71,9 @@ def drill(
 
 def print_report(report: DrillReport) -> None:
     """The files of the chain, expected against found, then the verdict and its cost."""
+    from rich.console import Console  # only where a table is drawn: rich is slow to import
+    from rich.table import Table
+
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
     if report.chain_choice is not None and report.chain_choice.was_a_choice:
         out.print(report.chain_choice.describe(), highlight=False)

@@ -15,8 +15,6 @@ from urllib.parse import quote
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from rookdb.cli import context
 from rookdb.cli.options import CompressionOption, DatabaseArg, JsonFlag
@@ -238,6 +236,9 @@ def list_tasks(ctx: typer.Context, database: DatabaseArg, as_json: JsonFlag = Fa
     if as_json:
         context.print_json([row.to_json() for row in found])
         return
+    from rich.console import Console  # only where a table is drawn: rich is slow to import
+    from rich.table import Table
+
     table = Table("id", "name", "state", "last full", "last incremental", "next", "last error")
     for row in found:
         status = row.status

@@ -22,11 +22,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from rookdb.durability import fsync_path
 from rookdb.errors import InvalidInput, MasterKeyError
 
@@ -101,12 +96,19 @@ class MasterKeys:
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose (Studio sessions, CSRF tokens) from the master key."""
+        # cryptography is imported where it is used: a CLI command that never opens a
+        # secret does not pay for loading it.
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
         hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
         return hkdf.derive(self.current())
 
     # -- sealing ----------------------------------------------------------------------
     def seal(self, plain: str, context: str, *, key: bytes | None = None) -> dict[str, str]:
         """Encrypt a secret; `context` (where it is stored) is authenticated with it."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         key = key or self.current()
         nonce = secrets.token_bytes(_NONCE)
         data = AESGCM(key).encrypt(nonce, plain.encode(), context.encode())
@@ -114,6 +116,9 @@ class MasterKeys:
 
     def open(self, sealed: Mapping[str, Any], context: str) -> str:
         """Decrypt a sealed secret; MasterKeyError says which key is missing or wrong."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         wanted = str(sealed.get("key"))
         key = self.keyring().get(wanted)
         if key is None:
