@@ -17,6 +17,12 @@ answers again). An answer read from etcd while its namespace changed is never
 kept (the generation check in `read`), so a kept answer is never older than
 the last change the node was told of.
 
+A kept answer is also dropped once it is MAX_AGE_SECONDS old: an etcd member
+cut off from its quorum keeps a watch stream open and silent, and the node
+would otherwise never learn that it missed changes (its other requests fail
+over to a member that answers; the watch notices only when its stream breaks).
+So however a watch goes wrong, an answer is at most a few seconds behind.
+
 Only reads that can be a moment behind another node's write go through here:
 every decision that must not act on old state (fencing, write-node changes,
 task claims) is an etcd compare-and-set, which sees the true state.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
@@ -33,14 +40,22 @@ T = TypeVar("T")
 
 DATABASES = "\x00databases"  # the namespace of database records
 NODES = "\x00nodes"  # the namespace of node registrations
+MAX_AGE_SECONDS = 5.0
 
 
 class WatchedReads:
     """Answers kept per namespace; dropped when the namespace changes or the watch breaks."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_age: float = MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_age = max_age
+        self._clock = clock
         self._lock = threading.Lock()
-        self._answers: dict[tuple[str, Hashable], Any] = {}
+        self._answers: dict[tuple[str, Hashable], tuple[float, Any]] = {}
         self._generations: dict[str, int] = {}
         self._in_sync = False
         self._epoch = 0  # grows whenever the watch goes in or out of sync
@@ -55,17 +70,19 @@ class WatchedReads:
         """The kept answer to (namespace, key), else `load()`'s (kept if nothing changed)."""
         slot = (namespace, key)
         with self._lock:
-            if self._in_sync and slot in self._answers:
+            kept = self._answers.get(slot) if self._in_sync else None
+            if kept is not None and self._clock() - kept[0] < self._max_age:
                 self.hits += 1
                 # Callers may change what they get: each gets its own copy.
-                return copy.deepcopy(self._answers[slot])
+                return copy.deepcopy(kept[1])
             self.misses += 1
             seen = (self._in_sync, self._epoch, self._generations.get(namespace, 0))
+            asked_at = self._clock()
         value = load()
         with self._lock:
             now = (self._in_sync, self._epoch, self._generations.get(namespace, 0))
             if seen[0] and now == seen:
-                self._answers[slot] = copy.deepcopy(value)
+                self._answers[slot] = (asked_at, copy.deepcopy(value))
         return value
 
     def changed(self, namespaces: Iterable[str]) -> None:
