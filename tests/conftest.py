@@ -93,3 +93,22 @@ def s3_endpoint_client(s3_endpoint_options: dict[str, str]) -> Any:
         aws_secret_access_key=s3_endpoint_options["secret_access_key"],
         region_name=s3_endpoint_options["region"],
     )
+
+
+@pytest.fixture(scope="module")
+def one_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real one-member etcd for the module's tests."""
+    from etcd_server import start_etcd
+
+    cluster = start_etcd(tmp_path_factory.mktemp("etcd"), 1)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def members_ab(one_etcd: Any, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """Cluster members A and B joined in this process, in a cluster of their own."""
+    from cluster_members import joined_members
+
+    with joined_members(one_etcd, tmp_path, "AB") as (a, b):
+        yield a, b

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from cluster_processes import RookCluster, start_cluster, wait_until
+from small_disk import mounted_tmpfs
 
 BODY = "x" * 20_000  # about 20 KB a document: a few fill what room C has left
 
@@ -36,19 +36,8 @@ def cluster(tmp_path: Path) -> Iterator[RookCluster]:
 @pytest.fixture
 def small_disk_for_c(tmp_path: Path) -> Iterator[Path]:
     """Node C's data dir on a real 16 MB tmpfs, unmounted when the test ends."""
-    mount = tmp_path / "node-C"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"this test mounts a small tmpfs and needs root: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "node-C", "16m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def members(http: httpx.Client, db: str) -> dict[str, dict[str, Any]]:

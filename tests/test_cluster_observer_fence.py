@@ -11,13 +11,8 @@ changes go through. Real etcd; the members are in this process.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from cluster_members import joined_members
-from etcd_server import EtcdCluster, start_etcd
 from rookdb.cluster.member import ClusterMember
 from rookdb.errors import FencedOut
 from rookdb.system.etcd import b64
@@ -25,19 +20,6 @@ from rookdb.system.store import DatabaseRecord, Write
 from rookdb.tasks.assignments import ASSIGNMENTS_NAMESPACE
 
 PLACEMENT = "shop/task-1"
-
-
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = start_etcd(tmp_path_factory.mktemp("etcd"), 1)
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def members(etcd: EtcdCluster, tmp_path: Path) -> Iterator[tuple[ClusterMember, ClusterMember]]:
-    with joined_members(etcd, tmp_path, "AB") as (a, b):
-        yield a, b
 
 
 def take_the_role_from(old: ClusterMember, new: ClusterMember) -> None:
@@ -48,9 +30,9 @@ def take_the_role_from(old: ClusterMember, new: ClusterMember) -> None:
 
 
 def test_the_observers_changes_go_through_while_it_holds_the_role(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, _ = members
+    a, _ = members_ab
     assert a.registry.claim_observer()
     with a.as_observer():
         a.store.put(ASSIGNMENTS_NAMESPACE, PLACEMENT, {"node": "A", "reason": "balanced"})
@@ -61,9 +43,9 @@ def test_the_observers_changes_go_through_while_it_holds_the_role(
 
 
 def test_a_stale_observer_cannot_change_anything_once_another_node_holds_the_role(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, b = members
+    a, b = members_ab
     assert a.registry.claim_observer()
     a.store.put(ASSIGNMENTS_NAMESPACE, PLACEMENT, {"node": "A", "reason": "balanced"})
     record = DatabaseRecord("shop", "2026-11-30T00:00:00Z", "shop.sqlite", {"nodes": ["A"]})
@@ -89,9 +71,9 @@ def test_a_stale_observer_cannot_change_anything_once_another_node_holds_the_rol
 
 
 def test_a_change_refused_for_its_own_compare_is_not_taken_for_a_lost_role(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, _ = members
+    a, _ = members_ab
     assert a.registry.claim_observer()
     a.store.put(ASSIGNMENTS_NAMESPACE, PLACEMENT, {"node": "A"})
     with a.as_observer():

@@ -7,37 +7,17 @@ writes itself it sees at once; while its watch is down it asks etcd each time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from cluster_members import joined_members
 from cluster_processes import wait_until
-from etcd_server import EtcdCluster, start_etcd
 from rookdb.cluster.member import ClusterMember
 from rookdb.system.store import DatabaseRecord
 
 NAMESPACE = "backup-tasks"
 
 
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = start_etcd(tmp_path_factory.mktemp("etcd"), 1)
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def members(etcd: EtcdCluster, tmp_path: Path) -> Iterator[tuple[ClusterMember, ClusterMember]]:
-    with joined_members(etcd, tmp_path, "AB") as (a, b):
-        yield a, b
-
-
 def test_another_members_write_replaces_the_kept_answer(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, b = members
+    a, b = members_ab
     a.store.put(NAMESPACE, "t1", {"v": 1})
     assert b.store.get(NAMESPACE, "t1").value == {"v": 1}  # type: ignore[union-attr]
     hits = b.store.reads.hits
@@ -54,9 +34,9 @@ def test_another_members_write_replaces_the_kept_answer(
 
 
 def test_a_members_own_write_is_seen_at_once(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, _ = members
+    a, _ = members_ab
     assert a.store.get(NAMESPACE, "t2") is None
     assert a.store.get(NAMESPACE, "t2") is None  # kept: "not there"
     a.store.put(NAMESPACE, "t2", {"v": 1})
@@ -71,9 +51,9 @@ def test_a_members_own_write_is_seen_at_once(
 
 
 def test_a_kept_answer_is_a_copy_the_caller_may_change(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, _ = members
+    a, _ = members_ab
     a.store.put(NAMESPACE, "t3", {"list": [1]})
     first = a.store.get(NAMESPACE, "t3")
     assert first is not None
@@ -82,9 +62,9 @@ def test_a_kept_answer_is_a_copy_the_caller_may_change(
 
 
 def test_without_its_watch_a_member_asks_etcd_every_time(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, b = members
+    a, b = members_ab
     b.store.reads.set_in_sync(False)  # as when the watch stream breaks
     a.store.put(NAMESPACE, "t4", {"v": 1})
     assert b.store.get(NAMESPACE, "t4").value == {"v": 1}  # type: ignore[union-attr]
@@ -96,9 +76,9 @@ def test_without_its_watch_a_member_asks_etcd_every_time(
 
 
 def test_a_node_going_down_is_seen_by_the_others(
-    members: tuple[ClusterMember, ClusterMember],
+    members_ab: tuple[ClusterMember, ClusterMember],
 ) -> None:
-    a, b = members
+    a, b = members_ab
     assert a.node_url("B") is not None
     b.registry.leave()
     wait_until(lambda: a.node_url("B") is None, 5, "A sees B leave")

@@ -25,6 +25,7 @@ from rookdb.backup import write_full_backup
 from rookdb.errors import StorageError
 from rookdb.server import ServerThread
 from rookdb_process import ENV, ROOKDB
+from small_disk import mounted_tmpfs
 
 BLOB = 20_000  # characters of one filler document
 
@@ -32,19 +33,8 @@ BLOB = 20_000  # characters of one filler document
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 8 MB tmpfs, unmounted when the test ends."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"these tests mount a small tmpfs and need root: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "8m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill_up(disk: Path, leave: int = 256 * 1024) -> Path:

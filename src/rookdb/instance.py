@@ -214,10 +214,7 @@ class Instance:
 
     def group_members(self, name: str) -> tuple[str, ...] | None:
         """The nodes that hold a database in a cluster (None on a single node)."""
-        record = self.system.get_database(name)
-        if record is None:
-            raise NotFound(f"database {name!r} does not exist")
-        group = Group.from_settings(record.settings)
+        group = self._group_of(name)
         return group.members if group is not None else None
 
     def term_of_etag(self, name: str, etag: int) -> int | None:
@@ -227,15 +224,26 @@ class Instance:
         wrote that etag, the chain's last changes were rolled back (they were on a
         write node replaced before the others had them).
         """
-        record = self.system.get_database(name)
-        group = Group.from_settings(record.settings) if record is not None else None
+        try:
+            group = self._group_of(name)
+        except NotFound:
+            return None
         return group.term_of(etag) if group is not None else None
 
     def chain_rolled_back(self, name: str, term: int, etag: int) -> bool:
         """Whether the group's history no longer holds `etag` as written in `term`."""
-        record = self.system.get_database(name)
-        group = Group.from_settings(record.settings) if record is not None else None
+        try:
+            group = self._group_of(name)
+        except NotFound:
+            return False
         return group is not None and group.diverged_from(term, etag) is not None
+
+    def _group_of(self, name: str) -> Group | None:
+        """The database's group (None on a single node); NotFound when there is no database."""
+        record = self.system.get_database(name)
+        if record is None:
+            raise NotFound(f"database {name!r} does not exist")
+        return Group.from_settings(record.settings)
 
     def home_of(self, record: DatabaseRecord) -> str:
         """The node that takes a database's writes (its write node in a group)."""
