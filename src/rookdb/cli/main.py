@@ -81,6 +81,11 @@ def run(args: Sequence[str] | None = None, *, cli: typer.Typer | None = None) ->
     With ROOKDB_DEBUG=1 an unexpected error also prints its traceback. `cli` is
     another Typer app to run the same way (rookdb's own by default).
     """
+    nul = _argument_with_nul(sys.argv[1:] if args is None else args)
+    if nul is not None:
+        return _fail(
+            f"argument {nul!r} contains a NUL character, which no name or path can hold", 2
+        )
     try:
         command = _click_command(cli or app)
         result = command.main(args=args, standalone_mode=False, prog_name="rookdb")
@@ -117,6 +122,12 @@ def run(args: Sequence[str] | None = None, *, cli: typer.Typer | None = None) ->
 def _click_command(cli: typer.Typer) -> Any:
     # Building the command from the annotations takes tens of milliseconds: once is enough.
     return typer.main.get_command(cli)
+
+
+def _argument_with_nul(args: Sequence[str]) -> str | None:
+    # A process's own argv cannot hold NUL, but `run` is also called with a list:
+    # refused here once, instead of surfacing as a ValueError from whatever opens it.
+    return next((arg for arg in args if "\x00" in arg), None)
 
 
 def _fail(message: str, code: int) -> int:

@@ -364,14 +364,15 @@ def check_restore_source(source: str, source_options: dict[str, str] | None = No
     """SOURCE is usable before anything starts: a destination URL must make a valid
     destination config (port, host, endpoint_url ...) with its options; a path must be one
     the system can look up (no NUL, not too long) and takes no options."""
-    from rookdb.destinations import config_from_url
-    from rookdb.destinations.config import parse_config
-
     if not source:
         raise InvalidInput(
             "give the backup location: a folder or a destination URL", field="source"
         )
     if is_destination_url(source):
+        # Imported here: the config models load pydantic, which a local path never needs.
+        from rookdb.destinations import config_from_url
+        from rookdb.destinations.config import parse_config
+
         config, _leaf = config_from_url(source, source_options or None)
         parse_config(config, as_input=True)
         return
