@@ -1,4 +1,4 @@
-"""Core speed: bulk insert, change-feed read, single GET over HTTP.
+"""Core speed: bulk insert (embedded and over HTTP), change-feed read, single GET over HTTP.
 
 Each row is measured side by side with a baseline doing the same work with
 the least machinery possible (raw sqlite3 / a bare HTTP round trip), and the
@@ -8,6 +8,7 @@ table prints the ratio. Run: `.venv/bin/python benchmarks/core.py [--docs N]`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import sqlite3
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -87,10 +88,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_http_get(root: Path, requests: int) -> tuple[list[float], list[float]]:
-    # Measured as served by default: every request carries an API key the server checks.
+@contextlib.contextmanager
+def served(root: Path, role: str) -> Iterator[httpx.Client]:
+    """`rookdb serve` on the data dir as its own process; a client with a `role` key."""
     with rookdb.open(root / "rook") as instance:
-        _key, token = ApiKeys(instance.system).create("reader", name="benchmark")
+        _key, token = ApiKeys(instance.system).create(role, name=f"benchmark {role}")
     port = free_port()
     rookdb_bin = Path(sys.executable).with_name("rookdb")
     server = subprocess.Popen(
@@ -101,26 +103,54 @@ def bench_http_get(root: Path, requests: int) -> tuple[list[float], list[float]]
     url = f"http://127.0.0.1:{port}"
     try:
         headers = {"authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=url, timeout=5, headers=headers) as client:
+        with httpx.Client(base_url=url, timeout=600, headers=headers) as client:
             for _ in range(100):
                 try:
                     if client.get("/health").status_code == 200:
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            rook, base = [], []
-            for i in range(requests):
-                start = time.perf_counter()
-                response = client.get(f"/databases/bench/docs/users/{i}")
-                rook.append(time.perf_counter() - start)
-                assert response.status_code == 200, response.text
-                start = time.perf_counter()
-                client.get("/health")
-                base.append(time.perf_counter() - start)
-        return rook, base
+            yield client
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def bench_http_get(root: Path, requests: int) -> tuple[list[float], list[float]]:
+    # Measured as served by default: every request carries an API key the server checks.
+    with served(root, "reader") as client:
+        rook, base = [], []
+        for i in range(requests):
+            start = time.perf_counter()
+            response = client.get(f"/databases/bench/docs/users/{i}")
+            rook.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.text
+            start = time.perf_counter()
+            client.get("/health")
+            base.append(time.perf_counter() - start)
+        return rook, base
+
+
+def bench_http_bulk_insert(
+    root: Path, docs: list[tuple[str, dict[str, object]]]
+) -> tuple[float, float]:
+    """Seconds for the JSON-lines bulk insert over HTTP, and embedded into a fresh database."""
+    with rookdb.open(root / "rook") as instance:
+        embedded = instance.create_database("bulk-embedded")
+        base = timed(lambda: embedded.bulk_insert(docs))
+    body = b"".join(orjson.dumps({"id": i, "body": b}) + b"\n" for i, b in docs)
+    with served(root, "admin") as client:
+        assert client.post("/databases", json={"name": "bulk-http"}).status_code == 201
+        start = time.perf_counter()
+        response = client.post(
+            "/databases/bulk-http/bulk-insert",
+            content=body,
+            headers={"content-type": "application/x-ndjson"},
+        )
+        rook = time.perf_counter() - start
+        assert response.status_code == 200, response.text[:300]
+        assert response.json()["inserted"] == len(docs), response.text
+    return rook, base
 
 
 def main() -> None:
@@ -150,6 +180,16 @@ def main() -> None:
                 f"{args.docs / base:,.0f} rows/s (raw select)",
                 f"{base / rook:.2f}",
                 ">= 200,000 docs/s",
+            )
+        )
+        rook, base = bench_http_bulk_insert(root, docs)
+        rows.append(
+            (
+                "bulk insert over HTTP (JSON lines)",
+                f"{args.docs / rook:,.0f} docs/s",
+                f"{args.docs / base:,.0f} docs/s (embedded)",
+                f"{base / rook:.2f}",
+                ">= 50 % of embedded",
             )
         )
         rook_lat, base_lat = bench_http_get(root, args.requests)

@@ -33,6 +33,7 @@ def test_reader_reads_documents_and_status_only(
         assert {d["name"] for d in http.get("/databases").json()["databases"]} == {"shop", "other"}
         refused = [
             http.put("/databases/shop/docs/users/2", json={"name": "Bob"}),
+            http.post("/databases/shop/bulk-insert", content=b'{"id": "users/2", "body": {}}\n'),
             http.delete("/databases/shop/docs/users/1"),
             http.post(f"/databases/shop/tasks/backups/{task_id}/backup-now"),
             http.post("/databases/shop/tasks/backups", json=_task(tmp_path)),

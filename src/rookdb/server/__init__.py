@@ -15,6 +15,8 @@ The API (OpenAPI at `/openapi.json`, interactive docs at `/docs`)::
     POST   /databases/{db}/docs/get  {"ids": [...]}  {"results": [doc | null ...]}
     POST   /databases/{db}/batch     {"operations": [{"type": "put"|"delete", "id",
                                       "body"?, "expected_etag"?}]}  all or nothing
+    POST   /databases/{db}/bulk-insert  JSON lines {"id", "body"} (any size, staged);
+                                      {"inserted", "last_etag"}  all or nothing
     GET    /databases/{db}/collections               {"collections": {name: count}}
     GET    /databases/{db}/identities                {"identities": {name: value}}
     PUT    /databases/{db}/attachments?id=&name=     raw body, its Content-Type kept; 201 info

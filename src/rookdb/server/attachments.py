@@ -11,7 +11,7 @@ import errno
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -83,11 +83,7 @@ async def put_attachment(
     # The core stores an attachment inside the database's single write transaction;
     # staging the upload first means a slow client never holds that lock.
     with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, dir=instance.data_dir) as spool:  # type: ignore[call-overload]
-        try:
-            async for chunk in request.stream():
-                spool.write(chunk)
-        except OSError as exc:
-            raise _staging_failed(exc, instance.data_dir) from exc
+        await receive_into(request, spool, instance.data_dir)
         spool.seek(0)
         info = await run_in_threadpool(
             database.put_attachment,
@@ -97,6 +93,15 @@ async def put_attachment(
             content_type or "application/octet-stream",
         )
     return json_response(attachment_json(info), 201)
+
+
+async def receive_into(request: Request, spool: BinaryIO, data_dir: Path) -> None:
+    """Write the request body into `spool`; StorageError (507 when the disk is full)."""
+    try:
+        async for chunk in request.stream():
+            spool.write(chunk)
+    except OSError as exc:
+        raise _staging_failed(exc, data_dir) from exc
 
 
 @router.get("/attachments")
@@ -125,10 +130,10 @@ def delete_attachment(db: str, doc_id: DocId, name: Name, instance: InstanceDep)
 def _staging_failed(exc: OSError, folder: Path) -> StorageError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageError(
-            f"disk full while receiving the attachment in {folder}: nothing was saved; "
+            f"disk full while receiving the upload in {folder}: nothing was saved; "
             "free space on that disk and retry"
         )
-    return StorageError(f"cannot receive the attachment in {folder}: {exc.strerror or exc}")
+    return StorageError(f"cannot receive the upload in {folder}: {exc.strerror or exc}")
 
 
 async def _closing(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:

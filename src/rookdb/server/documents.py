@@ -7,16 +7,20 @@ segments). Attachments are not under this path: see `attachments.py`.
 
 from __future__ import annotations
 
+import tempfile
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from rookdb.errors import NotFound
+from rookdb.server.attachments import SPOOL_IN_MEMORY, UNLIMITED_BODY, receive_into
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.json_body import StrictJsonRoute
 from rookdb.server.render import etag_header, expected_etag, json_response
 from rookdb.storage import BatchOperation, Document
+from rookdb.storage.json_lines import insert_json_lines
 from rookdb.storage.model import MAX_INTEGER
 
 router = APIRouter(prefix="/databases/{db}", tags=["documents"], route_class=StrictJsonRoute)
@@ -134,6 +138,31 @@ def run_batch(db: str, body: BatchRequest, instance: InstanceDep) -> Response:
             ]
         }
     )
+
+
+_JSON_LINES_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": '{"id": "...", "body": {...}} per line'}
+            }
+        },
+    }
+}
+
+
+# Bodies are staged (in memory up to 1 MB, then in a file in the data dir), never held whole.
+@router.post("/bulk-insert", max_body_size=UNLIMITED_BODY, openapi_extra=_JSON_LINES_BODY)
+async def bulk_insert(db: str, request: Request, instance: InstanceDep) -> Response:
+    """Insert or replace many documents sent as JSON lines, `{"id": ..., "body": {...}}`
+    each; every line is checked before the first write, so a bad line writes nothing."""
+    database = await run_in_threadpool(instance.database, db)
+    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, dir=instance.data_dir) as spool:  # type: ignore[call-overload]
+        await receive_into(request, spool, instance.data_dir)
+        spool.seek(0)
+        result = await run_in_threadpool(insert_json_lines, database, spool)
+    return json_response(result.to_json())
 
 
 @router.get("/collections")

@@ -25,7 +25,7 @@ _STRING = re.compile(rb'"[^"]*"')
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 _PAIR = re.compile(rb"\[\]|\{\}")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-_IMPORT = re.compile(r"^/databases/[^/]+/import$")
+_IMPORT = re.compile(r"^/databases/[^/]+/(import|bulk-insert)$")
 
 
 def nests_deeper_than(body: bytes, limit: int) -> bool:
@@ -47,8 +47,9 @@ def nests_deeper_than(body: bytes, limit: int) -> bool:
 
 
 def _exempt(method: str, path: str) -> bool:
-    # Attachment uploads and imported files are raw bytes, streamed; Studio forms are not JSON.
-    # An import is exactly POST /databases/{db}/import: a document id may end in "/import".
+    # Attachment uploads and imported files are raw bytes, streamed; a bulk insert is JSON
+    # lines, each checked by the core; Studio forms are not JSON. An import is exactly
+    # POST /databases/{db}/import: a document id may end in "/import".
     if method == "POST" and _IMPORT.match(path):
         return True
     return path.endswith("/attachments") or path.startswith(STUDIO_PREFIX + "/")

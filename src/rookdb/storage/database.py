@@ -146,9 +146,23 @@ class Database:
         return document_store.put(tx, doc_id, text, collection)
 
     def bulk_insert(
-        self, docs: Iterable[tuple[str, dict[str, Any]]], batch_size: int = 10_000
+        self,
+        docs: Iterable[tuple[str, dict[str, Any]]],
+        batch_size: int = 10_000,
+        *,
+        atomic: bool = False,
     ) -> int:
-        """Insert or replace many documents quickly, one transaction per batch."""
+        """Insert or replace many documents quickly, one transaction per batch.
+
+        `atomic`: all batches in one transaction, so an error anywhere (a bad
+        document, one `docs` raises) writes nothing. It holds the database's write
+        lock throughout: `docs` should come from something already received.
+        """
+        if atomic:
+            with self._engine.write() as tx:
+                return sum(
+                    document_store.bulk_put(tx, batch) for batch in _batches(docs, batch_size)
+                )
         total = 0
         batch: list[tuple[str, dict[str, Any]]] = []
         for item in docs:
@@ -377,6 +391,17 @@ class Database:
             last_etag,
             size,
         )
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _check_paging(start: int, page_size: int) -> None:
