@@ -59,7 +59,10 @@ def test_drill_now_status_and_metrics(
     assert metric(before, "rookdb_backup_drill_last_success_timestamp_seconds", task_id) == 0
 
     assert http.post(f"{BASE}/{task_id}/backup-now").status_code == 202
-    status = wait_status(http, task_id, lambda s: (s["last_drill"] or {}).get("passed"))
+    # Ended, not only recorded: a Drill Now sent while it still runs joins it (trigger after_full).
+    status = wait_status(
+        http, task_id, lambda s: (s["last_drill"] or {}).get("passed") and s["drilling"] is None
+    )
     verified = status["last_verified_restorable"]
     assert verified["file"].endswith(".rookdb-full-backup")
     assert status["restore_time_seconds"] > 0 and status["last_drill_error"] is None

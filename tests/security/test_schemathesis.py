@@ -16,6 +16,7 @@ import httpx
 from rookdb_process import ENV, serve
 
 ST = Path(sys.executable).parent / "st"
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
 
 def test_no_operation_answers_5xx(tmp_path: Path) -> None:
@@ -34,7 +35,8 @@ def test_no_operation_answers_5xx(tmp_path: Path) -> None:
              "--header", auth, "--checks", "not_a_server_error", "--max-examples", "10",
              "--seed", "20261123", "--phases", "examples,fuzzing", "--no-shrink",
              "--max-time", "45", "--request-timeout", "20", "--workers", "1"],
-            capture_output=True, text=True, env=ENV, timeout=110, cwd=tmp_path,
+            capture_output=True, text=True, env={**ENV, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+            timeout=110, cwd=tmp_path,
         )  # fmt: skip
     finally:
         output = served.stop()
