@@ -60,8 +60,16 @@ def test_answer_says_how_many_and_the_etag(http: httpx.Client, instance: Instanc
         (b'{"id": "a/9", "body": {"a": ' + b"[" * 300 + b"1" * 30 + b"]" * 300 + b"}}", "JSON"),
     ],
     ids=[
-        "syntax", "array", "extra-key", "id-type", "body-type", "identity", "control", "bigint",
-        "deep", "deep-bigint",
+        "syntax",
+        "array",
+        "extra-key",
+        "id-type",
+        "body-type",
+        "identity",
+        "control",
+        "bigint",
+        "deep",
+        "deep-bigint",
     ],  # fmt: skip
 )
 def test_a_bad_line_anywhere_writes_nothing(
