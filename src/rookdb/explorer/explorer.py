@@ -53,6 +53,13 @@ class AttachmentAtPoint:
             "file": self.file_name,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttachmentAtPoint:
+        return cls(
+            str(data["name"]), int(data["size"]), str(data["hash"]), int(data["etag"]),
+            str(data["file"]),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class AttachmentContent:
@@ -96,6 +103,22 @@ class FoundDocument:
             "attachments": [a.to_json() for a in self.attachments],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FoundDocument:
+        """The answer of `POST /backups/explore/get`, typed back."""
+        document = data.get("document")
+        body: dict[str, Any] | None = None
+        last_modified: str | None = None
+        if isinstance(document, dict):
+            body = {k: v for k, v in document.items() if k != "@metadata"}
+            last_modified = (document.get("@metadata") or {}).get("@last-modified")
+        return cls(
+            str(data["id"]), int(data["etag"]), str(data["file"]), str(data["taken_at"]),
+            bool(data["deleted"]), document, data.get("deleted_at"),
+            tuple(AttachmentAtPoint.from_json(a) for a in data.get("attachments") or ()),
+            body, last_modified,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ListedDocument:
@@ -115,9 +138,19 @@ class ListedDocument:
             "collection": self.collection,
             "etag": self.etag,
             "size": self.size,
+            "hash": self.hash,
             "file": self.file_name,
             "attachments": [name for name, _hash in self.attachment_hashes],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ListedDocument:
+        """A row of `POST /backups/explore/documents` (attachment hashes are not sent)."""
+        return cls(
+            str(data["id"]), str(data["collection"]), int(data["etag"]), int(data["size"]),
+            str(data.get("hash") or ""), str(data["file"]),
+            tuple((str(name), "") for name in data.get("attachments") or ()),
+        )  # fmt: skip
 
 
 class BackupExplorer:

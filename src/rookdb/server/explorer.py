@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
@@ -170,7 +171,12 @@ def explore_attachment(body: AttachmentQuestion) -> Response:
     return StreamingResponse(
         stream(),
         media_type=found.content_type,
-        headers={"Content-Length": str(found.info.size)},
+        headers={
+            "Content-Length": str(found.info.size),
+            "X-Rookdb-Attachment-Hash": found.info.hash,
+            "X-Rookdb-Attachment-Etag": str(found.info.etag),
+            "X-Rookdb-Backup-File": quote(found.info.file_name, safe=""),
+        },
     )
 
 
