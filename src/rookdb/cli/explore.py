@@ -58,6 +58,17 @@ def note_slow_files(explorer: BackupExplorer) -> None:
             f"{len(slow)} file(s) predate the catalog (backup format 1) and were read in "
             f"full, the slower path: {', '.join(slow)}"
         )
+    for name in explorer.snapshot_files():
+        _note(snapshot_note(name))
+
+
+def snapshot_note(name: str) -> str:
+    """What to tell the user when a chain's snapshot was read (the slower path)."""
+    return (
+        f"the chain starts with snapshot {name}: what no later incremental holds was read "
+        "from it, checked and decompressed once into the local explorer cache (the slower "
+        "path; later questions reuse the copy)"
+    )
 
 
 def _note(line: str) -> None:
@@ -163,6 +174,8 @@ def ls_documents(
                 sys.stdout.write(orjson.dumps(listed.to_json()).decode() + "\n")
             else:
                 sys.stdout.write(f"{listed.id}\t{listed.collection}\t{listed.size}\n")
+        for name in explorer.snapshot_files():
+            _note(snapshot_note(name))
     _note(f"{count} document(s)")
 
 

@@ -192,4 +192,8 @@ def put_back(db: str, body: RestoreSelected, instance: InstanceDep) -> Response:
 
 
 def _point(explorer: BackupExplorer) -> dict[str, Any]:
-    return {"point": explorer.point.describe(), "slow_files": explorer.slow_files()}
+    return {
+        "point": explorer.point.describe(),
+        "slow_files": explorer.slow_files(),
+        "snapshot_files": explorer.snapshot_files(),
+    }

@@ -77,6 +77,7 @@ def browse_page(
             described = explorer.point.describe()
             database = explorer.point.database
             slow = explorer.slow_files()
+            snapshots = explorer.snapshot_files()
     except RookError as exc:
         return error_page(request, exc)
     databases = _live_databases(request)
@@ -88,6 +89,7 @@ def browse_page(
         "collection": collection,
         "prefix": prefix,
         "slow": slow,
+        "snapshots": snapshots,
         "databases": databases,
         "live": database if database in databases else (databases[0] if databases else ""),
         "query": urlencode({"listing": listing, "point": point}),
