@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rookdb.explorer.diff import DiffRow, DiffStatistics
     from rookdb.explorer.explorer import AttachmentContent, FoundDocument, ListedDocument
     from rookdb.explorer.restore_into import SelectiveRestore
+    from rookdb.explorer.retrieval import ChainRetrieval
     from rookdb.explorer.versions import DocumentVersion
 
 PAGE_SIZE = 500
@@ -164,6 +165,22 @@ class RemoteBackup:
             bool(data["complete"]),
             typed_answer(DiffStatistics.from_json, data["statistics"]),
         )
+
+    def retrieval(self, *, start: bool = False) -> ChainRetrieval:
+        """Glacier: where the retrieval of this point's run folder stands, file by file; with
+        `start`, request it first (jobs already requested are reused)."""
+        from rookdb.explorer.retrieval import ChainRetrieval, FileRetrieval
+
+        data = self._ask("retrieval", start=start)
+
+        def parse(item: dict[str, Any]) -> ChainRetrieval:
+            files = tuple(
+                FileRetrieval(str(f["file"]), int(f["size"]), str(f["state"]))
+                for f in item["files"]
+            )
+            return ChainRetrieval(str(item["source"]), str(item["run_folder"]), files)
+
+        return typed_answer(parse, data)
 
     def restore_into(
         self,

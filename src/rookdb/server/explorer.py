@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rookdb.errors import InvalidInput
-from rookdb.explorer import BackupDiff, BackupExplorer, open_backup
+from rookdb.explorer import BackupDiff, BackupExplorer, backup_retrieval, open_backup
 from rookdb.explorer.restore_into import Selection, restore_selected
 from rookdb.restore.jobs import is_absolute_source
 from rookdb.server.dependencies import InstanceDep
@@ -101,6 +101,16 @@ class DiffQuestion(BackupPoint):
     limit: int = Field(default=1000, ge=1, le=100_000, description="Rows returned at most.")
 
 
+class RetrievalQuestion(BackupPoint):
+    """Body of `POST /backups/explore/retrieval`: a destination URL in cold storage."""
+
+    start: bool = Field(
+        default=False,
+        description="Request the retrieval of every file not yet retrieved (jobs already "
+        "requested are reused); false: only say where it stands.",
+    )
+
+
 class RestoreSelected(BackupPoint):
     """Body of `POST /databases/{db}/restore-selected`."""
 
@@ -178,6 +188,17 @@ def explore_attachment(body: AttachmentQuestion) -> Response:
             "X-Rookdb-Backup-File": quote(found.info.file_name, safe=""),
         },
     )
+
+
+@router.post("/backups/explore/retrieval")
+def explore_retrieval(body: RetrievalQuestion) -> Response:
+    """Glacier: request (`start`) or follow the retrieval of the run folder at the point, file
+    by file (not-requested, in-progress, ready, downloaded, failed); once `ready`, the other
+    questions read the retrieved copy."""
+    found = backup_retrieval(
+        body.source, body.until, credentials=body.source_options or None, start=body.start
+    )
+    return json_response(found.to_json())
 
 
 @router.post("/databases/{db}/restore-selected")
