@@ -4,6 +4,7 @@ is S3 (its settings and keys stay on the server)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,62 @@ def test_browse_from_a_task_whose_destination_is_s3(
     page.goto(page.url.split("/studio/")[0] + f"/studio/databases/shop/tasks/"
               f"{created.json()['id']}/browse?destination=3")  # fmt: skip
     expect(page.get_by_text("has no destination 3")).to_be_visible()
+
+
+def test_browse_a_glacier_task_after_requesting_its_retrieval(
+    page: Page, studio: StudioServer, tmp_path: Path, s3_endpoint: str
+) -> None:
+    """moto's server (the same one as S3) holds the vault; its Expedited jobs end in seconds."""
+    import boto3
+
+    from rookdb.destinations import from_config
+
+    glacier = boto3.client("glacier", endpoint_url=s3_endpoint, region_name="us-east-1",
+                           aws_access_key_id="any", aws_secret_access_key="any")  # fmt: skip
+    glacier.create_vault(vaultName="cold")
+    glacier.close()
+    chain: Chain = make_chain(tmp_path / "cold", count=40)
+    destination = {
+        "kind": "glacier",
+        "vault": "cold",
+        "prefix": "prod",
+        "region": "us-east-1",
+        "endpoint_url": s3_endpoint,
+        "access_key_id": "any",
+        "secret_access_key": S3_SECRET,
+        "inventory_path": str(tmp_path / "inventory.json"),
+        "retrieval_tier": "Expedited",
+    }
+    uploader = from_config(destination)
+    for name in chain.files:
+        uploader.put_file(chain.folder / name, f"{chain.folder.name}/{name}")
+    uploader.close()
+    task = {"name": "To Glacier", "full_backup_cron": "0 2 * * *", "destinations": [destination]}
+    with httpx.Client(base_url=studio.url, timeout=10) as http:
+        if http.get("/databases/shop").status_code == 404:
+            http.post("/databases", json={"name": "shop"}).raise_for_status()
+        created = http.post("/databases/shop/tasks/backups", json=task)
+        assert created.status_code == 201, created.text
+    page.goto(studio.page_url("/studio/databases/shop/tasks"))
+    page.locator(f"#task-{created.json()['id']}").get_by_role("link", name="Browse backups").click()
+    page.get_by_role("link", name="Incremental").first.click()
+    expect(page.get_by_test_id("retrieval-message")).to_contain_text("needs a retrieval first")
+    expect(page.get_by_test_id("retrieval")).to_contain_text("not-requested")
+    page.get_by_role("button", name="Request retrieval").click()
+    # Once every file is ready, the point opens (each file downloaded once, then read).
+    point = page.get_by_test_id("point")
+    ready = page.get_by_role("link", name="Browse the retrieved copy")
+    deadline = time.monotonic() + 60
+    while not point.is_visible():
+        assert time.monotonic() < deadline, "the retrieval never became ready"
+        assert_never_shown(page, S3_SECRET)
+        if ready.is_visible():
+            ready.click()
+            continue
+        expect(page.get_by_test_id("retrieval")).not_to_contain_text("not-requested")
+        page.get_by_role("link", name="Check again").click()
+        page.wait_for_load_state()
+    expect(page.get_by_test_id("point")).to_contain_text(chain.files[1])
+    page.get_by_role("link", name="orders/1041", exact=True).click()
+    expect(page.get_by_test_id("backup-json")).to_contain_text('"status": "paid"')
+    assert_never_shown(page, S3_SECRET)

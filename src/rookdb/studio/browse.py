@@ -20,8 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rookdb.app_state import backup_tasks_of, instance_of
+from rookdb.destinations.base import ArchiveNeedsRetrieval
 from rookdb.errors import EncryptionKeyError, InvalidInput, NotFound, RookError
-from rookdb.explorer import BackupExplorer, FoundDocument, open_backup
+from rookdb.explorer import BackupExplorer, FoundDocument, backup_retrieval, open_backup
 from rookdb.explorer.restore_into import Selection, check_on_conflict, restore_selected
 from rookdb.explorer.task_source import destination_source
 from rookdb.studio.restore import list_chains, listed_sources
@@ -40,6 +41,24 @@ def _open(listed: ListedSource, point: str) -> BackupExplorer:
     return open_backup(
         folder, until or None, encryption_key=listed.encryption_key, credentials=listed.credentials
     )
+
+
+def _needs_retrieval(request: Request, listed: ListedSource, point: str, message: str) -> Response:
+    """The page saying a Glacier chain needs a retrieval, offering it, and where it stands."""
+    folder, _, until = point.partition("|")
+    try:
+        status = backup_retrieval(folder, until or None, credentials=listed.credentials)
+    except RookError as exc:
+        return error_page(request, exc)
+    context = {
+        "nav": "browse",
+        "listing": listed.id,
+        "point": point,
+        "message": message,
+        "status": status,
+        "query": urlencode({"listing": listed.id, "point": point}),
+    }
+    return render(request, "browse_retrieval.html", context, status_code=409)
 
 
 def _needs_key(request: Request, listing: str, point: str, exc: EncryptionKeyError) -> Response:
@@ -89,6 +108,8 @@ def browse_page(
             snapshots = explorer.snapshot_files()
     except EncryptionKeyError as exc:
         return _needs_key(request, listing, point, exc)
+    except ArchiveNeedsRetrieval as exc:
+        return _needs_retrieval(request, listed, point, exc.message)
     except RookError as exc:
         return error_page(request, exc)
     databases = _live_databases(request)
@@ -115,6 +136,8 @@ async def browse_source(request: Request) -> Response:
     from rookdb.studio.restore import _config_fields
 
     form = await request.form()
+    if form.get("listing") and form.get("retrieve"):
+        return _retrieve(request, str(form.get("listing", "")), str(form.get("point", "")))
     if form.get("listing"):
         return _keyed(
             request,
@@ -138,6 +161,18 @@ async def browse_source(request: Request) -> Response:
         context = {"nav": "browse", "folders": [], "errors": {"source": exc.message}}
         return render(request, "browse.html", context | {"source": source}, status_code=400)
     return redirect(f"/browse?listing={listed.id}")
+
+
+def _retrieve(request: Request, listing: str, point: str) -> Response:
+    # Posted to the location's own route, as reading it is: the retrieval only makes the
+    # listed backups readable; the destination's credentials stay on the server.
+    folder, _, until = point.partition("|")
+    try:
+        listed = _listed(request, listing)
+        backup_retrieval(folder, until or None, credentials=listed.credentials, start=True)
+    except RookError as exc:
+        return error_page(request, exc)
+    return redirect(f"/browse?{urlencode({'listing': listing, 'point': point})}")
 
 
 def _keyed(request: Request, listing: str, point: str, key: str) -> Response:
