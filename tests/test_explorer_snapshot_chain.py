@@ -12,6 +12,7 @@ import json
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,27 @@ def test_an_encrypted_snapshot_is_never_left_decrypted_in_the_cache(
     assert code == 0, err
     assert json.loads(out)["total"] == 3
     assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_a_snapshot_chain_on_s3(
+    chain: Chain,
+    cache: Path,
+    s3_endpoint_client: Any,
+    s3_endpoint_options: dict[str, str],
+) -> None:
+    """On a destination the snapshot is read whole by ranges (once), then from the copy."""
+    from rookdb.explorer import open_backup
+
+    s3_endpoint_client.create_bucket(Bucket="snaps")
+    for name in chain.files:
+        s3_endpoint_client.upload_file(
+            str(chain.folder / name), "snaps", f"prod/{chain.folder.name}/{name}"
+        )
+    with open_backup("s3://snaps/prod", chain.files[1], credentials=s3_endpoint_options) as remote:
+        assert remote.get("orders/3").body == {"total": 3}
+        assert remote.snapshot_files() == [chain.files[0]]
+        listed = [d.id for d in remote.documents(prefix="orders/39")]
+    assert listed == ["orders/39", "orders/390", "orders/391", "orders/392", "orders/393",
+                      "orders/394", "orders/395", "orders/396", "orders/397", "orders/398",
+                      "orders/399"]  # fmt: skip
+    assert len(list(cache.glob("*.sqlite"))) == 1

@@ -17,6 +17,10 @@ from urllib.parse import quote, unquote
 import orjson
 
 from rookdb.client import typed_answer
+
+# Imported for its error class: a 409 `needs-retrieval` answer (Glacier) is raised as
+# ArchiveNeedsRetrieval, which the client finds among the loaded RookError subclasses.
+from rookdb.destinations.base import ArchiveNeedsRetrieval  # noqa: F401
 from rookdb.errors import InvalidInput, RookError
 
 if TYPE_CHECKING:
@@ -63,6 +67,7 @@ class RemoteBackup:
         }
         self.point: str | None = None  # the point's description, once the server has said it
         self.slow_files: list[str] = []
+        self.snapshot_files: list[str] = []  # a chain's snapshot read (the slower path)
 
     def __enter__(self) -> RemoteBackup:
         return self
@@ -81,6 +86,7 @@ class RemoteBackup:
         if "point" in data:
             self.point = data["point"]
             self.slow_files = list(data.get("slow_files") or [])
+            self.snapshot_files = list(data.get("snapshot_files") or [])
         return data
 
     def get(self, doc_id: str) -> FoundDocument:
