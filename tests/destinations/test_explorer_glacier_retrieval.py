@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from explorer_chains import Chain, make_chain
-from rookdb import Client
+from rookdb import Client, Instance
 from rookdb.cli.main import run as run_cli
 from rookdb.destinations import from_config
 from rookdb.destinations.base import ArchiveNeedsRetrieval
+from rookdb.errors import Forbidden
 from rookdb.explorer import backup_retrieval, open_backup
+from rookdb.security.keys import ApiKeys
 from rookdb.server import ServerThread
 
 from .conftest import glacier_config
@@ -121,3 +123,29 @@ def test_retrieval_over_http_and_the_client(
     # An explorer opened here (same cache) reads the same copy, with nothing to wait for.
     with open_backup(url, credentials=options) as explorer:
         assert explorer.get("orders/6").body == {"total": 6}
+
+
+def test_a_reader_follows_a_retrieval_an_operator_starts_it(
+    moto_glacier: ServerProcess,
+    chain: Chain,
+    instance: Instance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ROOKDB_EXPLORER_CACHE", str(tmp_path / "cache" / "explorer"))
+    url, options = uploaded(moto_glacier.url, chain, tmp_path / "inventory.json")
+    keys = ApiKeys(instance.system)
+    reader, operator = keys.create("reader")[1], keys.create("operator")[1]
+    source_options = {k: str(v) for k, v in options.items()}
+    server = ServerThread(instance, auth=True).start()
+    try:
+        with Client(server.url, api_key=reader) as client:
+            backup = client.open_backup(url, source_options=source_options)
+            with pytest.raises(Forbidden, match="operator or admin"):
+                backup.retrieval(start=True)
+            assert {f.state for f in backup.retrieval().files} == {"not-requested"}
+        with Client(server.url, api_key=operator) as client:
+            backup = client.open_backup(url, source_options=source_options)
+            assert "not-requested" not in {f.state for f in backup.retrieval(start=True).files}
+    finally:
+        server.stop()

@@ -80,6 +80,19 @@ class ChainRetrieval:
         }
 
 
+def check_may_start(role: str | None) -> None:
+    """Refuse a reader starting retrievals (Forbidden): each is billed on AWS, so starting one
+    is an operator's call, like Backup Now; following one is a read. None: no keys in use."""
+    from rookdb.errors import Forbidden
+    from rookdb.security.roles import Action, allows
+
+    if role is not None and not allows(role, Action.BACKUP_NOW):
+        raise Forbidden(
+            f"this API key has the role {role!r}; starting a Glacier retrieval (billed by AWS) "
+            "needs an operator or admin key; a reader may follow one"
+        )
+
+
 def retrieval_of(
     destination: Destination, leaf: str, until: str | None, shown: str, *, start: bool = False
 ) -> ChainRetrieval:

@@ -14,13 +14,15 @@ from itertools import islice
 from typing import Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rookdb.app_state import principal
 from rookdb.errors import InvalidInput
 from rookdb.explorer import BackupDiff, BackupExplorer, backup_retrieval, open_backup
 from rookdb.explorer.restore_into import Selection, restore_selected
+from rookdb.explorer.retrieval import check_may_start
 from rookdb.restore.jobs import is_absolute_source
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.json_body import StrictJsonRoute
@@ -191,10 +193,13 @@ def explore_attachment(body: AttachmentQuestion) -> Response:
 
 
 @router.post("/backups/explore/retrieval")
-def explore_retrieval(body: RetrievalQuestion) -> Response:
-    """Glacier: request (`start`) or follow the retrieval of the run folder at the point, file
-    by file (not-requested, in-progress, ready, downloaded, failed); once `ready`, the other
-    questions read the retrieved copy."""
+def explore_retrieval(body: RetrievalQuestion, request: Request) -> Response:
+    """Glacier: request (`start`, operators and admins) or follow (readers too) the retrieval
+    of the run folder at the point, file by file (not-requested, in-progress, ready,
+    downloaded, failed); once `ready`, the other questions read the retrieved copy."""
+    if body.start:
+        key = principal(request)
+        check_may_start(key.role if key is not None else None)
     found = backup_retrieval(
         body.source, body.until, credentials=body.source_options or None, start=body.start
     )

@@ -19,11 +19,12 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rookdb.app_state import backup_tasks_of, instance_of
+from rookdb.app_state import backup_tasks_of, instance_of, principal
 from rookdb.destinations.base import ArchiveNeedsRetrieval
 from rookdb.errors import EncryptionKeyError, InvalidInput, NotFound, RookError
 from rookdb.explorer import BackupExplorer, FoundDocument, backup_retrieval, open_backup
 from rookdb.explorer.restore_into import Selection, check_on_conflict, restore_selected
+from rookdb.explorer.retrieval import check_may_start
 from rookdb.explorer.task_source import destination_source
 from rookdb.studio.restore import list_chains, listed_sources
 from rookdb.studio.restore_jobs import ListedSource
@@ -168,6 +169,8 @@ def _retrieve(request: Request, listing: str, point: str) -> Response:
     # listed backups readable; the destination's credentials stay on the server.
     folder, _, until = point.partition("|")
     try:
+        key = principal(request)
+        check_may_start(key.role if key is not None else None)
         listed = _listed(request, listing)
         backup_retrieval(folder, until or None, credentials=listed.credentials, start=True)
     except RookError as exc:
