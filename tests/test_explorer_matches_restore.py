@@ -96,8 +96,14 @@ def assert_same(explorer_db: object, restored: Database, doc_id: str) -> None:
 
 
 def content(db: Database) -> dict[str, tuple[object, ...]]:
+    # Collection names are case-insensitive, and so is the diff: a document put again under
+    # "USERS/1" with the same body has collection "USERS" instead of "Users", not a change.
     return {
-        d.id.lower(): (d.body, d.collection, [(a.name, a.hash) for a in db.list_attachments(d.id)])
+        d.id.lower(): (
+            d.body,
+            d.collection.lower(),
+            [(a.name, a.hash) for a in db.list_attachments(d.id)],
+        )
         for d in db.list_documents(page_size=100)
     }
 
