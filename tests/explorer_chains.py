@@ -1,6 +1,6 @@
 """A small backup chain with known contents, shared by the explorer's tests.
 
-A full backup of orders/0..N (orders/7 with an attachment, one id with odd
+A full backup (or a snapshot) of orders/0..N (orders/7 with an attachment, one id with odd
 characters), then an incremental (orders/1041 paid, orders/5 deleted,
 orders/new added), then another (orders/1041 deleted, orders/7 changed),
 taken a day apart from 2026-11-24T02:00:00Z. `padding` makes the documents
@@ -37,7 +37,12 @@ def noise(i: int, size: int) -> str:
 
 
 def make_chain(
-    root: Path, encryption_key: str | None = None, *, count: int = 3000, padding: int = 0
+    root: Path,
+    encryption_key: str | None = None,
+    *,
+    count: int = 3000,
+    padding: int = 0,
+    backup_type: str = "backup",
 ) -> Chain:
     with rookdb.open(root / "data") as instance:
         db = instance.create_database("shop")
@@ -47,7 +52,9 @@ def make_chain(
         )
         db.put(ODD, {"odd": True})
         db.put_attachment("orders/7", "receipt.txt", b"paid 7 EUR\n" * 300)
-        folder = write_full_backup(db, root / "backups", now=T0, encryption_key=encryption_key)
+        folder = write_full_backup(
+            db, root / "backups", now=T0, encryption_key=encryption_key, backup_type=backup_type
+        )
         since = db.last_etag
         db.put("orders/1041", {"total": 1041, "status": "paid"})
         db.delete("orders/5")

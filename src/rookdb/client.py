@@ -13,7 +13,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
@@ -48,6 +48,8 @@ from rookdb.storage.model import collection_for
 if TYPE_CHECKING:
     from rookdb.backup import BackupRun
     from rookdb.backup.chain import BackupFileInfo
+    from rookdb.client_alerts import RemoteAlerts
+    from rookdb.client_explorer import RemoteBackup
     from rookdb.restore.folder_import import FolderImportResult
     from rookdb.restore.importer import RestoreResult
     from rookdb.restore.jobs import RestoreJobStatus
@@ -99,6 +101,17 @@ def error_from_json(data: dict[str, Any]) -> RookError:
     cls = _error_classes().get(str(data.get("error")), RookError)
     field = data.get("field")
     return cls(str(data.get("message")), field=field if isinstance(field, str) else None)
+
+
+T = TypeVar("T")
+
+
+def typed_answer(parse: Callable[[Any], T], item: Any) -> T:
+    """`parse(item)` for a part of a server's answer; a RookError when it has another shape."""
+    try:
+        return parse(item)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise RookError(f"the server's answer is not what rookdb expects: {exc!r}") from exc
 
 
 def document_from_json(data: dict[str, Any]) -> Document:
@@ -292,12 +305,20 @@ class Client:
         path: str,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        json: Any = None,
     ) -> httpx.Response:
-        """GET with a streamed body; the caller closes the response."""
+        """GET (or, with a `json` body, POST) with a streamed answer; the caller closes it."""
+        method = "GET" if json is None else "POST"
+        content = None if json is None else orjson.dumps(json)
+        if content is not None:
+            headers = {**_JSON, **(headers or {})}
         try:
-            request = self._http.build_request("GET", path, params=params, headers=headers)
+            request = self._http.build_request(
+                method, path, params=params, headers=headers, content=content
+            )
         except httpx.InvalidURL as exc:
-            raise InvalidInput(f"cannot send GET {path!r}: {exc}", field="path") from exc
+            raise InvalidInput(f"cannot send {method} {path!r}: {exc}", field="path") from exc
         return self.send(request, stream=True)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -474,6 +495,31 @@ class Client:
         if status.error is not None:
             raise error_from_json(status.error)
         return status
+
+    # -- the backup explorer and alerts ---------------------------------------------
+    def open_backup(
+        self,
+        source: str,
+        until: str | None = None,
+        *,
+        encryption_key: str | None = None,
+        source_options: dict[str, str] | None = None,
+    ) -> RemoteBackup:
+        """The point `until` (a file name or an ISO time; None: the newest) of the backup at
+        `source` (an absolute path on the server's machine, or a destination URL), explored
+        by the server: `get`, `history`, `documents`, `attachment`, `diff`, `restore_into`."""
+        from rookdb.client_explorer import RemoteBackup
+
+        return RemoteBackup(
+            self, source, until, encryption_key=encryption_key, source_options=source_options
+        )
+
+    @property
+    def alerts(self) -> RemoteAlerts:
+        """The server's alerts: incidents, deliveries, channels, settings."""
+        from rookdb.client_alerts import RemoteAlerts
+
+        return RemoteAlerts(self)
 
     # -- export, import, one-off backups ---------------------------------------------
     def export_database(

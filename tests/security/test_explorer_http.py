@@ -76,7 +76,7 @@ def test_an_operator_puts_documents_back(
     assert put_back.etag > before
     with client(secure_server, keys.admin) as http:
         paths = http.get("/openapi.json").json()["paths"]
-    for path in ("get", "history", "documents", "diff", "attachment"):
+    for path in ("get", "history", "documents", "diff", "attachment", "retrieval"):
         assert f"/backups/explore/{path}" in paths
     assert "/databases/{db}/restore-selected" in paths
 

@@ -323,5 +323,6 @@ def register(app: typer.Typer) -> None:
     backup_app.command("get")(explore.get)
     backup_app.command("history")(explore.history)
     backup_app.command("diff")(explore.diff)
+    backup_app.command("retrieve")(explore.retrieve)
     task_setup.register(app)
     app.add_typer(backup_app, name="backup")

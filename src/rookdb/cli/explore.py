@@ -58,6 +58,17 @@ def note_slow_files(explorer: BackupExplorer) -> None:
             f"{len(slow)} file(s) predate the catalog (backup format 1) and were read in "
             f"full, the slower path: {', '.join(slow)}"
         )
+    for name in explorer.snapshot_files():
+        _note(snapshot_note(name))
+
+
+def snapshot_note(name: str) -> str:
+    """What to tell the user when a chain's snapshot was read (the slower path)."""
+    return (
+        f"the chain starts with snapshot {name}: what no later incremental holds was read "
+        "from it, checked and decompressed once into the local explorer cache (the slower "
+        "path; later questions reuse the copy)"
+    )
 
 
 def _note(line: str) -> None:
@@ -163,6 +174,8 @@ def ls_documents(
                 sys.stdout.write(orjson.dumps(listed.to_json()).decode() + "\n")
             else:
                 sys.stdout.write(f"{listed.id}\t{listed.collection}\t{listed.size}\n")
+        for name in explorer.snapshot_files():
+            _note(snapshot_note(name))
     _note(f"{count} document(s)")
 
 
@@ -311,3 +324,57 @@ def _restore_into_remote(
         f"{result['point']}: {counts['create']} created, {counts['overwrite']} overwritten, "
         f"{counts['skip']} skipped"
     )
+
+
+def retrieve(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="A Glacier URL: glacier://vault/prefix or glacier://vault/prefix/run-folder "
+            "(credentials with --source-option).",
+        ),
+    ],
+    until: UntilOption = None,
+    source_options: SourceOptions = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="Only say where the retrieval stands.")
+    ] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option("--wait", metavar="SECONDS", help="Then wait up to SECONDS until ready."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Request the retrieval of the Glacier archives the explorer needs, or see where it stands.
+
+    Archives cannot be read in place: this starts one retrieval job per file of
+    the run folder at the point (jobs already requested are reused), then
+    prints each file's state: not-requested, in-progress, ready, downloaded or
+    failed. Once every file is ready, `backup get | history | diff | ls
+    --documents` read the retrieved copy (downloaded once into the local
+    explorer cache). Example: rookdb backup retrieve glacier://vault/prod --status
+    """
+    import time
+
+    from rookdb.destinations.base import ArchiveNeedsRetrieval
+    from rookdb.explorer import backup_retrieval
+
+    credentials = source_credentials(source, source_options) or None
+    found = backup_retrieval(source, until, credentials=credentials, start=not status)
+    if wait is not None:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while not found.ready and time.monotonic() < deadline:
+            time.sleep(min(2.0, max(deadline - time.monotonic(), 0.0)))
+            found = backup_retrieval(source, until, credentials=credentials)
+    if as_json:
+        context.print_json(found.to_json())
+    else:
+        for file in found.files:
+            typer.echo(f"{file.state:<14} {file.name}  {file.size} bytes")
+        _note(found.summary())
+    if wait is not None and not found.ready:
+        raise ArchiveNeedsRetrieval(
+            f"the retrieval of {found.run_folder} is not ready after {wait:g} s; "
+            "ask again later with --status"
+        )

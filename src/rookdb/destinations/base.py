@@ -30,6 +30,9 @@ ProbeStep = Literal["write", "read back", "delete"]
 PROBE_STEPS: tuple[ProbeStep, ...] = ("write", "read back", "delete")
 
 
+RetrievalState = Literal["not-requested", "in-progress", "ready", "failed"]
+
+
 class ArchiveNeedsRetrieval(DestinationError):
     """A file in cold storage (Glacier) that must be retrieved before any of it is read."""
 
@@ -123,6 +126,11 @@ class Destination(ABC):
         retrieval job per archive here, so a restore waits for all of them at once.
         """
         return 0
+
+    def retrieval_states(self, remote_paths: Sequence[str]) -> dict[str, RetrievalState]:
+        """Where each file stands before it can be read: "ready" on destinations that read at
+        once; on cold storage also "not-requested", "in-progress" or "failed"."""
+        return dict.fromkeys(remote_paths, "ready")
 
     def remove_abandoned_uploads(self, grace_seconds: float) -> tuple[str, ...]:
         """Delete partial uploads of killed processes, untouched for `grace_seconds`.

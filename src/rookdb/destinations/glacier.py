@@ -39,6 +39,7 @@ from rookdb.destinations.base import (
     Destination,
     Progress,
     RemoteFile,
+    RetrievalState,
     clean_remote_path,
     file_size,
     join_key,
@@ -245,6 +246,29 @@ class GlacierDestination(Destination):
                 )
             self._retrieval_job(key, entry)
         return len(remote_paths)
+
+    def retrieval_states(self, remote_paths: Sequence[str]) -> dict[str, RetrievalState]:
+        """Each archive's retrieval job, asked without waiting: "not-requested" (none, or an
+        expired one), "in-progress", "ready" (its output can be downloaded) or "failed"."""
+        states: dict[str, RetrievalState] = {}
+        with self._inventory(write=False) as archives:
+            jobs = {
+                p: (archives.get(self._key(p)) or {}).get("retrieval_job") for p in remote_paths
+            }
+        for remote_path, job_id in jobs.items():
+            if not job_id:
+                states[remote_path] = "not-requested"
+                continue
+            try:
+                job = self._client.describe_job(vaultName=self.vault, jobId=job_id)
+            except Exception:  # an expired job id: the retrieval must be asked again
+                states[remote_path] = "not-requested"
+                continue
+            if job.get("StatusCode") == "Failed":
+                states[remote_path] = "failed"
+            else:
+                states[remote_path] = "ready" if job.get("Completed") else "in-progress"
+        return states
 
     def rebuild_inventory(self) -> int:
         """Fill the inventory file from Glacier's own inventory job; returns the archive count.

@@ -3,6 +3,7 @@
 open_backup(source, until=None, encryption_key=None) -> BackupExplorer
 BackupExplorer.get(id) / .history(id) / .attachment(id, name) / .documents(...)
 BackupDiff(before, after, collection=None).rows() / .statistics
+backup_retrieval(url, until=None, credentials=None, start=False) -> ChainRetrieval (Glacier)
 """
 
 from typing import TYPE_CHECKING
@@ -14,11 +15,13 @@ __all__ = [
     "BackupDiff",
     "BackupExplorer",
     "ChainPoint",
+    "ChainRetrieval",
     "DiffRow",
     "DiffStatistics",
     "DocumentVersion",
     "FoundDocument",
     "ListedDocument",
+    "backup_retrieval",
     "open_backup",
 ]
 
@@ -30,8 +33,9 @@ if TYPE_CHECKING:
         FoundDocument,
         ListedDocument,
     )
-    from rookdb.explorer.open import open_backup
+    from rookdb.explorer.open import backup_retrieval, open_backup
     from rookdb.explorer.point import ChainPoint
+    from rookdb.explorer.retrieval import ChainRetrieval
     from rookdb.explorer.versions import DocumentVersion
 else:
     __getattr__ = lazy_exports(
@@ -39,8 +43,9 @@ else:
         {
             "diff": ["BackupDiff", "DiffRow", "DiffStatistics"],
             "explorer": ["AttachmentAtPoint", "BackupExplorer", "FoundDocument", "ListedDocument"],
-            "open": ["open_backup"],
+            "open": ["backup_retrieval", "open_backup"],
             "point": ["ChainPoint"],
+            "retrieval": ["ChainRetrieval"],
             "versions": ["DocumentVersion"],
         },
     )

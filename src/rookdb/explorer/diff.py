@@ -50,6 +50,13 @@ class DiffRow:
             "etag_after": self.etag_after,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DiffRow:
+        return cls(
+            data["change"], str(data["id"]), str(data["collection"]), data.get("size_before"),
+            data.get("size_after"), data.get("etag_before"), data.get("etag_after"),
+        )  # fmt: skip
+
 
 @dataclass
 class DiffStatistics:
@@ -85,6 +92,13 @@ class DiffStatistics:
             "deleted": self.deleted,
             "collections": self.collections,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DiffStatistics:
+        return cls(
+            str(data["from"]), str(data["to"]), int(data["added"]), int(data["changed"]),
+            int(data["deleted"]), dict(data.get("collections") or {}),
+        )  # fmt: skip
 
 
 class BackupDiff:

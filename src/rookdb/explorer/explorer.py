@@ -23,6 +23,7 @@ from rookdb.backup.format import CatalogEntry
 from rookdb.errors import BackupCorrupted, NotFound
 from rookdb.explorer.files import ExploredFile, Opener
 from rookdb.explorer.point import ChainPoint
+from rookdb.explorer.snapshot import SnapshotFile
 from rookdb.explorer.versions import (
     DocumentState,
     DocumentVersion,
@@ -32,6 +33,9 @@ from rookdb.explorer.versions import (
     versions,
 )
 from rookdb.storage.model import Document, check_document_id
+
+ChainFile = ExploredFile | SnapshotFile
+"""A file of a chain opened for look-ups: a logical backup's catalog, or a snapshot's copy."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,13 @@ class AttachmentAtPoint:
             "etag": self.etag,
             "file": self.file_name,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttachmentAtPoint:
+        return cls(
+            str(data["name"]), int(data["size"]), str(data["hash"]), int(data["etag"]),
+            str(data["file"]),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,22 @@ class FoundDocument:
             "attachments": [a.to_json() for a in self.attachments],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FoundDocument:
+        """The answer of `POST /backups/explore/get`, typed back."""
+        document = data.get("document")
+        body: dict[str, Any] | None = None
+        last_modified: str | None = None
+        if isinstance(document, dict):
+            body = {k: v for k, v in document.items() if k != "@metadata"}
+            last_modified = (document.get("@metadata") or {}).get("@last-modified")
+        return cls(
+            str(data["id"]), int(data["etag"]), str(data["file"]), str(data["taken_at"]),
+            bool(data["deleted"]), document, data.get("deleted_at"),
+            tuple(AttachmentAtPoint.from_json(a) for a in data.get("attachments") or ()),
+            body, last_modified,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ListedDocument:
@@ -115,9 +142,19 @@ class ListedDocument:
             "collection": self.collection,
             "etag": self.etag,
             "size": self.size,
+            "hash": self.hash,
             "file": self.file_name,
             "attachments": [name for name, _hash in self.attachment_hashes],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ListedDocument:
+        """A row of `POST /backups/explore/documents` (attachment hashes are not sent)."""
+        return cls(
+            str(data["id"]), str(data["collection"]), int(data["etag"]), int(data["size"]),
+            str(data.get("hash") or ""), str(data["file"]),
+            tuple((str(name), "") for name in data.get("attachments") or ()),
+        )  # fmt: skip
 
 
 class BackupExplorer:
@@ -126,7 +163,7 @@ class BackupExplorer:
     def __init__(self, point: ChainPoint, opener: Opener) -> None:
         self.point = point
         self._opener = opener
-        self._open: dict[str, ExploredFile] = {}
+        self._open: dict[str, ChainFile] = {}
 
     def __enter__(self) -> BackupExplorer:
         return self
@@ -143,20 +180,46 @@ class BackupExplorer:
     def files(self) -> tuple[BackupFileInfo, ...]:
         return self.point.files
 
-    def file(self, info: BackupFileInfo) -> ExploredFile:
+    def file(self, info: BackupFileInfo) -> ChainFile:
         """`info` opened (once) for look-ups."""
         opened = self._open.get(info.file_name)
         if opened is None:
-            opened = self._open[info.file_name] = ExploredFile(info, self._opener(info))
+            reader = self._opener(info)
+            kind = SnapshotFile if info.type == "snapshot" else ExploredFile
+            opened = self._open[info.file_name] = kind(info, reader)
         return opened
 
     def slow_files(self) -> list[str]:
-        """Files of the point without a catalog, read whole (written before format 2)."""
-        return [f.file_name for f in self.files if not self.file(f).reader.has_catalog]
+        """Logical files of the point without a catalog, read whole (written before format 2)."""
+        return [
+            f.file_name
+            for f in self.files
+            if f.type != "snapshot" and not self.file(f).reader.has_catalog
+        ]
+
+    def snapshot_files(self) -> list[str]:
+        """The snapshot the point's chain starts with, when it does and it was read (it is
+        decompressed into the local explorer cache: the slower path)."""
+        return [
+            name
+            for name, opened in self._open.items()
+            if isinstance(opened, SnapshotFile) and opened.copied
+        ]
 
     # -- one document ---------------------------------------------------------------
     def _state(self, doc_id: str, files: tuple[BackupFileInfo, ...]) -> DocumentState:
-        return replay(self._placed(doc_id, files))
+        if files[0].type != "snapshot":
+            return replay(self._placed(doc_id, files))
+        # The snapshot is the slow file: asked only when the incrementals do not settle it.
+        later = in_chain_order(
+            (position, self.file(info).entries_for(doc_id))
+            for position, info in enumerate(files)
+            if position > 0
+        )
+        if not _needs_base(later):
+            return replay(later)
+        base = [(0, entry) for entry in self.file(files[0]).entries_for(doc_id)]
+        return replay(base + later)
 
     def _placed(self, doc_id: str, files: tuple[BackupFileInfo, ...]) -> list[Placed]:
         return in_chain_order(
@@ -255,6 +318,21 @@ class BackupExplorer:
             yield listed
 
 
+def _needs_base(later: list[Placed]) -> bool:
+    """Whether the entries of the files after a chain's first one leave its state open: no
+    version at all, or a last version whose attachments may sit in the first file."""
+    versions = [entry for _position, entry in later if entry.is_document]
+    if not versions:
+        return True
+    last = versions[-1]
+    if last.deleted:
+        return False
+    if last.attachments is None:
+        return True
+    added = {entry.name for _position, entry in later if entry.kind == "a"}
+    return not set(last.attachments) <= added
+
+
 def listed_document(
     state: DocumentState, files: tuple[BackupFileInfo, ...]
 ) -> ListedDocument | None:
@@ -269,7 +347,7 @@ def listed_document(
     )  # fmt: skip
 
 
-def merged_states(files: list[ExploredFile]) -> Iterator[tuple[str, DocumentState]]:
+def merged_states(files: list[ChainFile]) -> Iterator[tuple[str, DocumentState]]:
     """Merge the sorted catalogs of `files` (chain order) into one state per id, streamed."""
     streams = [_keyed(position, file) for position, file in enumerate(files)]
     merged = heapq.merge(*streams, key=lambda item: item[0])
@@ -277,8 +355,6 @@ def merged_states(files: list[ExploredFile]) -> Iterator[tuple[str, DocumentStat
         yield key, replay((position, entry) for (_k, position, _e), entry in group)
 
 
-def _keyed(
-    position: int, file: ExploredFile
-) -> Iterator[tuple[tuple[str, int, int], CatalogEntry]]:
+def _keyed(position: int, file: ChainFile) -> Iterator[tuple[tuple[str, int, int], CatalogEntry]]:
     for entry in file.sorted_entries():
         yield (entry.key, position, entry.etag), entry

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rookdb.backup.catalog import choose_chain
 from rookdb.backup.chain import BackupFileInfo, RunFolderInfo
-from rookdb.errors import BackupError, RestoreError
+from rookdb.errors import BackupError
 from rookdb.restore.planner import plan_restore
 
 
@@ -61,11 +61,6 @@ def point_in(folder: RunFolderInfo, until: str | None) -> ChainPoint:
     """The point `until` of the chain in run folder `folder`."""
     plan = plan_restore(folder, until)
     files = plan.files
-    if files[0].type == "snapshot":
-        raise RestoreError(
-            f"{files[0].file_name} is a snapshot (a raw database file): the explorer reads "
-            "logical backups only; restore this chain to browse it"
-        )
     chained = list(folder.files)
     later = tuple(chained[len(files) :]) if chained[: len(files)] == list(files) else ()
     return ChainPoint(folder, files, later)

@@ -80,6 +80,13 @@ class PlannedWrite:
             "attachments": self.attachments,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlannedWrite:
+        return cls(
+            str(data["id"]), data["action"], str(data["reason"]), int(data["backup_etag"]),
+            data.get("live_etag"), int(data["attachments"]),
+        )  # fmt: skip
+
 
 @dataclass
 class SelectiveRestore:
@@ -113,6 +120,12 @@ class SelectiveRestore:
             "counts": self.counts(),
             "writes": [w.to_json() for w in self.writes],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SelectiveRestore:
+        """The answer of `POST /databases/{db}/restore-selected`, typed back."""
+        writes = [PlannedWrite.from_json(w) for w in data["writes"]]
+        return cls(str(data["database"]), str(data["point"]), bool(data["dry_run"]), writes)
 
 
 def restore_selected(

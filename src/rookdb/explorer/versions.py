@@ -84,6 +84,13 @@ class DocumentVersion:
             "collection": self.collection,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DocumentVersion:
+        return cls(
+            str(data["id"]), str(data["file"]), str(data["taken_at"]), int(data["etag"]),
+            data["change"], int(data["size"]), data.get("collection"),
+        )  # fmt: skip
+
 
 def versions(placed: Iterable[Placed], files: list[tuple[str, str]]) -> list[DocumentVersion]:
     """The document's versions, newest first; `files` gives each position's name and time."""

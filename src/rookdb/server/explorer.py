@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rookdb.app_state import principal
 from rookdb.errors import InvalidInput
-from rookdb.explorer import BackupDiff, BackupExplorer, open_backup
+from rookdb.explorer import BackupDiff, BackupExplorer, backup_retrieval, open_backup
 from rookdb.explorer.restore_into import Selection, restore_selected
+from rookdb.explorer.retrieval import check_may_start
 from rookdb.restore.jobs import is_absolute_source
 from rookdb.server.dependencies import InstanceDep
 from rookdb.server.json_body import StrictJsonRoute
@@ -100,6 +103,16 @@ class DiffQuestion(BackupPoint):
     limit: int = Field(default=1000, ge=1, le=100_000, description="Rows returned at most.")
 
 
+class RetrievalQuestion(BackupPoint):
+    """Body of `POST /backups/explore/retrieval`: a destination URL in cold storage."""
+
+    start: bool = Field(
+        default=False,
+        description="Request the retrieval of every file not yet retrieved (jobs already "
+        "requested are reused); false: only say where it stands.",
+    )
+
+
 class RestoreSelected(BackupPoint):
     """Body of `POST /databases/{db}/restore-selected`."""
 
@@ -170,8 +183,27 @@ def explore_attachment(body: AttachmentQuestion) -> Response:
     return StreamingResponse(
         stream(),
         media_type=found.content_type,
-        headers={"Content-Length": str(found.info.size)},
+        headers={
+            "Content-Length": str(found.info.size),
+            "X-Rookdb-Attachment-Hash": found.info.hash,
+            "X-Rookdb-Attachment-Etag": str(found.info.etag),
+            "X-Rookdb-Backup-File": quote(found.info.file_name, safe=""),
+        },
     )
+
+
+@router.post("/backups/explore/retrieval")
+def explore_retrieval(body: RetrievalQuestion, request: Request) -> Response:
+    """Glacier: request (`start`, operators and admins) or follow (readers too) the retrieval
+    of the run folder at the point, file by file (not-requested, in-progress, ready,
+    downloaded, failed); once `ready`, the other questions read the retrieved copy."""
+    if body.start:
+        key = principal(request)
+        check_may_start(key.role if key is not None else None)
+    found = backup_retrieval(
+        body.source, body.until, credentials=body.source_options or None, start=body.start
+    )
+    return json_response(found.to_json())
 
 
 @router.post("/databases/{db}/restore-selected")
@@ -186,4 +218,8 @@ def put_back(db: str, body: RestoreSelected, instance: InstanceDep) -> Response:
 
 
 def _point(explorer: BackupExplorer) -> dict[str, Any]:
-    return {"point": explorer.point.describe(), "slow_files": explorer.slow_files()}
+    return {
+        "point": explorer.point.describe(),
+        "slow_files": explorer.slow_files(),
+        "snapshot_files": explorer.snapshot_files(),
+    }

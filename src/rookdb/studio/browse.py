@@ -19,10 +19,13 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rookdb.app_state import instance_of
-from rookdb.errors import InvalidInput, NotFound, RookError
-from rookdb.explorer import BackupExplorer, FoundDocument, open_backup
+from rookdb.app_state import backup_tasks_of, instance_of, principal
+from rookdb.destinations.base import ArchiveNeedsRetrieval
+from rookdb.errors import EncryptionKeyError, InvalidInput, NotFound, RookError
+from rookdb.explorer import BackupExplorer, FoundDocument, backup_retrieval, open_backup
 from rookdb.explorer.restore_into import Selection, check_on_conflict, restore_selected
+from rookdb.explorer.retrieval import check_may_start
+from rookdb.explorer.task_source import destination_source
 from rookdb.studio.restore import list_chains, listed_sources
 from rookdb.studio.restore_jobs import ListedSource
 from rookdb.studio.web import error_page, redirect, render
@@ -36,7 +39,33 @@ def _open(listed: ListedSource, point: str) -> BackupExplorer:
     folder, _, until = point.partition("|")
     if not folder:
         raise InvalidInput("Pick a point of a chain to browse.", field="point")
-    return open_backup(folder, until or None, credentials=listed.credentials)
+    return open_backup(
+        folder, until or None, encryption_key=listed.encryption_key, credentials=listed.credentials
+    )
+
+
+def _needs_retrieval(request: Request, listed: ListedSource, point: str, message: str) -> Response:
+    """The page saying a Glacier chain needs a retrieval, offering it, and where it stands."""
+    folder, _, until = point.partition("|")
+    try:
+        status = backup_retrieval(folder, until or None, credentials=listed.credentials)
+    except RookError as exc:
+        return error_page(request, exc)
+    context = {
+        "nav": "browse",
+        "listing": listed.id,
+        "point": point,
+        "message": message,
+        "status": status,
+        "query": urlencode({"listing": listed.id, "point": point}),
+    }
+    return render(request, "browse_retrieval.html", context, status_code=409)
+
+
+def _needs_key(request: Request, listing: str, point: str, exc: EncryptionKeyError) -> Response:
+    """The page asking for the key of an encrypted chain (posted, never put in a URL)."""
+    context = {"nav": "browse", "listing": listing, "point": point, "message": exc.message}
+    return render(request, "browse_key.html", context, status_code=exc.http_status)
 
 
 def _listed(request: Request, listing: str) -> ListedSource:
@@ -77,6 +106,11 @@ def browse_page(
             described = explorer.point.describe()
             database = explorer.point.database
             slow = explorer.slow_files()
+            snapshots = explorer.snapshot_files()
+    except EncryptionKeyError as exc:
+        return _needs_key(request, listing, point, exc)
+    except ArchiveNeedsRetrieval as exc:
+        return _needs_retrieval(request, listed, point, exc.message)
     except RookError as exc:
         return error_page(request, exc)
     databases = _live_databases(request)
@@ -88,6 +122,7 @@ def browse_page(
         "collection": collection,
         "prefix": prefix,
         "slow": slow,
+        "snapshots": snapshots,
         "databases": databases,
         "live": database if database in databases else (databases[0] if databases else ""),
         "query": urlencode({"listing": listing, "point": point}),
@@ -97,23 +132,78 @@ def browse_page(
 
 @router.post("/browse/source", response_class=HTMLResponse)
 async def browse_source(request: Request) -> Response:
-    """Remember a backup location (its credentials stay on the server) and show its points."""
+    """Remember a backup location (its credentials and key stay on the server) and show its
+    points; with `listing`, give that listed location the key of its encrypted backups."""
     from rookdb.studio.restore import _config_fields
 
     form = await request.form()
+    if form.get("listing") and form.get("retrieve"):
+        return _retrieve(request, str(form.get("listing", "")), str(form.get("point", "")))
+    if form.get("listing"):
+        return _keyed(
+            request,
+            str(form.get("listing", "")),
+            str(form.get("point", "")),
+            str(form.get("encryption_key", "")),
+        )
     source = str(form.get("source", "")).strip()
     credentials = {
         key: str(form.get(key, "")).strip()
         for key in ("user", "secret", "endpoint_url", "region")
         if str(form.get(key, "")).strip()
     }
+    key = str(form.get("encryption_key", "")) or None
     try:
         if not source:
             raise InvalidInput("Enter a folder or a destination URL.", field="source")
-        listed = listed_sources(request).remember(source, _config_fields(source, credentials))
+        fields = _config_fields(source, credentials)
+        listed = listed_sources(request).remember(source, fields, key)
     except RookError as exc:
         context = {"nav": "browse", "folders": [], "errors": {"source": exc.message}}
         return render(request, "browse.html", context | {"source": source}, status_code=400)
+    return redirect(f"/browse?listing={listed.id}")
+
+
+def _retrieve(request: Request, listing: str, point: str) -> Response:
+    # Posted to the location's own route, as reading it is: the retrieval only makes the
+    # listed backups readable; the destination's credentials stay on the server.
+    folder, _, until = point.partition("|")
+    try:
+        key = principal(request)
+        check_may_start(key.role if key is not None else None)
+        listed = _listed(request, listing)
+        backup_retrieval(folder, until or None, credentials=listed.credentials, start=True)
+    except RookError as exc:
+        return error_page(request, exc)
+    return redirect(f"/browse?{urlencode({'listing': listing, 'point': point})}")
+
+
+def _keyed(request: Request, listing: str, point: str, key: str) -> Response:
+    # Posted to the location's own route (a reader's POST): the key never enters a URL.
+    if not key:
+        missing = EncryptionKeyError("Enter the encryption key.", field="encryption_key")
+        return _needs_key(request, listing, point, missing)
+    if listed_sources(request).set_key(listing, key) is None:
+        return error_page(request, NotFound("That listing has expired: enter the location again."))
+    query = {"listing": listing, "point": point} if point else {"listing": listing}
+    return redirect(f"/browse?{urlencode(query)}")
+
+
+@router.get("/databases/{name}/tasks/{task_id}/browse", response_class=HTMLResponse)
+def browse_task(request: Request, name: str, task_id: str, destination: int = 0) -> Response:
+    """List the backups of a task's destination (any kind): its settings, secrets and
+    encryption key are taken from the stored task, on the server."""
+    try:
+        stored = backup_tasks_of(request).tasks.get(name, task_id)
+        configs = stored.destination_dicts()
+        if not 0 <= destination < len(configs):
+            raise NotFound(
+                f"task {task_id!r} has no destination {destination}", field="destination"
+            )
+        source, credentials = destination_source(configs[destination])
+    except RookError as exc:
+        return error_page(request, exc)
+    listed = listed_sources(request).remember(source, credentials, stored.encryption_key)
     return redirect(f"/browse?listing={listed.id}")
 
 
@@ -134,6 +224,8 @@ def browse_document(
             history = explorer.history(id) if found is not None else []
             described = explorer.point.describe()
             database = explorer.point.database
+    except EncryptionKeyError as exc:
+        return _needs_key(request, listing, point, exc)
     except RookError as exc:
         return error_page(request, exc)
     instance = instance_of(request)

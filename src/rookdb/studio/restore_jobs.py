@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rookdb.restore import JobState, RestoreJobStatus
@@ -26,8 +26,10 @@ class ListedSource:
 
     id: str
     source: str
-    credentials: dict[str, Any] | None
+    credentials: dict[str, Any] | None = field(repr=False)
     listed_at: float
+    # Browsing an encrypted chain: kept on the server with the credentials, never rendered.
+    encryption_key: str | None = field(default=None, repr=False)
 
 
 class ListedSources:
@@ -37,10 +39,17 @@ class ListedSources:
         self._sources: dict[str, ListedSource] = {}
         self._lock = threading.Lock()
 
-    def remember(self, source: str, credentials: dict[str, Any] | None) -> ListedSource:
-        """Keep a listed source for the restore that follows."""
+    def remember(
+        self,
+        source: str,
+        credentials: dict[str, Any] | None,
+        encryption_key: str | None = None,
+    ) -> ListedSource:
+        """Keep a listed source for the restore (or browsing) that follows."""
         now = time.monotonic()
-        listed = ListedSource(secrets.token_hex(8), source, credentials or None, now)
+        listed = ListedSource(
+            secrets.token_hex(8), source, credentials or None, now, encryption_key or None
+        )
         with self._lock:
             for key in [
                 k for k, v in self._sources.items() if now - v.listed_at > SOURCE_TTL_SECONDS
@@ -53,6 +62,16 @@ class ListedSources:
         """A listed source, while it is remembered."""
         with self._lock:
             return self._sources.get(source_id)
+
+    def set_key(self, source_id: str, encryption_key: str | None) -> ListedSource | None:
+        """Give a listed source the encryption key of its backups (None: forget it)."""
+        with self._lock:
+            listed = self._sources.get(source_id)
+            if listed is None:
+                return None
+            listed = replace(listed, encryption_key=encryption_key or None)
+            self._sources[source_id] = listed
+            return listed
 
 
 def page_view(status: RestoreJobStatus) -> dict[str, Any]:
