@@ -28,7 +28,7 @@ import hashlib
 import heapq
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Literal, cast
 
@@ -180,6 +180,18 @@ class SortedSpool:
         self._run.append(key.encode() + b"\0" + etag.to_bytes(8, "big") + meta)
         self.count += 1
         if len(self._run) >= _RUN:
+            self._spill_run()
+
+    def add_many(self, entries: Iterable[tuple[str, int, bytes]]) -> None:
+        """`add` for each (id, etag, meta): the id is lower-cased here (`sort_key`)."""
+        run = self._run
+        before = len(run)
+        run.extend(
+            doc_id.lower().encode() + b"\0" + etag.to_bytes(8, "big") + meta
+            for doc_id, etag, meta in entries
+        )
+        self.count += len(run) - before
+        if len(run) >= _RUN:
             self._spill_run()
 
     def _spill_run(self) -> None:
