@@ -121,3 +121,32 @@ def test_feed_interleaves_every_kind_before_between_and_after_documents(tmp_path
             ("identity", "invoices"),
             ("tombstone", "ByV"),
         ]
+
+
+def test_feed_in_batches_gives_the_same_changes_in_the_same_order(tmp_path: Path) -> None:
+    # A full backup reads the feed as runs of document rows: the runs must be cut
+    # wherever another change falls between two documents, and hold the stored body.
+    with rookdb.open(tmp_path) as inst:
+        db = inst.create_database("feed")
+        db.next_identity("orders")
+        db.bulk_insert((f"users/{i}", {"v": i, "text": "é" * i}) for i in range(2500))
+        db.put_attachment("users/7", "a.txt", b"a", "text/plain")
+        db.bulk_insert((f"users/{i}", {"v": -i}) for i in range(2500, 2600))
+        db.delete("users/2")
+        db.put("users/2", {"v": 2})
+        db.next_identity("invoices")
+        with db.changes(0) as feed:
+            expected = [
+                (c.etag, c.id, c.collection, c.last_modified, c.change_vector, c.body_json.encode())
+                if isinstance(c, DocumentChange)
+                else c
+                for c in feed
+            ]
+        with db.changes(0) as feed:
+            batches = list(feed.batches())
+        flattened = [
+            item for batch in batches for item in (batch if isinstance(batch, list) else [batch])
+        ]
+        assert flattened == expected
+        runs = [batch for batch in batches if isinstance(batch, list)]
+        assert all(runs) and len(runs) >= 4  # cut by the attachment and the tombstone

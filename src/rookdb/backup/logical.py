@@ -24,7 +24,6 @@ from rookdb.storage import (
     AttachmentChange,
     ChangeFeed,
     Database,
-    DocumentChange,
     IdentityChange,
     IndexChange,
     TombstoneChange,
@@ -71,19 +70,20 @@ def write_logical(
     with_attachment_names = kind == "incremental"
     done = 0
     try:
-        for change in feed:
-            if isinstance(change, DocumentChange):
-                names = feed.attachment_names(change.id) if with_attachment_names else None
-                writer.add_document(
-                    change.etag,
-                    change.id,
-                    change.collection,
-                    change.last_modified,
-                    change.change_vector,
-                    change.body_json,
-                    names,
-                )
-            elif isinstance(change, TombstoneChange):
+        for change in feed.batches():
+            if type(change) is list:
+                # A run of documents, written in one call (see ChangeFeed.batches).
+                if with_attachment_names:
+                    names = [feed.attachment_names(row[1]) for row in change]
+                    writer.add_documents(change, names)
+                else:
+                    writer.add_documents(change)
+                reported = done // PROGRESS_EVERY
+                done += len(change)
+                if progress is not None and done // PROGRESS_EVERY != reported:
+                    progress(done, total)
+                continue
+            if isinstance(change, TombstoneChange):
                 writer.add_tombstone(
                     change.etag,
                     change.of,

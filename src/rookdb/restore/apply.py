@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from rookdb.backup.format import (
     AttachmentRecord,
     BackupReader,
-    DocumentRecord,
     IdentityRecord,
     IndexRecord,
     Record,
@@ -70,22 +69,13 @@ class Applier:
         applied = counts.applied
         documents = 0
         with BulkLoader(self.engine, keep_etags=self.keep_etags, fresh=fresh) as loader:
-            # The hot path, once per document: names looked up once, the count kept local.
-            write_document = loader.document
-            for record in reader.records():
-                if type(record) is DocumentRecord:
-                    documents += 1
-                    write_document(
-                        record.etag,
-                        record.id,
-                        record.collection,
-                        record.last_modified,
-                        record.change_vector,
-                        record.body,
-                        record.attachments,
-                    )
+            # The hot path: documents come a block's run at a time, as plain tuples.
+            for item in reader.batches():
+                if isinstance(item, list):
+                    documents += len(item)
+                    loader.documents(item)
                 else:
-                    self._apply(loader, record, applied)
+                    self._apply(loader, item, applied)
             loader.finish(reader.header.last_etag)
         applied[DOCUMENT.count] += documents
         return counts

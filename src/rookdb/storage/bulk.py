@@ -19,7 +19,7 @@ only the open one). Two ways to write, chosen by ``keep_etags``:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -136,6 +136,48 @@ class BulkLoader:
             document_store.delete(tx, doc_id)
         document_store.put(tx, doc_id, body_json, collection, last_modified=last_modified)
         self._done_one()
+
+    def documents(
+        self, rows: Sequence[tuple[int, str, str, str, str, str, Collection[str] | None]]
+    ) -> None:
+        """Documents as recorded, each (etag, id, collection, last_modified, change_vector,
+        body, attachment names or None): `document` for each, in one step when it can."""
+        if not self._defer or any(row[6] is not None for row in rows):
+            for row in rows:
+                self.document(*row)
+            return
+        # Loading a fresh file keeping etags (a full backup's restore): no tombstone to drop
+        # and no attachment to prune, so the rows go straight into the batch.
+        tx = self._tx or self._begin()
+        docs = self._docs
+        start = 0
+        while start < len(rows):
+            # Never past a transaction's end, so every transaction holds what it did before.
+            room = min(RECORDS_PER_TRANSACTION - self._in_tx, len(rows) - start)
+            docs.extend(
+                (
+                    etag,
+                    doc_id.lower(),
+                    doc_id,
+                    collection,
+                    collection.lower(),
+                    modified,
+                    vector,
+                    body,
+                )
+                for etag, doc_id, collection, modified, vector, body, _names in rows[
+                    start : start + room
+                ]
+            )
+            start += room
+            if len(docs) >= DOCUMENT_BATCH:
+                self._flush_documents(tx)
+            self._in_tx += room
+            if self._in_tx >= RECORDS_PER_TRANSACTION:
+                self._commit()
+                if start < len(rows):
+                    tx = self._begin()
+                    docs = self._docs
 
     def tombstone(self, change: TombstoneChange) -> None:
         """A delete of a document (with its attachments), an attachment or an index."""

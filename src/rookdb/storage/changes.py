@@ -73,6 +73,15 @@ class IndexChange:
 
 Change = DocumentChange | TombstoneChange | AttachmentChange | IdentityChange | IndexChange
 
+# A document as a plain row, for readers that go through every document (a full
+# backup): (etag, id, collection, last_modified, change_vector, body). The body
+# is the stored UTF-8 text as bytes, so it is neither decoded nor encoded again.
+DocumentRow = tuple[int, str, str, str, str, bytes]
+# What `batches` yields: a run of consecutive documents, or one other change.
+OtherChange = TombstoneChange | AttachmentChange | IdentityChange | IndexChange
+ChangeBatch = list[DocumentRow] | OtherChange
+ROW_BATCH = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class FeedSummary:
@@ -118,14 +127,43 @@ class ChangeFeed:
 
     def changes(self) -> Iterator[Change]:
         """Every change with since_etag < etag <= last_etag, in etag order."""
-        others: Iterator[Change] = heapq.merge(
+        return _merge_documents(self._documents(), self._others())
+
+    def _others(self) -> Iterator[OtherChange]:
+        """Every change but the documents, in etag order."""
+        others: Iterator[OtherChange] = heapq.merge(
             self._tombstones(),
             self._attachments(),
             self._identities(),
             self._indexes(),
             key=_etag_of,
         )
-        return _merge_documents(self._documents(), others)
+        return others
+
+    def batches(self) -> Iterator[ChangeBatch]:
+        """The same changes as `changes`, in the same order, with documents as lists of rows.
+
+        A full backup is nearly all documents: a tuple straight from SQLite per
+        document, and one turn of the caller's loop per ~1,000 of them, instead of an
+        object and a turn each (the backup's per-record cost was most of its time).
+        """
+        others = self._others()
+        pending = next(others, None)
+        for rows in self._document_rows():
+            while pending is not None and pending.etag < rows[-1][0]:
+                # Another change falls inside this run of documents: split it there.
+                cut = 0
+                while rows[cut][0] < pending.etag:
+                    cut += 1
+                if cut:
+                    yield rows[:cut]
+                    rows = rows[cut:]
+                yield pending
+                pending = next(others, None)
+            yield rows
+        if pending is not None:
+            yield pending
+            yield from others
 
     def documents(self) -> Iterator[DocumentChange]:
         """Only the documents (for callers that want them apart, such as a full dump)."""
@@ -160,6 +198,14 @@ class ChangeFeed:
         while rows := cursor.fetchmany():
             for row in rows:
                 yield make(*row)
+
+    def _document_rows(self) -> Iterator[list[DocumentRow]]:
+        cursor = self._range(
+            "SELECT etag, id, collection, last_modified, change_vector, CAST(body AS BLOB) "
+            "FROM documents WHERE etag > ? AND etag <= ? ORDER BY etag"
+        )
+        while rows := cursor.fetchmany(ROW_BATCH):
+            yield rows
 
     def _tombstones(self) -> Iterator[TombstoneChange]:
         cursor = self._range(
@@ -198,7 +244,7 @@ def _etag_of(change: Change) -> int:
 
 
 def _merge_documents(
-    documents: Iterator[DocumentChange], others: Iterator[Change]
+    documents: Iterator[DocumentChange], others: Iterator[OtherChange]
 ) -> Iterator[Change]:
     """Documents and the (merged) other changes in one etag order.
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import IO, Literal, cast
 
 import orjson
@@ -39,7 +39,7 @@ ENTRY_KINDS = ("d", "t", "a", "x")
 _ENTRY_FIELDS = 10
 _FAST_KINDS = frozenset(("d", "t"))  # no attachment name, no names list: most entries
 _RUN = 50_000  # entries sorted in memory (~10-20 MB) before a run is spilled
-_SPILLED = struct.Struct("<I")  # entry length
+_KEY_END = 21  # the NUL after the key and the etag's 20 digits
 _CHUNK = 64 * 1024
 
 
@@ -165,31 +165,48 @@ class SortedSpool:
     """Entry metas added in any order, read back sorted by (key, etag) in flat memory.
 
     Each entry is held as one bytes object: the key's UTF-8 bytes, a NUL (ids hold
-    no control characters), the etag big-endian in 8 bytes, then the meta. Plain
-    bytes compare in (key, etag) order, so sorting and merging need no key function,
-    and one object per entry keeps a run small (~200 bytes an entry).
+    no control characters), the etag as 20 decimal digits (which sort as the numbers
+    do), then the meta. Plain bytes compare in (key, etag) order, so sorting and
+    merging need no key function, and one object per entry keeps a run small (~200
+    bytes an entry). No part holds a line break (JSON escapes them, ids have none),
+    so a spilled run is its entries one per line: written with one join and read
+    back with one split per chunk, not a length prefix read per entry.
     """
 
     def __init__(self) -> None:
         self._run: list[bytes] = []
         self._spill: IO[bytes] | None = None
-        self._runs: list[tuple[int, int]] = []  # (start, count) of each spilled run
+        self._runs: list[tuple[int, int]] = []  # (start, length in bytes) of each spilled run
         self.count = 0
 
     def add(self, key: str, etag: int, meta: bytes) -> None:
-        self._run.append(key.encode() + b"\0" + etag.to_bytes(8, "big") + meta)
+        self._run.append(key.encode() + b"\0" + b"%020d" % etag + meta)
         self.count += 1
         if len(self._run) >= _RUN:
+            self._spill_run()
+
+    def add_many(self, entries: Iterable[tuple[str, int, bytes]]) -> None:
+        """`add` for each (id, etag, meta): the id is lower-cased here (`sort_key`)."""
+        run = self._run
+        before = len(run)
+        run.extend(
+            doc_id.lower().encode() + b"\0" + b"%020d" % etag + meta
+            for doc_id, etag, meta in entries
+        )
+        self.count += len(run) - before
+        if len(run) >= _RUN:
             self._spill_run()
 
     def _spill_run(self) -> None:
         if self._spill is None:
             self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._run.sort()
+        text = b"\n".join(self._run) + b"\n"
+        if text.count(b"\n") != len(self._run):
+            raise ValueError("a catalog entry holds a line break")
         start = self._spill.seek(0, 2)
-        pack = _SPILLED.pack
-        self._spill.write(b"".join(pack(len(entry)) + entry for entry in self._run))
-        self._runs.append((start, len(self._run)))
+        self._spill.write(text)
+        self._runs.append((start, len(text)))
         self._run = []
 
     def sorted(self) -> Iterator[bytes]:
@@ -200,33 +217,30 @@ class SortedSpool:
         else:
             if self._run:
                 self._spill_run()
-            entries = heapq.merge(*(self._read_run(start, n) for start, n in self._runs))
+            entries = heapq.merge(
+                *(chain.from_iterable(self._read_run(start, n)) for start, n in self._runs)
+            )
+        skip = _KEY_END
         for entry in entries:
-            yield entry[entry.index(b"\0") + 9 :]
+            yield entry[entry.index(b"\0") + skip :]
 
-    def _read_run(self, start: int, count: int) -> Iterator[bytes]:
+    def _read_run(self, start: int, length: int) -> Iterator[list[bytes]]:
         # The runs share one file and are read in turns: each keeps its own position
-        # and reads ahead in chunks, so the merge costs a read per chunk, not per entry.
-        position, buffer, at = start, b"", 0
-        size = _SPILLED.size
-        for _ in range(count):
-            if len(buffer) - at < size:
-                buffer, at = self._refill(buffer, at, position)
-            (length,) = _SPILLED.unpack_from(buffer, at)
-            need = size + length
-            if len(buffer) - at < need:
-                buffer, at = self._refill(buffer, at, position, need)
-            entry = buffer[at + size : at + need]
-            at += need
-            position += need
-            yield entry
-
-    def _refill(self, buffer: bytes, at: int, position: int, need: int = 0) -> tuple[bytes, int]:
+        # and reads a chunk at a time, split into its whole lines.
         spill = self._spill
         assert spill is not None
-        spill.seek(position + len(buffer) - at)
-        more = spill.read(max(_CHUNK, need))
-        return buffer[at:] + more, 0
+        position, end, rest = start, start + length, b""
+        while position < end:
+            spill.seek(position)
+            chunk = spill.read(min(_CHUNK, end - position))
+            if not chunk:
+                raise ValueError("the catalog's spill file is cut short")
+            position += len(chunk)
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield lines
+        if rest:
+            raise ValueError("the catalog's spill file is cut short")
 
     def close(self) -> None:
         if self._spill is not None:

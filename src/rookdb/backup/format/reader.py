@@ -46,7 +46,7 @@ from rookdb.backup.format.layout import (
     RECORD,
     TOMBSTONE,
 )
-from rookdb.backup.format.records import AttachmentRecord, Record
+from rookdb.backup.format.records import AttachmentRecord, DocumentFields, DocumentRecord, Record
 from rookdb.errors import BackupCorrupted, EncryptionKeyError
 
 if TYPE_CHECKING:
@@ -54,6 +54,30 @@ if TYPE_CHECKING:
 
 # (offset of the block holding it, kind, meta, data)
 PlacedRecord = tuple[int, bytes, bytes, bytes]
+_FRAME = RECORD.size
+_unpack = RECORD.unpack_from
+
+
+class _Cursor:
+    """Where a pass over the data blocks stands: the block's bytes and the next record's
+    position in them. Shared by the fast loop over documents and the general record path,
+    so either can take over where the other stopped."""
+
+    __slots__ = ("blocks", "offset", "pos", "raw")
+
+    def __init__(self, blocks: Iterator[tuple[bytes, int, bytes]]) -> None:
+        self.blocks = blocks
+        self.raw = b""
+        self.pos = 0
+        self.offset = 0
+
+    def advance(self) -> bool:
+        """Move to the next block; False when there is none."""
+        for _kind, offset, raw in self.blocks:
+            self.raw, self.pos, self.offset = raw, 0, offset
+            if raw:
+                return True
+        return False
 
 
 class BackupReader:
@@ -223,27 +247,26 @@ class BackupReader:
 
     # -- records -----------------------------------------------------------------
     def _placed_records(self) -> Iterator[PlacedRecord]:
-        for _kind, offset, raw in self.blocks():
-            for kind, meta, data in self._split(raw, offset):
-                yield offset, kind, meta, data
+        return self._placed(_Cursor(self.blocks()))
+
+    def _placed(self, at: _Cursor) -> Iterator[PlacedRecord]:
+        """The records from where `at` stands on, into the following blocks."""
+        while at.pos < len(at.raw) or at.advance():
+            raw, pos, offset = at.raw, at.pos, at.offset
+            end = len(raw)
+            if pos + _FRAME > end:
+                raise self._corrupt(f"block at offset {offset}: a record is cut short")
+            kind, meta_len, data_len = _unpack(raw, pos)
+            data_start = pos + _FRAME + meta_len
+            at.pos = data_start + data_len
+            if at.pos > end:
+                raise self._corrupt(f"block at offset {offset}: a record is cut short")
+            yield offset, kind, raw[pos + _FRAME : data_start], raw[data_start : at.pos]
 
     def _split(self, raw: bytes, offset: int) -> Iterator[tuple[bytes, bytes, bytes]]:
-        view = memoryview(raw)
-        unpack = RECORD.unpack_from
-        size = RECORD.size
-        pos = 0
-        end = len(raw)
-        while pos < end:
-            if pos + size > end:
-                raise self._corrupt(f"block at offset {offset}: a record is cut short")
-            kind, meta_len, data_len = unpack(raw, pos)
-            pos += size
-            if pos + meta_len + data_len > end:
-                raise self._corrupt(f"block at offset {offset}: a record is cut short")
-            meta = bytes(view[pos : pos + meta_len])
-            pos += meta_len
-            data = bytes(view[pos : pos + data_len])
-            pos += data_len
+        at = _Cursor(iter(()))
+        at.raw, at.offset = raw, offset
+        for _offset, kind, meta, data in self._placed(at):
             yield kind, meta, data
 
     def raw_records(self) -> Iterator[tuple[bytes, bytes, bytes]]:
@@ -253,32 +276,89 @@ class BackupReader:
 
     def records(self) -> Iterator[Record]:
         """Every logical record in order; an attachment's chunks must be read before the next."""
+        make = DocumentRecord
+        for item in self.batches():
+            if isinstance(item, list):
+                for fields in item:
+                    yield make(*fields)
+            else:
+                yield item
+
+    def batches(self) -> Iterator[list[DocumentFields] | Record]:
+        """The records of `records`, in the same order and as checked, with each run of
+        documents in a block as one list of plain tuples (`DocumentFields`).
+
+        The restore's hot path: a file is nearly all documents, so they are decoded in one
+        loop over the block's bytes with no object or generator turn per record; any other
+        record goes through the general path, which may run on into the next blocks (an
+        attachment's content).
+        """
         since, last = self.header.since_etag, self.header.last_etag
-        placed = self._placed_records()
-        for offset, kind, meta, data in placed:
-            if kind == FILE_CHUNK:
-                continue
-            try:
-                fields = orjson.loads(meta) if meta else None
-            except orjson.JSONDecodeError as exc:
-                raise self._corrupt(
-                    f"block at offset {offset}: a record's meta is not JSON"
-                ) from exc
-            try:
-                record = self._record(kind, fields, data, placed)
-            except ValueError as exc:
-                raise self._corrupt(f"block at offset {offset}: {exc}") from exc
-            # The feed that wrote the file gave exactly the changes in (since, last]:
-            # a record outside contradicts the header, whichever of them was altered.
-            if not since < record.etag <= last:
-                raise self._corrupt(
-                    f"block at offset {offset}: {record.kind} record: etag {record.etag} "
-                    f"is outside the header's range ({since}, {last}]"
-                )
-            yield record
-            if isinstance(record, AttachmentRecord):
-                for _ in record.chunks:  # skip whatever the consumer did not read
-                    pass
+        at = _Cursor(self.blocks())
+        placed = self._placed(at)
+        loads = orjson.loads
+        fields_of = records.document_fields
+        while at.pos < len(at.raw) or at.advance():
+            raw, pos, offset = at.raw, at.pos, at.offset
+            view = memoryview(raw)
+            end = len(raw)
+            rows: list[DocumentFields] = []
+            while pos + _FRAME <= end:
+                kind, meta_len, data_len = _unpack(raw, pos)
+                if kind != DOCUMENT or not meta_len:
+                    break  # the general path (which also says what an empty meta lacks)
+                data_start = pos + _FRAME + meta_len
+                data_end = data_start + data_len
+                if data_end > end:
+                    break  # the general path says what is wrong
+                try:
+                    row = fields_of(
+                        loads(view[pos + _FRAME : data_start]), view[data_start:data_end]
+                    )
+                except orjson.JSONDecodeError as exc:
+                    raise self._corrupt(
+                        f"block at offset {offset}: a record's meta is not JSON"
+                    ) from exc
+                except ValueError as exc:
+                    raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+                if not since < row[0] <= last:
+                    raise self._outside(offset, "document", row[0])
+                rows.append(row)
+                pos = data_end
+            at.pos = pos
+            if rows:
+                yield rows
+            if pos < end:
+                yield from self._one_record(next(placed), placed)
+
+    def _one_record(self, first: PlacedRecord, placed: Iterator[PlacedRecord]) -> Iterator[Record]:
+        """The record starting with `first` (yielded unless it is a snapshot's file chunk)."""
+        offset, kind, meta, data = first
+        if kind == FILE_CHUNK:
+            return
+        try:
+            fields = orjson.loads(meta) if meta else None
+        except orjson.JSONDecodeError as exc:
+            raise self._corrupt(f"block at offset {offset}: a record's meta is not JSON") from exc
+        try:
+            record = self._record(kind, fields, data, placed)
+        except ValueError as exc:
+            raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+        # The feed that wrote the file gave exactly the changes in (since, last]:
+        # a record outside contradicts the header, whichever of them was altered.
+        if not self.header.since_etag < record.etag <= self.header.last_etag:
+            raise self._outside(offset, record.kind, record.etag)
+        yield record
+        if isinstance(record, AttachmentRecord):
+            for _ in record.chunks:  # skip whatever the consumer did not read
+                pass
+
+    def _outside(self, offset: int, kind: str, etag: int) -> BackupCorrupted:
+        since, last = self.header.since_etag, self.header.last_etag
+        return self._corrupt(
+            f"block at offset {offset}: {kind} record: etag {etag} "
+            f"is outside the header's range ({since}, {last}]"
+        )
 
     def _record(
         self, kind: bytes, fields: object, data: bytes, placed: Iterator[PlacedRecord]

@@ -70,8 +70,18 @@ TOMBSTONE_OF = ("document", "attachment", "index")
 AttachmentMeta = tuple[int, str, str, str, int, str]
 
 
+# A document record's fields as a plain tuple, in DocumentRecord's order: what a
+# restore reads per document (see BackupReader.batches), with no object per record.
+DocumentFields = tuple[int, str, str, str, str, str, list[str] | None]
+
+
 def document(fields: object, body: bytes) -> DocumentRecord:
     """A document record from its meta and body."""
+    return DocumentRecord(*document_fields(fields, body))
+
+
+def document_fields(fields: object, body: bytes | memoryview) -> DocumentFields:
+    """A document record's fields from its meta and body, checked."""
     # The hot path of a restore: one check of the usual shape, and the slow
     # path only to say which field is wrong.
     if type(fields) is list and len(fields) == 6:
@@ -85,7 +95,7 @@ def document(fields: object, body: bytes) -> DocumentRecord:
             and type(vector) is str
             and (names is None or (type(names) is list and all(type(n) is str for n in names)))
         ):
-            return DocumentRecord(etag, doc_id, collection, modified, vector, _text(body), names)
+            return (etag, doc_id, collection, modified, vector, _text(body), names)
     values = Fields.of_array(fields, DOCUMENT_FIELDS, "document record")
     values.count("etag")
     for name in ("id", "collection", "last_modified", "change_vector"):
@@ -140,8 +150,8 @@ def index_entry(fields: object) -> tuple[int, list[str]]:
     return values.count("block_offset"), list(values.texts("ids", "document ids"))
 
 
-def _text(body: bytes) -> str:
+def _text(body: bytes | memoryview) -> str:
     try:
-        return body.decode()
+        return str(body, "utf-8")
     except UnicodeDecodeError:
         raise ValueError("document record: its body is not UTF-8 text") from None

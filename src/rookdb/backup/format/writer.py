@@ -22,12 +22,13 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import IO, Any
 
 import orjson
 
 from rookdb.backup.format.codecs import BlockCodec, check_compression, new_file_cipher
-from rookdb.backup.format.entries import SortedSpool, body_hash, sort_key
+from rookdb.backup.format.entries import SortedSpool, sort_key
 from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
@@ -54,6 +55,7 @@ from rookdb.backup.format.layout import (
     CatalogDirectory,
 )
 from rookdb.errors import BackupCorrupted
+from rookdb.storage.changes import DocumentRow
 
 # A catalog entry before its block's offset is known:
 # (kind, id, etag, size, hash, collection, attachment name, attachment names).
@@ -126,24 +128,52 @@ class BackupWriter:
         collection: str,
         last_modified: str,
         change_vector: str,
-        body_json: str,
+        body_json: str | bytes,
         attachments: list[str] | None = None,
     ) -> None:
-        # The hot path of a backup: one record per document, built inline.
-        meta = orjson.dumps([etag, doc_id, collection, last_modified, change_vector, attachments])
-        body = body_json.encode()
+        body = body_json.encode() if isinstance(body_json, str) else body_json
+        self.add_documents(
+            ((etag, doc_id, collection, last_modified, change_vector, body),), (attachments,)
+        )
+
+    def add_documents(
+        self,
+        rows: Iterable[DocumentRow],
+        attachments: Iterable[list[str] | None] | None = None,
+    ) -> None:
+        """Documents as the change feed's rows; `attachments`, when given, the names of each
+        one's attachments (incrementals), in the same order."""
+        # The hot path of a backup: one turn of this loop per document, everything
+        # it needs in locals; the block is flushed whenever it is full.
         buf = self._buffer
-        buf += RECORD.pack(DOCUMENT, len(meta), len(body))
-        buf += meta
-        buf += body
-        if self._index_ids:
-            self._ids.append(doc_id)
-            self._entries.append(
-                ("d", doc_id, etag, len(body), body_hash(body), collection, None, attachments)
-            )
-        self._documents += 1
-        if len(buf) >= BLOCK_SIZE:
-            self._flush_block()
+        ids = self._ids
+        entries = self._entries
+        index_ids = self._index_ids
+        dumps = orjson.dumps
+        pack = RECORD.pack
+        digest = hashlib.blake2b
+        count = 0
+        # Not strict: without names, repeat(None) goes on for ever.
+        names_of = repeat(None) if attachments is None else attachments
+        for (etag, doc_id, collection, modified, vector, body), names in zip(
+            rows, names_of, strict=False
+        ):
+            meta = dumps((etag, doc_id, collection, modified, vector, names))
+            size = len(body)
+            buf += pack(DOCUMENT, len(meta), size)
+            buf += meta
+            buf += body
+            count += 1
+            if index_ids:
+                ids.append(doc_id)
+                # BLAKE2b-128 of the body, as entries.body_hash computes it.
+                hexed = digest(body, digest_size=16).hexdigest()
+                entries.append(("d", doc_id, etag, size, hexed, collection, None, names))
+            if len(buf) >= BLOCK_SIZE:
+                self._flush_block()
+                ids = self._ids
+                entries = self._entries
+        self._documents += count
 
     def add_tombstone(
         self,
@@ -250,12 +280,16 @@ class BackupWriter:
         if ids:
             entry = orjson.dumps([offset, ids])
             self._index_spool.write(RECORD.pack(INDEX_ENTRY, len(entry), 0) + entry)
-        for what, doc_id, etag, size, digest, collection, name, names in entries:
-            # The hot path of the catalog: the meta as CatalogEntry.to_meta lays it out.
-            meta = orjson.dumps(
-                [what, doc_id, etag, offset, seq, size, digest, collection, name, names]
+        # The hot path of the catalog: the meta as CatalogEntry.to_meta lays it out.
+        dumps = orjson.dumps
+        self._catalog.add_many(
+            (
+                doc_id,
+                etag,
+                dumps((what, doc_id, etag, offset, seq, size, digest, collection, name, names)),
             )
-            self._catalog.add(sort_key(doc_id), etag, meta)
+            for what, doc_id, etag, size, digest, collection, name, names in entries
+        )
 
     def _drain(self) -> None:
         while self._pending:
