@@ -42,24 +42,29 @@ STAGING_PAGE_SIZE = 8192
 def open_staging(path: Path) -> Engine:
     """An engine for building a new database file aside, to be fsync'd and moved in after.
 
-    synchronous=OFF and a rollback journal in memory: a crash mid-build only
-    loses a staging file nobody sees, and the pages are written once, not
-    first to a WAL and then again by its checkpoint. Opening the finished file
-    as a database switches it back to WAL.
+    synchronous=OFF and no rollback journal: a crash or an error mid-build only
+    loses a staging file nobody sees (a failed restore throws it away, so a
+    rollback that cannot undo anything harms nothing), and the pages are written
+    once, not first to a WAL and then again by its checkpoint. Opening the
+    finished file as a database switches it back to WAL. The journal was kept in
+    memory before: it held the original of every page a transaction changed, so
+    applying an incremental to 2,000,000 restored documents took a restore's
+    peak RSS from ~120 MB to 364 MB (1,000,000: 228 MB with it, 142 MB without).
 
     Pages of 8 KiB rather than SQLite's 4 KiB: rows of about 1 KB waste a tenth
     of a 4 KiB page, so the file comes out ~14 % smaller, and the inserts and
     the index builds at the end measured ~15 % less CPU (200,000 documents).
     SQLite reads any page size, so the restored file is an ordinary database.
     """
-    return Engine(path, synchronous="OFF", journal_mode="MEMORY", page_size=STAGING_PAGE_SIZE)
+    return Engine(path, synchronous="OFF", journal_mode="OFF", page_size=STAGING_PAGE_SIZE)
 
 
 class BulkLoader:
     """Writes recorded changes into one database; use as a context manager, end with `finish`.
 
     Leaving the context on an error rolls back the open transaction; earlier
-    ones stay (a restore builds aside and throws the file away on failure).
+    ones stay. A staging file (see `open_staging`) has no journal to roll back
+    with: a restore builds aside and throws the file away on failure.
     """
 
     def __init__(self, engine: Engine, *, keep_etags: bool, fresh: bool = False) -> None:
