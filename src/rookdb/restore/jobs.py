@@ -365,7 +365,7 @@ def check_restore_source(source: str, source_options: dict[str, str] | None = No
     destination config (port, host, endpoint_url ...) with its options; a path must be one
     the system can look up (no NUL, not too long) and takes no options."""
     from rookdb.destinations import config_from_url
-    from rookdb.destinations.registry import parse_config  # the kind's module only
+    from rookdb.destinations.config import parse_config
 
     if not source:
         raise InvalidInput(
