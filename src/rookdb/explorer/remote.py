@@ -119,10 +119,12 @@ class RemoteExplorer(BackupExplorer):
         return {name: count for name, count in self.chain.requests().items() if count}
 
     def get(self, doc_id: str) -> FoundDocument:
+        check_document_id(doc_id)  # as the look-up does first: a bad id costs no request
         self._read_catalogs(doc_id)
         return super().get(doc_id)
 
     def history(self, doc_id: str) -> list[DocumentVersion]:
+        check_document_id(doc_id)
         self._read_catalogs(doc_id)
         return super().history(doc_id)
 
@@ -134,7 +136,6 @@ class RemoteExplorer(BackupExplorer):
         """Every file's catalog block for `doc_id` fetched side by side: each file keeps the
         last block it read, so the look-up in chain order that follows makes no request
         for them."""
-        check_document_id(doc_id)
         files = [self.file(info) for info in self.files]
         self.chain.side_by_side(
             lambda file: file.entries_for(doc_id), [f for f in files if not f.slow]
