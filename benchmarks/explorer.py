@@ -4,22 +4,31 @@ Builds a chain of one full backup of N ~1 KB documents (benchmarks/dataset.py)
 plus incrementals of a few thousand changes each, then runs each question in
 its own process (whole-process time, start-up included, and that process's
 peak RSS) and prints a table. The S3 rows run against a moto server this
-script starts on loopback, with the local index cache off (cold: every range
-is fetched) and on (warm: a second look-up); they report the range requests
-made per file consulted.
+script starts as a process of its own on loopback (as a real store is another
+machine: its work is not this process's), with the local index cache off
+(cold: every range is fetched) and on (warm: a second look-up). The "CLI"
+rows are `rookdb backup get s3://...` as a whole process; the others call
+the Python API and report the range requests made per file consulted.
 
 Run: `.venv/bin/python benchmarks/explorer.py [--docs 1000000] [--incrementals 20]`
-(`--work DIR` keeps the data set between runs: building it is the slow part).
+(`--work DIR` keeps the data set between runs: building it is the slow part;
+`--runs N` prints each row's median of N runs, the rows taken in turn;
+`--only local|s3` measures one group of rows; `--baseline-src DIR` measures
+every row with rookdb imported from DIR too, alternately, for a before/after
+table from one sitting).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +71,7 @@ def measured(code: str, args: list[str], env: dict[str, str]) -> tuple[float, fl
     """Run `code` with `args` in a new Python; its wall time, CPU time, own peak RSS in MB,
     and the last line it printed before that."""
     cmd = [sys.executable, "-c", WRAPPED, code, *args]
+    quiet = code == CLI  # a command's own output is no note
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
@@ -74,7 +84,7 @@ def measured(code: str, args: list[str], env: dict[str, str]) -> tuple[float, fl
         lines = out.read().decode().strip().splitlines()
     peak = int(lines[-1].removeprefix("hwm=")) / 1024
     cpu = usage.ru_utime + usage.ru_stime
-    return elapsed, cpu, peak, lines[-2] if len(lines) > 1 else ""
+    return elapsed, cpu, peak, lines[-2] if len(lines) > 1 and not quiet else ""
 
 
 def build(work: Path, docs: int, incrementals: int, changes: int) -> Path:
@@ -121,6 +131,9 @@ def main() -> None:
     parser.add_argument("--incrementals", type=int, default=20)
     parser.add_argument("--changes", type=int, default=2_000, help="changes per incremental")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--runs", type=int, default=1, help="each row's median of this many")
+    parser.add_argument("--only", choices=("local", "s3"), default=None)
+    parser.add_argument("--baseline-src", type=Path, default=None, help="the 'before' src/")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="rookdb-explorer-bench-"))
@@ -140,33 +153,150 @@ def main() -> None:
     env = {**os.environ, "ROOKDB_EXPLORER_CACHE": "off"}
     probe = "users/4242"  # in the full backup only
     changed = f"users/{(args.incrementals * 7919 + 104729) % args.docs}"  # in the last file
-    rows: list[Row] = []
-
-    def cli(what: str, *argv: str, note: str = "") -> None:
-        seconds, cpu, rss, _last = measured(CLI, ["--quiet", *argv], env)
-        rows.append(Row(what, seconds, cpu, rss, note))
-
-    cli("backup get (in the full only)", "backup", "get", str(folder), probe)
-    cli("backup get (changed in the last file)", "backup", "get", str(folder), changed)
-    cli("backup get --until the full", "backup", "get", str(folder), probe, "--until", files[0])
-    cli("backup history", "backup", "history", str(folder), changed)
-    cli("backup diff of two adjacent points", "backup", "diff", str(folder),
-        "--from", files[-2], "--to", files[-1], "--json")  # fmt: skip
-    cli("backup diff full -> newest", "backup", "diff", str(folder), "--from", files[0], "--json")
-    cli("backup ls --documents --prefix (whole catalog read)", "backup", "ls", str(folder),
-        "--documents", "--prefix", "users/4242")  # fmt: skip
-    rows += s3_rows(folder, files, probe, changed, work)
+    load_before = os.getloadavg()
+    measures: list[Measure] = []
+    if args.only != "s3":
+        measures += local_measures(folder, files, probe, changed, env)
+    with MotoServer() if args.only != "local" else nullcontext() as moto:
+        if moto is not None:
+            measures += s3_measures(moto, folder, files, probe, changed, work)
+        if args.baseline_src is not None:
+            before = str(args.baseline_src.resolve())
+            measures = [
+                variant
+                for m in measures
+                for variant in (
+                    Measure(
+                        f"{m.what} [baseline]",
+                        m.code,
+                        m.args,
+                        {**m.env, "PYTHONPATH": before},
+                        m.warm_first,
+                    ),  # fmt: skip
+                    m,
+                )
+            ]
+        rows = medians(measures, args.runs)
+    load_after = os.getloadavg()
 
     print(
         f"\nchain: 1 full of {args.docs} documents + {args.incrementals} incrementals of "
-        f"{args.changes} changes; {len(files)} files, {size / 1e6:.0f} MB on disk"
+        f"{args.changes} changes; {len(files)} files, {size / 1e6:.0f} MB on disk; "
+        f"median of {args.runs} run(s); load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after"
     )
-    print(f"{'operation':56} {'wall s':>7} {'CPU s':>6} {'peak RSS MB':>12}  note")
+    print(f"{'operation':71} {'wall s':>7} {'CPU s':>6} {'peak RSS MB':>12}  note")
     for row in rows:
         print(
-            f"{row.what:56} {row.seconds:7.2f} {row.cpu_seconds:6.2f} "
+            f"{row.what:71} {row.seconds:7.2f} {row.cpu_seconds:6.2f} "
             f"{row.peak_rss_mb:12.0f}  {row.note}"
         )
+
+
+@dataclass
+class Measure:
+    """One row to measure: a Python snippet run as a whole process with these arguments."""
+
+    what: str
+    code: str
+    args: list[str]
+    env: dict[str, str]
+    warm_first: bool = False  # run once unmeasured before each measured run
+
+
+def medians(measures: list[Measure], runs: int) -> list[Row]:
+    """Each measure run `runs` times, the rows taken in turn (so a busy moment of the shared
+    machine spreads over all of them); per row the median wall time, with that run's figures."""
+    taken: list[list[tuple[float, float, float, str]]] = [[] for _ in measures]
+    for _round in range(runs):
+        for measure, results in zip(measures, taken, strict=True):
+            if measure.warm_first:
+                measured(measure.code, measure.args, measure.env)
+            results.append(measured(measure.code, measure.args, measure.env))
+    rows = []
+    for measure, results in zip(measures, taken, strict=True):
+        middle = statistics.median_low([r[0] for r in results])
+        seconds, cpu, rss, note = next(r for r in results if r[0] == middle)
+        if runs > 1:
+            walls = sorted(r[0] for r in results)
+            note = f"{note}; wall {walls[0]:.2f}-{walls[-1]:.2f}".lstrip("; ")
+        rows.append(Row(measure.what, seconds, cpu, rss, note))
+    return rows
+
+
+def local_measures(
+    folder: Path, files: list[str], probe: str, changed: str, env: dict[str, str]
+) -> list[Measure]:
+    """The explorer's commands on the local chain, each a whole `rookdb` process."""
+
+    def cli(what: str, *argv: str) -> Measure:
+        return Measure(what, CLI, ["--quiet", *argv], env)
+
+    return [
+        cli("backup get (in the full only)", "backup", "get", str(folder), probe),
+        cli("backup get (changed in the last file)", "backup", "get", str(folder), changed),
+        cli(
+            "backup get --until the full", "backup", "get", str(folder), probe, "--until", files[0]
+        ),  # fmt: skip
+        cli("backup history", "backup", "history", str(folder), changed),
+        cli(
+            "backup diff of two adjacent points",
+            "backup",
+            "diff",
+            str(folder),
+            "--from",
+            files[-2],
+            "--to",
+            files[-1],
+            "--json",
+        ),  # fmt: skip
+        cli(
+            "backup diff full -> newest",
+            "backup",
+            "diff",
+            str(folder),
+            "--from",
+            files[0],
+            "--json",
+        ),  # fmt: skip
+        cli(
+            "backup ls --documents --prefix (whole catalog read)",
+            "backup",
+            "ls",
+            str(folder),
+            "--documents",
+            "--prefix",
+            "users/4242",
+        ),  # fmt: skip
+    ]
+
+
+class MotoServer:
+    """A moto S3 server as its own process on a free loopback port (stopped on exit)."""
+
+    def __enter__(self) -> MotoServer:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    raise SystemExit("the moto server did not start") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 S3_GET = """
@@ -180,39 +310,51 @@ print(f"{len(counts)} files consulted, at most {max(counts.values(), default=0)}
 """
 
 
-def s3_rows(folder: Path, files: list[str], probe: str, changed: str, work: Path) -> list[Row]:
-    """`backup get` from a moto S3 server: cold (no cache) and warm (index cache)."""
+def s3_measures(
+    moto: MotoServer, folder: Path, files: list[str], probe: str, changed: str, work: Path
+) -> list[Measure]:
+    """`backup get` from the moto S3 server: cold (no cache) and warm (index cache), as a
+    whole `rookdb backup get` process and through the Python API (counting requests)."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
-        client = boto3.client(
-            "s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s",
-            region_name="us-east-1",
-        )  # fmt: skip
-        client.create_bucket(Bucket="bench")
-        for name in files:
-            client.upload_file(str(folder / name), "bench", f"b/{folder.name}/{name}")
-        url = f"s3://bench/b/{folder.name}"
-        creds = [f"endpoint_url={endpoint}", "access_key_id=k", "secret_access_key=s",
-                 "region=us-east-1"]  # fmt: skip
-        rows = []
-        cache = work / "index-cache"
-        for label, cached in (("cold, no index cache", "off"), ("warm index cache", str(cache))):
-            env = {**os.environ, "ROOKDB_EXPLORER_CACHE": cached}
-            for doc_id in (probe, changed):
-                if cached != "off":  # warm it first
-                    measured(S3_GET, [url, doc_id, *creds], env)
-                seconds, cpu, rss, note = measured(S3_GET, [url, doc_id, *creds], env)
-                what = f"S3 (moto) backup get {doc_id}, {label}"
-                rows.append(Row(what, seconds, cpu, rss, note))
-        return rows
-    finally:
-        server.stop()
+    client = boto3.client(
+        "s3", endpoint_url=moto.endpoint, aws_access_key_id="k", aws_secret_access_key="s",
+        region_name="us-east-1",
+    )  # fmt: skip
+    client.create_bucket(Bucket="bench")
+    for name in files:
+        client.upload_file(str(folder / name), "bench", f"b/{folder.name}/{name}")
+    client.close()
+    url = f"s3://bench/b/{folder.name}"
+    creds = [f"endpoint_url={moto.endpoint}", "access_key_id=k", "secret_access_key=s",
+             "region=us-east-1"]  # fmt: skip
+    options = [arg for cred in creds for arg in ("--source-option", cred)]
+    cold = {**os.environ, "ROOKDB_EXPLORER_CACHE": "off"}
+    warm = {**os.environ, "ROOKDB_EXPLORER_CACHE": str(work / "index-cache")}
+    measures = []
+    for doc_id in (probe, changed):
+        measures += [
+            Measure(
+                f"S3 (moto) CLI backup get {doc_id}, cold, no index cache",
+                CLI,
+                ["--quiet", "backup", "get", url, doc_id, *options],
+                cold,
+            ),  # fmt: skip
+            Measure(
+                f"S3 (moto) backup get {doc_id}, cold, no index cache",
+                S3_GET,
+                [url, doc_id, *creds],
+                cold,
+            ),  # fmt: skip
+            Measure(
+                f"S3 (moto) backup get {doc_id}, warm index cache",
+                S3_GET,
+                [url, doc_id, *creds],
+                warm,
+                warm_first=True,
+            ),  # fmt: skip
+        ]
+    return measures
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the archives need a retrieval.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from explorer_chains import Chain, make_chain
 from rookdb.destinations import Destination
 from rookdb.destinations.base import ArchiveNeedsRetrieval
+from rookdb.errors import RookError
 from rookdb.explorer import BackupDiff, open_backup
 from rookdb.explorer.remote import RemoteExplorer, open_on_destination
 
@@ -92,3 +94,24 @@ def test_glacier_says_a_retrieval_is_needed(
     upload(dest, chain)
     with pytest.raises(ArchiveNeedsRetrieval, match="needs a retrieval first"):
         open_on_destination(dest, chain.folder.name, None)
+
+
+@pytest.mark.parametrize("damaged", [0, 1, 2])
+def test_a_damaged_file_is_refused_as_locally(
+    local_backend: Backend, chain: Chain, tmp_path: Path, damaged: int
+) -> None:
+    # The ends of the chain's files are read side by side: a file cut short is still
+    # named, and the chain refused with the error a local look-up gives, whichever it is.
+    folder = tmp_path / chain.folder.name
+    shutil.copytree(chain.folder, folder)
+    victim = folder / chain.files[damaged]
+    victim.write_bytes(victim.read_bytes()[:-7])
+    dest = local_backend.make()
+    upload(dest, Chain(folder, chain.files))
+    with pytest.raises(RookError) as local:
+        open_backup(folder).get("orders/7")
+    with pytest.raises(RookError) as remote:
+        open_on_destination(dest, folder.name, None).get("orders/7")
+    assert type(remote.value) is type(local.value)
+    assert remote.value.message == local.value.message
+    assert chain.files[damaged] in remote.value.message

@@ -1,5 +1,9 @@
 """One backup run: a full backup (or snapshot) that starts a run folder, or an incremental
-that continues one; `run_backup` is the one-off backup the CLI and the HTTP API ask for."""
+that continues one; `run_backup` is the one-off backup the CLI and the HTTP API ask for.
+
+The logical writer, the chain reader and the catalog are imported by the runs that use
+them: a snapshot process loads neither the change feed's record writer nor the reader.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rookdb.backup import naming
-from rookdb.backup.catalog import latest_chain
-from rookdb.backup.chain import read_run_folder
 from rookdb.backup.format import FileSummary, RunClaim, check_compression
-from rookdb.backup.logical import write_logical_file
 from rookdb.backup.snapshot import write_snapshot_file
 from rookdb.errors import BackupError, ChainBroken, InvalidInput
 from rookdb.partial import remove_abandoned
@@ -127,6 +128,8 @@ def write_full_backup(
                 claim=claim,
             )
         else:
+            from rookdb.backup.logical import write_logical_file
+
             written = write_logical_file(
                 db,
                 path,
@@ -170,6 +173,8 @@ def write_incremental_backup(
     except OSError as exc:
         raise BackupError(f"cannot create run folder {run_folder}: {exc.strerror}") from exc
     path = naming.new_file_path(run_folder, naming.INCREMENTAL_SUFFIX, now)
+    from rookdb.backup.logical import write_logical_file
+
     summary = write_logical_file(
         db,
         path,
@@ -244,6 +249,8 @@ def run_backup(
             progress=progress,
         )
         return BackupRun(written, written.last_etag)
+    from rookdb.backup.catalog import latest_chain
+
     chain = latest_chain(to, database=db.name)
     if chain is None:
         raise InvalidInput(
@@ -285,6 +292,8 @@ def _check_same_database(db: Database, run_folder: Path) -> None:
     # The full file may be gone locally (uploaded, then cleaned); check only what is here.
     if not run_folder.is_dir():
         return
+    from rookdb.backup.chain import read_run_folder
+
     for info in read_run_folder(run_folder).files:
         if info.database_id != db.database_id:
             raise ChainBroken(

@@ -6,13 +6,21 @@ keep committing (WAL readers never block writers). The copy goes to a
 temporary file next to the snapshot, is streamed into the file format in
 chunks, and is deleted afterwards; the index data travels with it, so a
 restore needs no index rebuild.
+
+Freeing a copy the size of the database takes the kernel a noticeable while
+(0.02-0.3 s for 300 MB here), so the copy is deleted by a thread as soon as
+its last chunk is read, beside the sealing of the last blocks and the fsync
+of the snapshot, and the snapshot returns once both are done.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from rookdb.backup import naming
 from rookdb.backup.format import (
@@ -43,6 +51,7 @@ def write_snapshot_file(
     """Write a snapshot of `db` to `path` (atomically)."""
     copy = Path(f"{path}.sqlite{naming.IN_PROGRESS}")
     lock = None
+    discard: threading.Thread | None = None
     try:
         try:
             # Held until the copy is deleted, so a clean-up of abandoned partial
@@ -74,6 +83,11 @@ def write_snapshot_file(
                         done += len(chunk)
                         if progress is not None:
                             progress(done, total)
+                discard = threading.Thread(
+                    target=_discard, args=(copy, lock), name="rookdb-snapshot-discard"
+                )
+                lock = None  # the thread drops it once the copy is gone
+                discard.start()
                 # Rows per kind, under the names a logical backup counts its records by.
                 for name, value in copied.counts.items():
                     writer.set_count(name, value)
@@ -83,8 +97,19 @@ def write_snapshot_file(
                 raise
             return FileSummary(writer.header, trailer, out.tell(), sha)
     finally:
-        copy.unlink(missing_ok=True)
+        if discard is not None:
+            discard.join()
+        copy.unlink(missing_ok=True)  # again: what the thread could not delete fails here
         if lock is not None:
             lock.close()
         for extra in ("-wal", "-shm", "-journal"):
             Path(f"{copy}{extra}").unlink(missing_ok=True)
+
+
+def _discard(copy: Path, lock: IO[bytes]) -> None:
+    """Delete the read copy, then drop its lock (the last handle: the kernel frees it then)."""
+    try:
+        with contextlib.suppress(OSError):
+            copy.unlink(missing_ok=True)
+    finally:
+        lock.close()

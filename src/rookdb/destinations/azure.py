@@ -84,6 +84,7 @@ class AzureDestination(Destination):
     """Files are block blobs under ``prefix`` in ``container``."""
 
     kind = "azure"
+    parallel_reads = 8  # the SDK's clients are thread-safe
 
     def __init__(
         self, config: AzureConfig, *, block_size: int = 8 * MB, concurrency: int = 4

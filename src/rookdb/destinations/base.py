@@ -90,6 +90,12 @@ class Destination(ABC):
         downloaded: the backup explorer reads a catalog block and a data block this way."""
         raise DestinationError(f"{self.name}: reading part of a file is not supported")
 
+    # How many `read_range` calls one destination object may serve at once from several
+    # threads: the explorer reads the ends of a chain's files side by side, as the
+    # latency of a request, not its size, is what a look-up waits for. 1 where the SDK's
+    # client is not known to be safe to share between threads.
+    parallel_reads: int = 1
+
     def check_access(self) -> None:
         """Write, read back and delete a probe file; raise a specific DestinationError."""
         probe = f"{PROBE_PREFIX}{uuid.uuid4().hex}"

@@ -93,6 +93,7 @@ class FtpDestination(Destination):
     """Files live under ``folder`` on an FTP server; ``tls`` switches to explicit FTPS."""
 
     kind = "ftp"
+    parallel_reads = 4  # each read is its own connection; servers often cap connections per address
 
     def __init__(self, config: FtpConfig) -> None:
         self.config = config

@@ -86,6 +86,7 @@ class LocalDestination(Destination):
     """A folder; the same relative layout as every other destination."""
 
     kind = "local"
+    parallel_reads = 8  # each read opens the file
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser()

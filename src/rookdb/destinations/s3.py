@@ -73,6 +73,7 @@ class S3Destination(Destination):
     """Files are objects under ``prefix`` in ``bucket``."""
 
     kind = "s3"
+    parallel_reads = 8  # boto3 clients are thread-safe; 16 pooled connections
 
     def __init__(self, config: S3Config, *, part_size: int = 16 * MB, concurrency: int = 4) -> None:
         from boto3.s3.transfer import TransferConfig

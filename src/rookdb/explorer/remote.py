@@ -7,14 +7,22 @@ folders as of the point asked); each of its files is opened over a
 catalog directory). The same planner then cuts the chain at the point, so a
 gap or an unreadable file is refused as a restore would refuse it.
 
+A look-up waits on round trips, not bytes: the ends of a chain's files are
+fetched side by side, and so is each file's catalog block for the id asked,
+through one small pool (as wide as the destination allows, `parallel_reads`)
+over one client. The answer is then found in memory, file by file in chain
+order, with the same checks as a local look-up.
+
 Glacier archives cannot be read in place: the explorer says so and names
 the way to have them retrieved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, cast
+from typing import IO, Any, TypeVar, cast
 
 from rookdb.backup.catalog import ListedFile, ListedRunFolder, choose_listed, group_listing
 from rookdb.backup.chain import (
@@ -27,10 +35,15 @@ from rookdb.backup.chain import (
 from rookdb.backup.format import SeekingReader
 from rookdb.destinations.base import ArchiveNeedsRetrieval, Destination
 from rookdb.errors import BackupError, EncryptionKeyError, RestoreError
-from rookdb.explorer.explorer import BackupExplorer
+from rookdb.explorer.explorer import AttachmentContent, BackupExplorer, FoundDocument
 from rookdb.explorer.point import point_in
 from rookdb.explorer.ranges import IndexCache, RangeFile
+from rookdb.explorer.versions import DocumentVersion
+from rookdb.storage.model import check_document_id
 from rookdb.url_masking import masked_url
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class RemoteChain:
@@ -45,6 +58,19 @@ class RemoteChain:
         self._cache = IndexCache.default()
         self.files: dict[str, RangeFile] = {}
         self._readers: dict[str, SeekingReader] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def side_by_side(self, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """`work(item)` for each item, as many at once as the destination serves; the results
+        in order, or the first failure in that order raised."""
+        width = min(self.destination.parallel_reads, len(items))
+        if width <= 1:
+            return [work(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.destination.parallel_reads, thread_name_prefix="range-read"
+            )
+        return list(self._pool.map(work, items))
 
     def open(self, listed: ListedFile) -> SeekingReader:
         """`listed` opened over range reads (its end read at once)."""
@@ -73,6 +99,8 @@ class RemoteChain:
         return {name: f.requests for name, f in self.files.items()}
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
         for reader in self._readers.values():
             reader.close()
         if self._owned:
@@ -89,6 +117,29 @@ class RemoteExplorer(BackupExplorer):
     def range_requests(self) -> dict[str, int]:
         """Range requests made per file (files not consulted are left out)."""
         return {name: count for name, count in self.chain.requests().items() if count}
+
+    def get(self, doc_id: str) -> FoundDocument:
+        check_document_id(doc_id)  # as the look-up does first: a bad id costs no request
+        self._read_catalogs(doc_id)
+        return super().get(doc_id)
+
+    def history(self, doc_id: str) -> list[DocumentVersion]:
+        check_document_id(doc_id)
+        self._read_catalogs(doc_id)
+        return super().history(doc_id)
+
+    def attachment(self, doc_id: str, name: str) -> AttachmentContent:
+        self._read_catalogs(doc_id)
+        return super().attachment(doc_id, name)
+
+    def _read_catalogs(self, doc_id: str) -> None:
+        """Every file's catalog block for `doc_id` fetched side by side: each file keeps the
+        last block it read, so the look-up in chain order that follows makes no request
+        for them."""
+        files = [self.file(info) for info in self.files]
+        self.chain.side_by_side(
+            lambda file: file.entries_for(doc_id), [f for f in files if not f.slow]
+        )
 
     def close(self) -> None:
         super().close()
@@ -150,16 +201,24 @@ def _chosen(destination: Destination, leaf: str, until: str | None, shown: str) 
 
 
 def _run_folder(chain: RemoteChain, listed: ListedRunFolder) -> RunFolderInfo:
-    """The run folder's files as `read_run_folder` gives a local one, from their ends."""
-    infos: list[BackupFileInfo] = []
-    unreadable: dict[str, str] = {}
-    for remote in listed.files:
+    """The run folder's files as `read_run_folder` gives a local one, from their ends
+    (fetched side by side)."""
+
+    def ends(remote: ListedFile) -> BackupFileInfo | str:
         try:
-            infos.append(file_info(chain.open(remote), Path(PurePosixPath(remote.path))))
+            return file_info(chain.open(remote), Path(PurePosixPath(remote.path)))
         except EncryptionKeyError:
             raise  # not damage: the whole chain needs the key
         except BackupError as exc:
-            unreadable[remote.name] = exc.message
+            return exc.message
+
+    infos: list[BackupFileInfo] = []
+    unreadable: dict[str, str] = {}
+    for remote, found in zip(listed.files, chain.side_by_side(ends, listed.files), strict=True):
+        if isinstance(found, str):
+            unreadable[remote.name] = found
+        else:
+            infos.append(found)
     ordered = order_chain(infos)
     problems = [f"{name}: {message}" for name, message in unreadable.items()]
     problems += chain_problems(ordered)
