@@ -175,7 +175,7 @@ def open_on_destination(
     `destination` (closed with the explorer unless `close_destination` is False)."""
     chain = RemoteChain(destination, encryption_key, owned=close_destination)
     try:
-        listed = _chosen(destination, leaf, until, shown or f"{destination.name}/{leaf}")
+        listed = choose_run_folder(destination, leaf, until, shown or f"{destination.name}/{leaf}")
         if destination.local_listing:
             raise ArchiveNeedsRetrieval(
                 f"{destination.name}: the backup files of {listed.name} are Glacier archives, "
@@ -190,9 +190,18 @@ def open_on_destination(
         raise
 
 
-def _chosen(destination: Destination, leaf: str, until: str | None, shown: str) -> ListedRunFolder:
+def choose_run_folder(
+    destination: Destination, leaf: str, until: str | None, shown: str
+) -> ListedRunFolder:
+    """The run folder at `leaf` (or, under a prefix, the one holding `until`); RestoreError
+    naming `shown` when there is none."""
     prefix = f"{leaf}/" if leaf else ""
-    folders = group_listing(destination.list(prefix), leaf)
+    listing = destination.list(prefix)
+    if not listing and destination.local_listing:
+        # A machine that never uploaded here has no inventory of its own yet (Glacier).
+        destination.rebuild_listing()
+        listing = destination.list(prefix)
+    folders = group_listing(listing, leaf)
     own = [folder for folder in folders if folder.path == leaf]
     chosen = own[0] if own else choose_listed(folders, until)
     if chosen is None or not chosen.files:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rookdb.backup.catalog import ListedFile, ListedRunFolder, choose_listed, group_listing
+from rookdb.backup.catalog import ListedFile, ListedRunFolder
 from rookdb.destinations.base import ArchiveNeedsRetrieval, Destination, RetrievalState
-from rookdb.errors import RestoreError
 from rookdb.explorer.explorer import BackupExplorer
 from rookdb.explorer.files import local_opener
 from rookdb.explorer.point import locate_point
+from rookdb.explorer.remote import choose_run_folder
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def retrieval_of(
     """The retrieval state of the run folder the explorer reads at `until` below `leaf`; with
     `start`, first request the retrieval of every file not yet downloaded (jobs already
     asked for are reused)."""
-    listed = _chosen(destination, leaf, until, shown)
+    listed = choose_run_folder(destination, leaf, until, shown)
     copy = _copy_folder(destination, listed)
     missing = [f for f in listed.files if not (copy / f.name).exists()]
     if start and missing:
@@ -125,7 +125,7 @@ def open_retrieved(
         status = retrieval_of(destination, leaf, until, shown)
         if not status.ready:
             raise ArchiveNeedsRetrieval(_waiting(status))
-        listed = _chosen(destination, leaf, until, shown)
+        listed = choose_run_folder(destination, leaf, until, shown)
         copy = _copy_folder(destination, listed)
         for file in listed.files:
             if not (copy / file.name).exists():
@@ -164,21 +164,6 @@ def _download(
         partial.replace(copy / file.name)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def _chosen(destination: Destination, leaf: str, until: str | None, shown: str) -> ListedRunFolder:
-    prefix = f"{leaf}/" if leaf else ""
-    listing = destination.list(prefix)
-    if not listing and destination.local_listing:
-        # A machine that never uploaded here has no inventory of its own yet.
-        destination.rebuild_listing()
-        listing = destination.list(prefix)
-    folders = group_listing(listing, leaf)
-    own = [folder for folder in folders if folder.path == leaf]
-    chosen = own[0] if own else choose_listed(folders, until)
-    if chosen is None or not chosen.files:
-        raise RestoreError(f"no backup files found at {shown}")
-    return chosen
 
 
 def _waiting(status: ChainRetrieval) -> str:
