@@ -371,7 +371,7 @@ def check_restore_source(source: str, source_options: dict[str, str] | None = No
     if is_destination_url(source):
         # Imported here: the config models load pydantic, which a local path never needs.
         from rookdb.destinations import config_from_url
-        from rookdb.destinations.config import parse_config
+        from rookdb.destinations.registry import parse_config  # the kind's module only
 
         config, _leaf = config_from_url(source, source_options or None)
         parse_config(config, as_input=True)
