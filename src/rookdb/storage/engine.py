@@ -55,8 +55,10 @@ class Engine:
         synchronous: str = "FULL",
         journal_mode: str = "WAL",
         page_size: int | None = None,
+        cache_mib: int = 64,
     ) -> None:
         self.path = path
+        self._cache_mib = cache_mib
         self.node_tag = node_tag
         self._synchronous = synchronous
         self._journal_mode = journal_mode
@@ -73,7 +75,11 @@ class Engine:
         self._commit_listeners: list[Callable[[int], None]] = []
         try:
             self._writer = schema.connect(
-                path, synchronous=synchronous, journal_mode=journal_mode, page_size=page_size
+                path,
+                synchronous=synchronous,
+                journal_mode=journal_mode,
+                page_size=page_size,
+                cache_mib=cache_mib,
             )
             schema.initialise(self._writer, uuid.uuid4().hex)
         except sqlite3.Error as exc:
@@ -149,7 +155,10 @@ class Engine:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = schema.connect(
-                self.path, synchronous=self._synchronous, journal_mode=self._journal_mode
+                self.path,
+                synchronous=self._synchronous,
+                journal_mode=self._journal_mode,
+                cache_mib=self._cache_mib,
             )
             self._local.conn = conn
             with self._readers_lock:
@@ -174,7 +183,10 @@ class Engine:
         """A fresh private connection, for long streaming reads the caller closes."""
         self._check_open()
         return schema.connect(
-            self.path, synchronous=self._synchronous, journal_mode=self._journal_mode
+            self.path,
+            synchronous=self._synchronous,
+            journal_mode=self._journal_mode,
+            cache_mib=self._cache_mib,
         )
 
     def checkpoint(self) -> None:

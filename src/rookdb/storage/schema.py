@@ -86,8 +86,11 @@ def connect(
     readonly: bool = False,
     journal_mode: str = "WAL",
     page_size: int | None = None,
+    cache_mib: int = 64,
 ) -> sqlite3.Connection:
     """Open a connection with the settings every rookdb connection shares.
+
+    `cache_mib` bounds the page cache, and with it the sorter that builds an index.
 
     `page_size` applies to a file not yet written (SQLite ignores it for an existing one).
     """
@@ -103,7 +106,7 @@ def connect(
         # mode, since a WAL file fixes the page size.
         conn.execute(f"PRAGMA page_size = {int(page_size)}")
     conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mib)}")
     conn.execute("PRAGMA journal_size_limit = 67108864")
     if not readonly:
         conn.execute(f"PRAGMA journal_mode = {journal_mode}")
