@@ -122,10 +122,11 @@ def test_browse_from_a_task_whose_destination_is_s3(
     expect(page.get_by_text("has no destination 3")).to_be_visible()
 
 
-def test_browse_a_glacier_task_after_requesting_its_retrieval(
-    page: Page, studio: StudioServer, tmp_path: Path, s3_endpoint: str
-) -> None:
-    """moto's server (the same one as S3) holds the vault; its Expedited jobs end in seconds."""
+def glacier_task(
+    studio: StudioServer, tmp_path: Path, s3_endpoint: str, key: str
+) -> tuple[str, Chain]:
+    """A chain uploaded to a vault on moto's server (the same one as S3; its Expedited jobs
+    end in seconds) and a task of `shop` backing up there: the task's id and the chain."""
     import boto3
 
     from rookdb.destinations import from_config
@@ -151,16 +152,25 @@ def test_browse_a_glacier_task_after_requesting_its_retrieval(
         uploader.put_file(chain.folder / name, f"{chain.folder.name}/{name}")
     uploader.close()
     task = {"name": "To Glacier", "full_backup_cron": "0 2 * * *", "destinations": [destination]}
-    with httpx.Client(base_url=studio.url, timeout=10) as http:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(base_url=studio.url, timeout=10, headers=headers) as http:
         if http.get("/databases/shop").status_code == 404:
             http.post("/databases", json={"name": "shop"}).raise_for_status()
         created = http.post("/databases/shop/tasks/backups", json=task)
         assert created.status_code == 201, created.text
+    return str(created.json()["id"]), chain
+
+
+def test_browse_a_glacier_task_after_requesting_its_retrieval(
+    page: Page, studio: StudioServer, tmp_path: Path, s3_endpoint: str
+) -> None:
+    task_id, chain = glacier_task(studio, tmp_path, s3_endpoint, "")
     page.goto(studio.page_url("/studio/databases/shop/tasks"))
-    page.locator(f"#task-{created.json()['id']}").get_by_role("link", name="Browse backups").click()
+    page.locator(f"#task-{task_id}").get_by_role("link", name="Browse backups").click()
     page.get_by_role("link", name="Incremental").first.click()
     expect(page.get_by_test_id("retrieval-message")).to_contain_text("needs a retrieval first")
     expect(page.get_by_test_id("retrieval")).to_contain_text("not-requested")
+    expect(page.get_by_test_id("retrieval-needs-operator")).to_have_count(0)
     page.get_by_role("button", name="Request retrieval").click()
     # Once every file is ready, the point opens (each file downloaded once, then read).
     point = page.get_by_test_id("point")
@@ -179,3 +189,36 @@ def test_browse_a_glacier_task_after_requesting_its_retrieval(
     page.get_by_role("link", name="orders/1041", exact=True).click()
     expect(page.get_by_test_id("backup-json")).to_contain_text('"status": "paid"')
     assert_never_shown(page, S3_SECRET)
+
+
+def test_a_reader_follows_a_retrieval_but_is_not_offered_to_start_one(
+    page: Page, tmp_path: Path, s3_endpoint: str
+) -> None:
+    from rookdb.security.keys import ApiKeys
+    from rookdb.system import SqliteSystemStore
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ROOKDB_EXPLORER_CACHE", str(tmp_path / "explorer"))
+        secure = start_server(tmp_path / "secure-data", auth=True)
+    try:
+        assert secure.admin_key is not None
+        task_id, _chain = glacier_task(secure, tmp_path, s3_endpoint, secure.admin_key)
+        # The server holds the data dir open; SQLite lets this process add a key beside it.
+        system = SqliteSystemStore(secure.data_dir / "system.sqlite")
+        try:
+            _key, token = ApiKeys(system).create("reader", name="viewer")
+        finally:
+            system.close()
+        page.goto(secure.page_url("/studio/login"))
+        page.get_by_label("API key").fill(token)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(secure.page_url("/studio/databases/shop/tasks"))
+        page.locator(f"#task-{task_id}").get_by_role("link", name="Browse backups").click()
+        page.get_by_role("link", name="Incremental").first.click()
+        expect(page.get_by_test_id("retrieval")).to_contain_text("not-requested")
+        expect(page.get_by_test_id("retrieval-needs-operator")).to_be_visible()
+        expect(page.get_by_role("button", name="Request retrieval")).to_have_count(0)
+        expect(page.get_by_role("link", name="Check again")).to_be_visible()
+        assert_never_shown(page, S3_SECRET)
+    finally:
+        stop_server(secure)
