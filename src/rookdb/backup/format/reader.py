@@ -315,12 +315,8 @@ class BackupReader:
                     row = fields_of(
                         loads(view[pos + _FRAME : data_start]), view[data_start:data_end]
                     )
-                except orjson.JSONDecodeError as exc:
-                    raise self._corrupt(
-                        f"block at offset {offset}: a record's meta is not JSON"
-                    ) from exc
                 except ValueError as exc:
-                    raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+                    raise self._undecodable(offset, exc) from exc
                 if not since < row[0] <= last:
                     raise self._outside(offset, "document", row[0])
                 rows.append(row)
@@ -339,11 +335,11 @@ class BackupReader:
         try:
             fields = orjson.loads(meta) if meta else None
         except orjson.JSONDecodeError as exc:
-            raise self._corrupt(f"block at offset {offset}: a record's meta is not JSON") from exc
+            raise self._undecodable(offset, exc) from exc
         try:
             record = self._record(kind, fields, data, placed)
         except ValueError as exc:
-            raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+            raise self._undecodable(offset, exc) from exc
         # The feed that wrote the file gave exactly the changes in (since, last]:
         # a record outside contradicts the header, whichever of them was altered.
         if not self.header.since_etag < record.etag <= self.header.last_etag:
@@ -352,6 +348,12 @@ class BackupReader:
         if isinstance(record, AttachmentRecord):
             for _ in record.chunks:  # skip whatever the consumer did not read
                 pass
+
+    def _undecodable(self, offset: int, exc: ValueError) -> BackupCorrupted:
+        """A record that did not decode: its meta not JSON, or a field not as the format says."""
+        if isinstance(exc, orjson.JSONDecodeError):
+            return self._corrupt(f"block at offset {offset}: a record's meta is not JSON")
+        return self._corrupt(f"block at offset {offset}: {exc}")
 
     def _outside(self, offset: int, kind: str, etag: int) -> BackupCorrupted:
         since, last = self.header.since_etag, self.header.last_etag

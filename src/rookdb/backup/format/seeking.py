@@ -76,17 +76,10 @@ class SeekingReader(BackupReader):
             rest = self._placed_after(here[position + 1 :], offset, seq, after)
             try:
                 record = self._record(kind, orjson.loads(meta) if meta else None, data, rest)
-            except orjson.JSONDecodeError as exc:
-                raise self._corrupt(
-                    f"block at offset {offset}: a record's meta is not JSON"
-                ) from exc
             except ValueError as exc:
-                raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+                raise self._undecodable(offset, exc) from exc
             if not since < record.etag <= last:
-                raise self._corrupt(
-                    f"block at offset {offset}: {record.kind} record: etag {record.etag} "
-                    f"is outside the header's range ({since}, {last}]"
-                )
+                raise self._outside(offset, record.kind, record.etag)
             yield record
 
     def _placed_after(
@@ -176,12 +169,8 @@ class SeekingReader(BackupReader):
                     continue
                 try:
                     entry = _entry_of(kind, orjson.loads(meta), data, offset, seq)
-                except orjson.JSONDecodeError as exc:
-                    raise self._corrupt(
-                        f"block at offset {offset}: a record's meta is not JSON"
-                    ) from exc
                 except ValueError as exc:
-                    raise self._corrupt(f"block at offset {offset}: {exc}") from exc
+                    raise self._undecodable(offset, exc) from exc
                 if entry is None:
                     continue
                 if not since < entry.etag <= last:
