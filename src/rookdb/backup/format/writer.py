@@ -18,17 +18,19 @@ import dataclasses
 import hashlib
 import tempfile
 import zlib
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import accumulate, repeat
 from typing import IO, Any
 
 import orjson
 
 from rookdb.backup.format.codecs import BlockCodec, check_compression, new_file_cipher
-from rookdb.backup.format.entries import SortedSpool, sort_key
+from rookdb.backup.format.entries import PendingEntry, SortedSpool, sort_key
+from rookdb.backup.format.heap import keep_freed_blocks
 from rookdb.backup.format.layout import (
     ATTACHMENT,
     BLOCK,
@@ -57,10 +59,6 @@ from rookdb.backup.format.layout import (
 from rookdb.errors import BackupCorrupted
 from rookdb.storage.changes import DocumentRow
 
-# A catalog entry before its block's offset is known:
-# (kind, id, etag, size, hash, collection, attachment name, attachment names).
-PendingEntry = tuple[str, str, int, int, str, str | None, str | None, list[str] | None]
-
 
 @dataclass
 class FileSummary:
@@ -85,6 +83,7 @@ class BackupWriter:
         index_ids: bool = True,
     ) -> None:
         check_compression(header.compression)
+        keep_freed_blocks()
         cipher = None
         if encryption_key:
             cipher, info = new_file_cipher(encryption_key)
@@ -280,16 +279,7 @@ class BackupWriter:
         if ids:
             entry = orjson.dumps([offset, ids])
             self._index_spool.write(RECORD.pack(INDEX_ENTRY, len(entry), 0) + entry)
-        # The hot path of the catalog: the meta as CatalogEntry.to_meta lays it out.
-        dumps = orjson.dumps
-        self._catalog.add_many(
-            (
-                doc_id,
-                etag,
-                dumps((what, doc_id, etag, offset, seq, size, digest, collection, name, names)),
-            )
-            for what, doc_id, etag, size, digest, collection, name, names in entries
-        )
+        self._catalog.add_block(entries, offset, seq)
 
     def _drain(self) -> None:
         while self._pending:
@@ -339,21 +329,11 @@ class BackupWriter:
 
     def _write_catalog(self) -> CatalogDirectory:
         start = self._offset
-        # A catalog block is one JSON array of entries: a reader parses it in one call.
-        for meta in self._catalog.sorted():
-            if not self._buffer:
-                # The block's first id, for the directory; the meta's second field.
-                self._ids = [sort_key(orjson.loads(meta)[1])]
-                self._buffer += b"["
-            else:
-                self._buffer += b","
-            self._buffer += meta
-            if len(self._buffer) >= CATALOG_BLOCK_SIZE:
-                self._buffer += b"]"
-                self._flush_block(CATALOG_BLOCK)
-        if self._buffer:
-            self._buffer += b"]"
-        self._flush_block(CATALOG_BLOCK)
+        left: list[bytes] = []
+        for metas in self._catalog.sorted_batches():
+            left = self._full_catalog_blocks(left + metas if left else metas)
+        if left:
+            self._catalog_block(left)
         self._drain()
         return CatalogDirectory(
             start,
@@ -362,6 +342,29 @@ class BackupWriter:
             tuple(offset for _, offset, _ in self._catalog_blocks),
             tuple(seq for _, _, seq in self._catalog_blocks),
         )
+
+    def _full_catalog_blocks(self, metas: list[bytes]) -> list[bytes]:
+        """Write the catalog blocks `metas` fills; return the metas left for the next.
+
+        A block ends with the entry that takes it to CATALOG_BLOCK_SIZE. Its length
+        after n entries is the metas' lengths plus n ("[" and the commas), so the
+        cuts are found by bisecting running sums, with no Python step per entry.
+        """
+        ends = list(accumulate(map((1).__add__, map(len, metas)), initial=0))
+        first = 0
+        while (cut := bisect_left(ends, ends[first] + CATALOG_BLOCK_SIZE, first + 1)) < len(ends):
+            self._catalog_block(metas[first:cut])
+            first = cut
+        return metas[first:]
+
+    def _catalog_block(self, metas: list[bytes]) -> None:
+        # A catalog block is one JSON array of entries: a reader parses it in one call.
+        # The directory keeps each block's first id: its first meta's second field.
+        self._ids = [sort_key(orjson.loads(metas[0])[1])]
+        self._buffer += b"["
+        self._buffer += b",".join(metas)
+        self._buffer += b"]"
+        self._flush_block(CATALOG_BLOCK)
 
     def close(self) -> None:
         """Release the worker threads and spool (also after a failure)."""
