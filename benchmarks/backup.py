@@ -11,8 +11,10 @@ is what a full backup cannot beat by much: reading every document row in etag
 order and compressing it with zstd level 3 on two threads, with no framing,
 checksums or records; a second limit compresses at the level rookdb writes
 (level 2), so the framing's own cost shows apart from the choice of level.
-The CLI rows time whole `rookdb` processes against a `sqlite3` process
-reading the same document.
+The restore's "floor" is SQLite's own part of a restore: the rows, built
+beforehand, inserted into a staging file as the bulk loader inserts them, the
+same indexes built, the file fsync'd. The CLI rows time whole `rookdb`
+processes against a `sqlite3` process reading the same document.
 
 Run: `.venv/bin/python benchmarks/backup.py [--docs 200000] [--runs 3]`
 """
@@ -150,6 +152,56 @@ LIMIT = """
         while batch := rows.fetchmany(5000):
             writer.write("\\n".join("\\t".join(map(str, row)) for row in batch).encode())
     print(f"op={time.perf_counter() - start}")
+"""
+
+# What SQLite alone takes to hold a restore's result: the rows, already built (read
+# from the source before the clock starts), inserted as the bulk loader inserts them
+# into a staging file, the same indexes built after, the file fsync'd. No backup is
+# read, decoded or checked: a restore cannot beat this by much.
+FLOOR = """
+    import os, sqlite3, sys, time
+    from pathlib import Path
+    from rookdb.storage import schema
+    from rookdb.storage.bulk import STAGING_CACHE_MIB, STAGING_PAGE_SIZE
+    source = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    rows = source.execute(
+        "SELECT etag, id_lower, id, collection, collection_lower, last_modified,"
+        " change_vector, body FROM documents ORDER BY etag"
+    ).fetchall()
+    field_indexes = [
+        sql for (sql,) in source.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'"
+        )
+    ]
+    source.close()
+    target = Path(sys.argv[2])
+    start = time.perf_counter()
+    conn = schema.connect(
+        target, synchronous="OFF", journal_mode="OFF", page_size=STAGING_PAGE_SIZE,
+        cache_mib=STAGING_CACHE_MIB,
+    )
+    schema.initialise(conn, "floor")
+    conn.execute("DROP INDEX documents_collection")
+    insert = (
+        "INSERT OR REPLACE INTO documents(etag, id_lower, id, collection, collection_lower,"
+        " last_modified, change_vector, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    for first in range(0, len(rows), 50_000):
+        conn.execute("BEGIN IMMEDIATE")
+        for batch in range(first, min(first + 50_000, len(rows)), 5_000):
+            conn.executemany(insert, rows[batch : batch + 5_000])
+        conn.execute("COMMIT")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(schema.STORAGE_INDEXES["documents_collection"])
+    for sql in field_indexes:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    conn.close()
+    fd = os.open(target, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    print(f"op={time.perf_counter() - start}")
+    target.unlink()
 """
 
 DROP = """
@@ -315,6 +367,7 @@ def main() -> None:
                 full_folder = next((backups / f"full{n}").iterdir())
                 measured("restore", python_step(RESTORE, str(data), str(full_folder), "restored"))
                 python_step(DROP, str(data), "restored")
+                measured("floor", python_step(FLOOR, str(db_file), str(root / "floor.db")))
                 pg.sh("psql", "-q", "-c", "DROP DATABASE IF EXISTS restored")
                 pg.sh("psql", "-q", "-c", "CREATE DATABASE restored")
                 measured(
@@ -348,6 +401,7 @@ def main() -> None:
     limit_at_level = median_measure(runs["limit at level"])
     snap, sqlite_backup = median_measure(runs["snap"]), median_measure(runs["sqlite"])
     restore, pg_restore = median_measure(runs["restore"]), median_measure(runs["pg_restore"])
+    floor = median_measure(runs["floor"])
     cli_help, cli_get, sqlite_get = (median_measure(runs[k]) for k in ("help", "get", "sqlite get"))
 
     def row(
@@ -430,6 +484,15 @@ def main() -> None:
         pg_restore.seconds,
         restore.seconds,
         ">= 2x faster than pg_restore",
+    )
+    row(
+        "restore (op)",
+        restore,
+        db_mb,
+        "floor: SQLite inserts + indexes (op)",
+        floor.op,
+        restore.op,
+        "what SQLite itself takes",
     )
     for name, mine in (("rookdb --help", cli_help), ("rookdb get DB ID", cli_get)):
         rows.append(
