@@ -18,7 +18,7 @@ from rookdb.backup import latest_chain, write_full_backup, write_incremental_bac
 from rookdb.backup.chain import read_run_folder
 from rookdb.errors import BackupCorrupted
 from rookdb.restore import import_file, restore_database
-from rookdb.storage import bulk
+from rookdb.storage import TombstoneChange, bulk
 from test_backup_roundtrip import database_state, run_operation
 
 HISTORY: list[tuple[Any, ...]] = [
@@ -137,3 +137,62 @@ def test_a_restored_database_is_built_with_larger_pages_and_keeps_them(
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     restored.put("users/99", {"v": 99})  # and it takes writes like any other
     assert restored.get("users/99") is not None
+
+
+def _tombstoned_ids(db: rookdb.Database) -> set[str]:
+    with db.changes(0) as feed:
+        return {c.id.lower() for c in feed if isinstance(c, TombstoneChange) and c.of == "document"}
+
+
+@pytest.mark.usefixtures("tiny_batches")
+@pytest.mark.parametrize("incremental", [False, True])
+def test_an_import_onto_stored_documents_is_what_putting_them_one_by_one_gives(
+    instance: rookdb.Instance, tmp_path: Path, incremental: bool
+) -> None:
+    source = instance.create_database("source")
+    for i in range(10):
+        run_operation(source, ("put", f"users/{i}", i, "Users"))
+    write_full_backup(source, tmp_path / "backups")
+    full = read_run_folder(latest_chain(tmp_path / "backups").path).files[0].path
+    target = instance.create_database("target")
+    run_operation(target, ("put", "USERS/1", 100, "Users"))  # the same id, another case
+    # Stored in another collection: its transaction's documents go one by one (the
+    # loader's transactions hold 4 records here, so the others go in bulk).
+    run_operation(target, ("put", "users/9", 900, "People"))
+    target.put_attachment("users/9", "old.txt", b"of the People document", "text/plain")
+    run_operation(target, ("put", "users/3", 300, "Users"))
+    run_operation(target, ("delete", "users/3"))  # a tombstone the import must drop
+    run_operation(target, ("put", "orders/1", 1, "Orders"))
+    before = target.last_etag
+
+    import_file(instance, full, "target", incremental=incremental)
+
+    stored = {d.id: d for d in (target.get(f"users/{i}") for i in range(10)) if d is not None}
+    assert sorted(stored) == sorted(["USERS/1", *(f"users/{i}" for i in range(10) if i != 1)])
+    assert all(d.body["v"] == int(d.id.split("/")[1]) for d in stored.values())
+    assert {d.collection for d in stored.values()} == {"Users"}
+    # Fresh etags after the target's own, in the file's order.
+    imported = sorted(stored.values(), key=lambda d: d.etag)
+    assert imported[0].etag > before
+    assert [d.id.lower() for d in imported] == [f"users/{i}" for i in range(10)]
+    assert target.last_etag == imported[-1].etag
+    # users/9 was deleted from People (a tombstone) and put again (the tombstone goes).
+    assert "users/9" not in _tombstoned_ids(target) and "users/3" not in _tombstoned_ids(target)
+    assert target.list_attachments("users/9") == [], "the deleted document's attachments went"
+    orders = target.get("orders/1")
+    assert orders is not None and orders.body["v"] == 1
+
+
+def test_an_import_of_a_file_naming_an_id_twice_keeps_the_first_spelling_and_the_last_body(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    db = instance.create_database("shop")
+    path = tmp_path / "twice.rookdb-incremental-backup"
+    with hand_written(
+        path, database="other", database_id="e" * 32, kind="incremental", last_etag=2
+    ) as writer:
+        writer.add_document(1, "users/1", "Users", CREATED_AT, "A:1-ee", '{"v": 1}')
+        writer.add_document(2, "USERS/1", "Users", CREATED_AT, "A:2-ee", '{"v": 2}')
+    import_file(instance, path, "shop")
+    stored = db.get("users/1")
+    assert stored is not None and (stored.id, stored.body) == ("users/1", {"v": 2})

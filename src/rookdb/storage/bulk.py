@@ -157,6 +157,9 @@ class BulkLoader:
     ) -> None:
         """Documents as recorded, each (etag, id, collection, last_modified, change_vector,
         body, attachment names or None): `document` for each, in one step when it can."""
+        if not self.keep_etags and all(row[6] is None for row in rows):
+            self._put_many(rows)
+            return
         if not self._defer or any(row[6] is not None for row in rows):
             for row in rows:
                 self.document(*row)
@@ -193,6 +196,26 @@ class BulkLoader:
                 if start < len(rows):
                     tx = self._begin()
                     docs = self._docs
+
+    def _put_many(
+        self, rows: Sequence[tuple[int, str, str, str, str, str, Collection[str] | None]]
+    ) -> None:
+        """Documents that take new etags (an import), a transaction's room at a time; one
+        by one where that differs (see documents.put_many)."""
+        start = 0
+        while start < len(rows):
+            tx = self._tx or self._begin()
+            room = min(RECORDS_PER_TRANSACTION - self._in_tx, len(rows) - start)
+            part = rows[start : start + room]
+            start += room
+            docs = [(row[1], row[2], row[3], row[5]) for row in part]
+            if not document_store.put_many(tx, docs):
+                for row in part:
+                    self.document(*row)
+                continue
+            self._in_tx += room
+            if self._in_tx >= RECORDS_PER_TRANSACTION:
+                self._commit()
 
     def tombstone(self, change: TombstoneChange) -> None:
         """A delete of a document (with its attachments), an attachment or an index."""
