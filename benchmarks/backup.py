@@ -13,8 +13,10 @@ checksums or records; a second limit compresses at the level rookdb writes
 (level 2), so the framing's own cost shows apart from the choice of level.
 The restore's "floor" is SQLite's own part of a restore: the rows, built
 beforehand, inserted into a staging file as the bulk loader inserts them, the
-same indexes built, the file fsync'd. The CLI rows time whole `rookdb`
-processes against a `sqlite3` process reading the same document.
+same indexes built, the file fsync'd. The import row imports the full backup
+onto a database that exists (every change takes a new etag there). The CLI
+rows time whole `rookdb` processes against a `sqlite3` process reading the
+same document.
 
 Run: `.venv/bin/python benchmarks/backup.py [--docs 200000] [--runs 3]`
 """
@@ -152,6 +154,17 @@ LIMIT = """
         while batch := rows.fetchmany(5000):
             writer.write("\\n".join("\\t".join(map(str, row)) for row in batch).encode())
     print(f"op={time.perf_counter() - start}")
+"""
+
+IMPORT = """
+    import sys, time, rookdb
+    from pathlib import Path
+    from rookdb.restore import import_file
+    with rookdb.open(sys.argv[1]) as inst:
+        inst.create_database(sys.argv[3]).put("other/1", {"kept": True})
+        start = time.perf_counter()
+        import_file(inst, Path(sys.argv[2]), sys.argv[3])
+        print(f"op={time.perf_counter() - start}")
 """
 
 # What SQLite alone takes to hold a restore's result: the rows, already built (read
@@ -367,6 +380,9 @@ def main() -> None:
                 full_folder = next((backups / f"full{n}").iterdir())
                 measured("restore", python_step(RESTORE, str(data), str(full_folder), "restored"))
                 python_step(DROP, str(data), "restored")
+                full_file = next(full_folder.glob("*.rookdb-full-backup"))
+                measured("import", python_step(IMPORT, str(data), str(full_file), "imported"))
+                python_step(DROP, str(data), "imported")
                 measured("floor", python_step(FLOOR, str(db_file), str(root / "floor.db")))
                 pg.sh("psql", "-q", "-c", "DROP DATABASE IF EXISTS restored")
                 pg.sh("psql", "-q", "-c", "CREATE DATABASE restored")
@@ -401,7 +417,7 @@ def main() -> None:
     limit_at_level = median_measure(runs["limit at level"])
     snap, sqlite_backup = median_measure(runs["snap"]), median_measure(runs["sqlite"])
     restore, pg_restore = median_measure(runs["restore"]), median_measure(runs["pg_restore"])
-    floor = median_measure(runs["floor"])
+    floor, imported = median_measure(runs["floor"]), median_measure(runs["import"])
     cli_help, cli_get, sqlite_get = (median_measure(runs[k]) for k in ("help", "get", "sqlite get"))
 
     def row(
@@ -493,6 +509,15 @@ def main() -> None:
         floor.op,
         restore.op,
         "what SQLite itself takes",
+    )
+    row(
+        "import (op)",
+        imported,
+        db_mb,
+        "rookdb restore (op)",
+        restore.op,
+        imported.op,
+        "new etags onto a live database",
     )
     for name, mine in (("rookdb --help", cli_help), ("rookdb get DB ID", cli_get)):
         rows.append(
