@@ -180,13 +180,27 @@ def _drop_tombstones(conn: sqlite3.Connection, lowers: Iterable[str]) -> None:
         conn.executemany(_DROP_TOMBSTONE, ((lower,) for lower in lowers))
 
 
+# A document checked and encoded for `bulk_put_encoded`: (id, body, its stored text).
+EncodedDocument = tuple[str, dict[str, Any], str]
+
+
+def encoded(doc_id: str, body: object) -> EncodedDocument:
+    """`doc_id` and `body` checked, with the body's stored text; InvalidInput when not."""
+    check_document_id(doc_id)
+    stored, text = encode_body(body)
+    return doc_id, stored, text
+
+
 def bulk_put(tx: WriteTx, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
     """Insert many new-or-replaced documents in the current transaction (fast path)."""
+    return bulk_put_encoded(tx, [encoded(doc_id, body) for doc_id, body in docs])
+
+
+def bulk_put_encoded(tx: WriteTx, docs: Iterable[EncodedDocument]) -> int:
+    """`bulk_put` for documents already checked and encoded (see `encoded`)."""
     rows = []
     now = tx.now
-    for doc_id, body in docs:
-        check_document_id(doc_id)
-        _stored, text = encode_body(body)
+    for doc_id, body, text in docs:
         collection = collection_for(doc_id, body)
         etag = tx.next_etag()
         rows.append(

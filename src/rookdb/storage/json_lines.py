@@ -2,22 +2,23 @@
 
 Each line is one document, ``{"id": "users/1", "body": {...}}``; blank lines are
 skipped. The documents go in through the database's bulk path (one prepared
-insert per batch of 10,000), which is what makes this several times faster than
-one request per document, all in one transaction: a bad line anywhere writes
-nothing, and the error names its line. The transaction holds the database's
-write lock, so the source should be something already received (the server
-stages an upload in a spooled file first), never a slow client's stream.
+insert per batch of 10,000, each body checked and encoded once), which is what
+makes this several times faster than one request per document, all in one
+transaction: a bad line anywhere writes nothing, and the error names its line.
+The transaction holds the database's write lock, so the source should be
+something already received (the server stages an upload in a spooled file
+first), never a slow client's stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from itertools import islice
+from typing import IO, TYPE_CHECKING
 
 from rookdb.errors import InvalidInput
-from rookdb.storage.documents import encode_body
-from rookdb.storage.model import check_document_id
+from rookdb.storage import documents as document_store
 from rookdb.storage.strict_json import parse_json
 
 if TYPE_CHECKING:
@@ -45,17 +46,22 @@ def insert_json_lines(
 
     InvalidInput naming the line when any line is bad; then nothing is written.
     """
-    inserted = database.bulk_insert(_documents(source), batch_size, atomic=True)
+    documents = _documents(source)
+    inserted = 0
+    # One transaction: a bad line anywhere rolls back the batches written before it.
+    with database.engine.write() as tx:
+        while batch := list(islice(documents, batch_size)):
+            inserted += document_store.bulk_put_encoded(tx, batch)
     return BulkInsertResult(inserted, database.last_etag)
 
 
-def _documents(source: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _documents(source: IO[bytes]) -> Iterator[document_store.EncodedDocument]:
     for number, line in enumerate(source, start=1):
         if line.strip():
             yield _document(line, number)
 
 
-def _document(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
+def _document(line: bytes, number: int) -> document_store.EncodedDocument:
     try:
         item = parse_json(line)
     except (ValueError, RecursionError) as exc:  # both parsers' decode errors are ValueErrors
@@ -64,13 +70,12 @@ def _document(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
         raise _bad(number, 'each line must be {"id": "...", "body": {...}}')
     doc_id, body = item["id"], item["body"]
     try:
-        check_document_id(doc_id)
+        checked = document_store.encoded(doc_id, body)
         if doc_id.endswith(("|", "/")):
             raise InvalidInput("a bulk insert takes whole ids, not 'users|' or 'users/'")
-        encode_body(body)
     except InvalidInput as exc:
         raise _bad(number, exc.message) from None
-    return doc_id, body
+    return checked
 
 
 def _bad(number: int, reason: str) -> InvalidInput:
