@@ -7,6 +7,7 @@ delete, an attachment or an index definition falls on every side of a commit.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import rookdb
 from backup_surgery import CREATED_AT, hand_written
 from rookdb.backup import latest_chain, write_full_backup, write_incremental_backup
 from rookdb.backup.chain import read_run_folder
+from rookdb.backup.format import BackupWriter
 from rookdb.errors import BackupCorrupted
 from rookdb.restore import import_file, restore_database
 from rookdb.storage import TombstoneChange, bulk
@@ -50,6 +52,15 @@ HISTORY: list[tuple[Any, ...]] = [
 def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "RECORDS_PER_TRANSACTION", 4)
     monkeypatch.setattr(bulk, "DOCUMENT_BATCH", 3)
+
+
+def another_databases_incremental(
+    path: Path, *, last_etag: int
+) -> AbstractContextManager[BackupWriter]:
+    """A hand-written incremental file of another database (etags 1 to `last_etag`)."""
+    return hand_written(
+        path, database="other", database_id="e" * 32, kind="incremental", last_etag=last_etag
+    )
 
 
 def write_history(db: rookdb.Database, backups: Path) -> list[dict[str, Any]]:
@@ -109,9 +120,7 @@ def test_a_bad_attachment_stops_an_import_and_the_database_keeps_working(
 ) -> None:
     db = instance.create_database("shop")
     path = tmp_path / "bad.rookdb-incremental-backup"
-    with hand_written(
-        path, database="other", database_id="e" * 32, kind="incremental", last_etag=3
-    ) as writer:
+    with another_databases_incremental(path, last_etag=3) as writer:
         writer.add_document(1, "users/1", "Users", CREATED_AT, "A:1-ee", "{}")
         writer.add_document(2, "users/2", "Users", CREATED_AT, "A:2-ee", "{}")
         # Three bytes as recorded, but a hash that is not theirs.
@@ -188,9 +197,7 @@ def test_an_import_of_a_file_naming_an_id_twice_keeps_the_first_spelling_and_the
 ) -> None:
     db = instance.create_database("shop")
     path = tmp_path / "twice.rookdb-incremental-backup"
-    with hand_written(
-        path, database="other", database_id="e" * 32, kind="incremental", last_etag=2
-    ) as writer:
+    with another_databases_incremental(path, last_etag=2) as writer:
         writer.add_document(1, "users/1", "Users", CREATED_AT, "A:1-ee", '{"v": 1}')
         writer.add_document(2, "USERS/1", "Users", CREATED_AT, "A:2-ee", '{"v": 2}')
     import_file(instance, path, "shop")
