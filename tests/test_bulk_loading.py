@@ -203,3 +203,15 @@ def test_an_import_of_a_file_naming_an_id_twice_keeps_the_first_spelling_and_the
     import_file(instance, path, "shop")
     stored = db.get("users/1")
     assert stored is not None and (stored.id, stored.body) == ("users/1", {"v": 2})
+
+
+def test_an_import_of_a_document_with_no_recorded_time_stamps_it_now(
+    instance: rookdb.Instance, tmp_path: Path
+) -> None:
+    db = instance.create_database("shop")
+    path = tmp_path / "untimed.rookdb-incremental-backup"
+    with another_databases_incremental(path, last_etag=1) as writer:
+        writer.add_document(1, "users/1", "Users", "", "A:1-ee", '{"v": 1}')
+    import_file(instance, path, "shop")
+    stored = db.get("users/1")
+    assert stored is not None and stored.last_modified.startswith("20")

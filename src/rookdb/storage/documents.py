@@ -165,6 +165,7 @@ def put_many(tx: WriteTx, docs: Sequence[tuple[str, str, str, str]]) -> bool:
         previous = stored.get(lower)
         stored_id = previous[0] if previous is not None else doc_id
         cv = tx.change_vector(etag)
+        modified = modified or tx.now  # as `put` does
         rows.append((etag, lower, stored_id, collection, collection.lower(), modified, cv, text))
     conn.executemany(_INSERT, rows)
     _drop_tombstones(conn, lowers)
