@@ -158,25 +158,28 @@ class Database:
         document, one `docs` raises) writes nothing. It holds the database's write
         lock throughout: `docs` should come from something already received.
         """
+        checked = (document_store.encoded(doc_id, body) for doc_id, body in docs)
+        return self.bulk_insert_encoded(checked, batch_size, atomic=atomic)
+
+    def bulk_insert_encoded(
+        self,
+        docs: Iterable[document_store.EncodedDocument],
+        batch_size: int = 10_000,
+        *,
+        atomic: bool = False,
+    ) -> int:
+        """`bulk_insert` of documents already checked and encoded (`documents.encoded`),
+        for a caller that checks each one itself to name it in an error."""
         if atomic:
             with self._engine.write() as tx:
                 return sum(
                     document_store.bulk_put(tx, batch) for batch in _batches(docs, batch_size)
                 )
         total = 0
-        batch: list[tuple[str, dict[str, Any]]] = []
-        for item in docs:
-            batch.append(item)
-            if len(batch) >= batch_size:
-                total += self._bulk(batch)
-                batch = []
-        if batch:
-            total += self._bulk(batch)
+        for batch in _batches(docs, batch_size):
+            with self._engine.write() as tx:
+                total += document_store.bulk_put(tx, batch)
         return total
-
-    def _bulk(self, batch: list[tuple[str, dict[str, Any]]]) -> int:
-        with self._engine.write() as tx:
-            return document_store.bulk_put(tx, batch)
 
     def get(self, doc_id: str) -> Document | None:
         check_document_id(doc_id)

@@ -181,7 +181,7 @@ def _drop_tombstones(conn: sqlite3.Connection, lowers: Iterable[str]) -> None:
         conn.executemany(_DROP_TOMBSTONE, ((lower,) for lower in lowers))
 
 
-# A document checked and encoded for `bulk_put_encoded`: (id, body, its stored text).
+# A document checked and encoded for `bulk_put`: (id, body, its stored text).
 EncodedDocument = tuple[str, dict[str, Any], str]
 
 
@@ -192,13 +192,9 @@ def encoded(doc_id: str, body: object) -> EncodedDocument:
     return doc_id, stored, text
 
 
-def bulk_put(tx: WriteTx, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
-    """Insert many new-or-replaced documents in the current transaction (fast path)."""
-    return bulk_put_encoded(tx, [encoded(doc_id, body) for doc_id, body in docs])
-
-
-def bulk_put_encoded(tx: WriteTx, docs: Iterable[EncodedDocument]) -> int:
-    """`bulk_put` for documents already checked and encoded (see `encoded`)."""
+def bulk_put(tx: WriteTx, docs: Iterable[EncodedDocument]) -> int:
+    """Insert many new-or-replaced documents, checked and encoded (see `encoded`), in the
+    current transaction (fast path)."""
     rows = []
     now = tx.now
     for doc_id, body, text in docs:

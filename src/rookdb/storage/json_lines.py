@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import IO, TYPE_CHECKING
 
 from rookdb.errors import InvalidInput
@@ -46,12 +45,7 @@ def insert_json_lines(
 
     InvalidInput naming the line when any line is bad; then nothing is written.
     """
-    documents = _documents(source)
-    inserted = 0
-    # One transaction: a bad line anywhere rolls back the batches written before it.
-    with database.engine.write() as tx:
-        while batch := list(islice(documents, batch_size)):
-            inserted += document_store.bulk_put_encoded(tx, batch)
+    inserted = database.bulk_insert_encoded(_documents(source), batch_size, atomic=True)
     return BulkInsertResult(inserted, database.last_etag)
 
 

@@ -187,18 +187,6 @@ class SortedSpool:
         if len(self._run) >= _RUN:
             self._spill_run()
 
-    def add_many(self, entries: Iterable[tuple[str, int, bytes]]) -> None:
-        """`add` for each (id, etag, meta): the id is lower-cased here (`sort_key`)."""
-        run = self._run
-        before = len(run)
-        run.extend(
-            doc_id.lower().encode() + b"\0" + b"%020d" % etag + meta
-            for doc_id, etag, meta in entries
-        )
-        self.count += len(run) - before
-        if len(run) >= _RUN:
-            self._spill_run()
-
     def add_block(self, entries: Iterable[PendingEntry], block_offset: int, block_seq: int) -> None:
         """The entries of one written block, their metas laid out as `CatalogEntry.to_meta`
         lays them out (the hot path of a backup's catalog: one expression per entry)."""

@@ -16,30 +16,23 @@ from __future__ import annotations
 
 import ctypes
 import sys
-import threading
+from functools import cache
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 TRIM_THRESHOLD = 32 << 20
 MMAP_THRESHOLD = 4 << 20
 
-_lock = threading.Lock()
-_tuned = False
 
-
+@cache  # once per process (setting it again would be harmless, only wasted)
 def keep_freed_blocks() -> None:
-    """Make glibc keep freed block-sized memory for reuse (once per process)."""
-    global _tuned
-    with _lock:
-        if _tuned:
-            return
-        _tuned = True
-        if not sys.platform.startswith("linux"):
-            return
-        try:
-            mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
-        except (OSError, AttributeError):
-            return
-        mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    """Make glibc keep freed block-sized memory for reuse."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
